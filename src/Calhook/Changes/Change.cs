@@ -1,0 +1,54 @@
+using System.Text.Json;
+
+namespace Calhook.Changes;
+
+/// <summary>Change types as they appear in <see cref="Change.Type"/>.</summary>
+public static class ChangeTypes
+{
+    public const string Created = "event.created";
+    public const string Updated = "event.updated";
+    public const string Deleted = "event.deleted";
+}
+
+/// <summary>
+/// One entry of the change log: what happened to one event, as observed by one sync.
+/// <see cref="Event"/> is absent on deletions, <see cref="Previous"/> on creations.
+/// </summary>
+public sealed record Change
+{
+    /// <summary>Stable id (<c>chg_…</c>), identical in the feed, the stream and every webhook retry.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Global, gap-free order of the log, starting at 1.</summary>
+    public required long Sequence { get; init; }
+
+    /// <summary>One of <see cref="ChangeTypes"/>.</summary>
+    public required string Type { get; init; }
+
+    public required string CalendarId { get; init; }
+
+    public required string EventId { get; init; }
+
+    /// <summary>The watch whose sync observed the change.</summary>
+    public required string WatchId { get; init; }
+
+    public required DateTimeOffset DetectedAt { get; init; }
+
+    /// <summary>Set when the event is an instance of a recurring series.</summary>
+    public string? RecurringEventId { get; init; }
+
+    /// <summary>Google's <c>originalStartTime</c> of the instance, when it is one.</summary>
+    public JsonElement? OriginalStartTime { get; init; }
+
+    /// <summary>The event now, in Google's JSON; absent on deletion.</summary>
+    public JsonElement? Event { get; init; }
+
+    /// <summary>The event before, in Google's JSON; absent on creation.</summary>
+    public JsonElement? Previous { get; init; }
+
+    /// <summary>Field-level differences, empty on creation and deletion.</summary>
+    public IReadOnlyList<FieldChange> Diff { get; init; } = [];
+}
+
+/// <summary>One changed JSON path with its value before and after (absent when the field did not exist).</summary>
+public sealed record FieldChange(string Path, JsonElement? Before, JsonElement? After);

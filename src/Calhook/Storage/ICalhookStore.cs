@@ -1,0 +1,72 @@
+using Calhook.Changes;
+
+namespace Calhook.Storage;
+
+/// <summary>
+/// Calhook's one seam: everything durable. SQLite is the default implementation; PostgreSQL is the other.
+/// Each method is one transaction.
+/// </summary>
+public interface ICalhookStore
+{
+    /// <summary>Creates or upgrades the schema. Idempotent; called once at start-up.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    // Accounts ---------------------------------------------------------------------------------------------
+
+    Task AddAccountAsync(AccountRecord account, CancellationToken cancellationToken);
+
+    Task<AccountRecord?> GetAccountAsync(string accountId, CancellationToken cancellationToken);
+
+    Task SetAccountStatusAsync(string accountId, AccountStatus status, string? error, CancellationToken cancellationToken);
+
+    // Watches ----------------------------------------------------------------------------------------------
+
+    Task AddWatchAsync(WatchRecord watch, CancellationToken cancellationToken);
+
+    Task<WatchRecord?> GetWatchAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>All watches that are not stopped.</summary>
+    Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken);
+
+    Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken);
+
+    Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    // Channels ---------------------------------------------------------------------------------------------
+
+    /// <summary>Records a channel before (or as) it is opened with Google.</summary>
+    Task AddChannelAsync(ChannelRecord channel, CancellationToken cancellationToken);
+
+    /// <summary>Sets Google's resource id and expiry once the watch call returned.</summary>
+    Task ConfirmChannelAsync(string channelId, string resourceId, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    Task<ChannelRecord?> GetChannelAsync(string channelId, CancellationToken cancellationToken);
+
+    /// <summary>Channels not yet stopped, of every watch.</summary>
+    Task<IReadOnlyList<ChannelRecord>> ListOpenChannelsAsync(CancellationToken cancellationToken);
+
+    Task MarkChannelStoppedAsync(string channelId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    // Sync and the change log ------------------------------------------------------------------------------
+
+    /// <summary>The sync token of a watch (null before the baseline) and its last sync time.</summary>
+    Task<SyncState> GetSyncStateAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>The stored snapshots (Google's event JSON) of the given events; missing ids are absent.</summary>
+    Task<IReadOnlyDictionary<string, string>> GetSnapshotsAsync(string watchId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken);
+
+    /// <summary>The ids of every stored snapshot of a watch (for the full resync after a 410).</summary>
+    Task<IReadOnlyList<string>> ListSnapshotIdsAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: writes the snapshots, appends the changes with the next sequences, and stores the next
+    /// sync token. Returns the appended changes with their sequences. Either all of it happens or none.
+    /// </summary>
+    Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
+
+    /// <summary>Changes with sequence greater than <see cref="ChangeQuery.After"/>, in order.</summary>
+    Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The highest sequence in the log, 0 when empty.</summary>
+    Task<long> GetLastSequenceAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,75 @@
+using Calhook.Changes;
+
+namespace Calhook.Storage;
+
+public enum AccountKind { OAuth, ServiceAccount }
+
+public enum AccountStatus { Active, NeedsReauth }
+
+/// <summary>
+/// A Google identity Calhook acts as. <see cref="ProtectedSecret"/> is the refresh token or the service-account key
+/// JSON, already encrypted by the caller (the store never sees secrets in the clear).
+/// </summary>
+public sealed record AccountRecord(
+    string Id,
+    AccountKind Kind,
+    string Email,
+    string? Subject,
+    string ProtectedSecret,
+    AccountStatus Status,
+    string? Error,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Watch states as the API shows them: <c>starting</c>, <c>active</c>, <c>failing</c>, <c>needs_reauth</c>, <c>stopped</c>.</summary>
+public enum WatchStatus { Starting, Active, Failing, NeedsReauth, Stopped }
+
+public sealed record WatchRecord(
+    string Id,
+    string AccountId,
+    string CalendarId,
+    WatchStatus Status,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? LastNotificationAt,
+    DateTimeOffset? LastSyncAt);
+
+/// <summary>
+/// A push channel. <see cref="ProtectedToken"/> is the channel token, encrypted by the caller.
+/// <see cref="ResourceId"/> and <see cref="ExpiresAt"/> are known once Google answered the watch call.
+/// </summary>
+public sealed record ChannelRecord(
+    string Id,
+    string WatchId,
+    string ProtectedToken,
+    string? ResourceId,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StoppedAt);
+
+public sealed record SyncState(string? SyncToken, DateTimeOffset? LastSyncAt);
+
+/// <summary>A snapshot write: the event's JSON, or null to forget the event.</summary>
+public sealed record SnapshotWrite(string EventId, string? Json);
+
+/// <summary>A change before it has a sequence.</summary>
+public sealed record NewChange(
+    string Id,
+    string Type,
+    string EventId,
+    string? RecurringEventId,
+    string? OriginalStartTimeJson,
+    string? EventJson,
+    string? PreviousJson,
+    IReadOnlyList<FieldChange> Diff);
+
+/// <summary>What one sync commits: all of it in one transaction (invariant 1).</summary>
+public sealed record SyncCommit(
+    string WatchId,
+    string CalendarId,
+    DateTimeOffset DetectedAt,
+    IReadOnlyList<SnapshotWrite> Snapshots,
+    IReadOnlyList<NewChange> Changes,
+    string NextSyncToken);
+
+/// <summary>A read of the change log. <see cref="Limit"/> is already clamped by the caller.</summary>
+public sealed record ChangeQuery(long After, int Limit, string? CalendarId = null, IReadOnlyCollection<string>? Types = null);
