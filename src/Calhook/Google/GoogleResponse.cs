@@ -1,0 +1,37 @@
+namespace Calhook.Google;
+
+/// <summary>What a caller can do about a failed Google call.</summary>
+internal enum GoogleErrorKind
+{
+    /// <summary>410: the sync token is no longer valid; do a full sync.</summary>
+    FullSyncRequired,
+
+    /// <summary>401 after one token refresh, or a revoked grant: the account needs re-authorisation.</summary>
+    NeedsReauth,
+
+    /// <summary>404: the calendar (or channel) does not exist or is not visible.</summary>
+    NotFound,
+
+    /// <summary>403/429 rate limits that outlived the retries.</summary>
+    RateLimited,
+
+    /// <summary>5xx or network failure that outlived the retries.</summary>
+    Transient,
+
+    /// <summary>Anything else (400, 403 forbidden…): a bug or a configuration problem.</summary>
+    Other,
+}
+
+/// <summary>Google's error, reduced to what matters: the kind, the HTTP status, Google's reason and message.</summary>
+internal sealed record GoogleError(GoogleErrorKind Kind, int Status, string? Reason, string Message);
+
+/// <summary>The outcome of a Google call: a value or an error.</summary>
+internal readonly record struct GoogleResponse<T>(T? Value, GoogleError? Error)
+    where T : class
+{
+    public bool IsSuccess => Error is null;
+
+    public static GoogleResponse<T> Ok(T value) => new(value, null);
+
+    public static GoogleResponse<T> Fail(GoogleError error) => new(null, error);
+}

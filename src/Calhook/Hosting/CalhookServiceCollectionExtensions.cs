@@ -1,0 +1,42 @@
+using Calhook.Accounts;
+using Calhook.Api;
+using Calhook.Channels;
+using Calhook.Google;
+using Calhook.Receiving;
+using Calhook.Storage;
+using Calhook.Sync;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Calhook.Hosting;
+
+/// <summary>Calhook's one registration and one mapping; <c>Program.cs</c> of a host calls both.</summary>
+public static class CalhookServiceCollectionExtensions
+{
+    /// <summary>Registers Calhook's services, options (section <c>Calhook</c>) and background loops.</summary>
+    public static IServiceCollection AddCalhook(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddCalhookHosting(configuration);
+        services.AddCalhookStorage();
+        services.AddCalhookGoogle();
+        services.AddCalhookAccounts();
+        services.AddCalhookChannels();
+        services.AddCalhookReceiving();
+        services.AddCalhookSync();
+        return services;
+    }
+
+    /// <summary>Maps the receiver, the admin API and the health endpoints.</summary>
+    public static IEndpointRouteBuilder MapCalhook(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealth();
+        endpoints.MapReceiver();
+        endpoints.MapAccounts();
+        endpoints.MapWatches();
+        endpoints.MapChanges();
+        return endpoints;
+    }
+}
