@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Calhook.Cli.Commands;
+
+/// <summary>The options every admin command shares, and the HTTP client they build.</summary>
+internal sealed class AdminOptions
+{
+    public Option<string> Server { get; } = new("--server")
+    {
+        Description = "The Calhook server (default: $CALHOOK_SERVER, else http://127.0.0.1:5080).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CALHOOK_SERVER") ?? "http://127.0.0.1:5080",
+    };
+
+    public Option<string?> ApiKey { get; } = new("--api-key")
+    {
+        Description = "The admin API key (default: $CALHOOK_API_KEY, else ./calhook-data/api-key).",
+    };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "Print JSON, for scripts." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Server);
+        command.Options.Add(ApiKey);
+        command.Options.Add(Json);
+    }
+
+    public AdminClient Connect(ParseResult parse)
+    {
+        var key = parse.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY");
+        if (string.IsNullOrWhiteSpace(key) && File.Exists(Path.Combine("calhook-data", "api-key")))
+        {
+            key = File.ReadAllText(Path.Combine("calhook-data", "api-key")).Trim();
+        }
+
+        return new AdminClient(new Uri(parse.GetValue(Server)!), key, parse.GetValue(Json));
+    }
+}
+
+/// <summary>A thin client of Calhook's admin API that prints problems as one readable line.</summary>
+internal sealed class AdminClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private readonly HttpClient http;
+
+    public AdminClient(Uri server, string? apiKey, bool json)
+    {
+        http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        if (!string.IsNullOrWhiteSpace(apiKey))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        Json = json;
+    }
+
+    public bool Json { get; }
+
+    public HttpClient Http => http;
+
+    /// <summary>Sends a request; returns the JSON body, or null after printing the problem to stderr.</summary>
+    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException error)
+        {
+            await Console.Error.WriteLineAsync($"calhook: cannot reach {http.BaseAddress}: {error.Message}");
+            return null;
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                var problem = TryParse(text);
+                var detail = (string?)problem?["detail"] ?? (string?)problem?["title"] ?? text;
+                await Console.Error.WriteLineAsync($"calhook: {method} {path} answered {(int)response.StatusCode}: {detail}");
+                return null;
+            }
+
+            return TryParse(text) ?? new JsonObject();
+        }
+    }
+
+    public static string Pretty(JsonNode? node) => node?.ToJsonString(Indented) ?? "null";
+
+    public void Dispose() => http.Dispose();
+
+    private static JsonNode? TryParse(string text)
+    {
+        try
+        {
+            return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Sockets;
+using Calhook.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Calhook.Cli.Commands;
+
+/// <summary>Builds the Calhook web application the way <c>serve</c> and <c>demo</c> run it.</summary>
+internal static class CalhookApp
+{
+    /// <summary>
+    /// Settings from appsettings.json and the environment, overridden by <paramref name="overrides"/> (the command line).
+    /// Listens on <paramref name="url"/>; a port of 0 is replaced by a free port first, because the public URL
+    /// (the watch address Google calls) must be known before the first channel opens.
+    /// </summary>
+    public static WebApplication Build(string url, IDictionary<string, string?> overrides, bool quiet = false)
+    {
+        var listenUrl = ResolvePort(url);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(overrides);
+        if (string.IsNullOrWhiteSpace(builder.Configuration["Calhook:PublicUrl"]))
+        {
+            builder.Configuration["Calhook:PublicUrl"] = listenUrl.TrimEnd('/');
+        }
+
+        if (quiet)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        }
+
+        builder.WebHost.UseUrls(listenUrl);
+        builder.Services.AddCalhook(builder.Configuration);
+        var app = builder.Build();
+        app.MapCalhook();
+        return app;
+    }
+
+    /// <summary>Reads the effective admin API key: the configured one, or the one generated into the data directory.</summary>
+    public static string? ReadApiKey(IConfiguration configuration)
+    {
+        var configured = configuration["Calhook:ApiKey"];
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return configured;
+        }
+
+        var file = Path.Combine(configuration["Calhook:DataDirectory"] ?? "calhook-data", "api-key");
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+    }
+
+    private static string ResolvePort(string url)
+    {
+        var uri = new Uri(url);
+        if (uri.Port != 0)
+        {
+            return url;
+        }
+
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        var port = ((IPEndPoint)socket.LocalEndpoint).Port;
+        socket.Stop();
+        return new UriBuilder(uri) { Port = port }.Uri.ToString().TrimEnd('/');
+    }
+}

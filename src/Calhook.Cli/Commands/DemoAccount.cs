@@ -1,0 +1,55 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Calhook.Cli.Commands;
+
+/// <summary>Connects an emulator user to a running Calhook and watches its primary calendar, over the public HTTP API.</summary>
+internal static class DemoAccount
+{
+    /// <summary>
+    /// Returns the id of a fresh watch of <paramref name="user"/>'s primary calendar. The embedded emulator keeps its
+    /// state in memory, so watches left from an earlier run point at a calendar that no longer exists: they are removed.
+    /// </summary>
+    public static async Task<string> EnsureWatchedAsync(Uri calhook, string apiKey, Uri emulator, string user, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = calhook };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+
+        var tokens = await IssueTokensAsync(emulator, user, cancellationToken);
+
+        var watches = await http.GetFromJsonAsync<JsonObject>("/v1/watches", cancellationToken);
+        foreach (var item in watches?["items"]?.AsArray() ?? [])
+        {
+            if ((string?)item?["calendarId"] == user && (string?)item?["status"] != "stopped")
+            {
+                using var removed = await http.DeleteAsync(new Uri($"/v1/watches/{item!["id"]}", UriKind.Relative), cancellationToken);
+            }
+        }
+
+        var account = await PostAsync(http, "/v1/accounts",
+            new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] }, cancellationToken);
+        var watch = await PostAsync(http, "/v1/watches",
+            new JsonObject { ["accountId"] = (string?)account["id"], ["calendarId"] = user }, cancellationToken);
+        return (string)watch["id"]!;
+    }
+
+    /// <summary>Creates the emulator user if needed and returns <c>{access_token, refresh_token, expires_in}</c>.</summary>
+    public static async Task<JsonObject> IssueTokensAsync(Uri emulator, string user, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = emulator };
+        return await PostAsync(http, "/emulator/v1/tokens", new JsonObject { ["user"] = user }, cancellationToken);
+    }
+
+    private static async Task<JsonObject> PostAsync(HttpClient http, string path, JsonObject body, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(path, body, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"POST {path} answered {(int)response.StatusCode}: {text}");
+        }
+
+        return JsonNode.Parse(text)!.AsObject();
+    }
+}

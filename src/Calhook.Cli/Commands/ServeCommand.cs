@@ -1,0 +1,107 @@
+using System.CommandLine;
+using Calhook.Emulator;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace Calhook.Cli.Commands;
+
+/// <summary>
+/// <c>calhook serve</c>: the service. With no Google OAuth client and no <c>--google-url</c>, it starts the embedded
+/// emulator, connects a demo account and watches its primary calendar, so that it works out of the box.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string DemoUser = "demo@example.com";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "The address to listen on.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var data = new Option<string?>("--data") { Description = "Data directory (SQLite, keys, API key). Default ./calhook-data." };
+        var googleUrl = new Option<string?>("--google-url") { Description = "One origin replacing Google's API and OAuth hosts (an emulator)." };
+        var publicUrl = new Option<string?>("--public-url") { Description = "The public origin Google reaches this service at (default: --urls)." };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (instead of SQLite)." };
+        var apiKey = new Option<string?>("--api-key") { Description = "The admin API key (default: generated into the data directory)." };
+
+        var command = new Command("serve", "Run the Calhook service.") { urls, data, googleUrl, publicUrl, postgres, apiKey };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            Set(overrides, "Calhook:DataDirectory", parse.GetValue(data));
+            Set(overrides, "Calhook:Google:BaseUrl", parse.GetValue(googleUrl));
+            Set(overrides, "Calhook:PublicUrl", parse.GetValue(publicUrl));
+            Set(overrides, "Calhook:Postgres:ConnectionString", parse.GetValue(postgres));
+            Set(overrides, "Calhook:ApiKey", parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY"));
+
+            var settings = new ConfigurationBuilder()
+                .AddJsonFile("appsettings.json", optional: true)
+                .AddEnvironmentVariables()
+                .AddInMemoryCollection(overrides)
+                .Build();
+            var useEmbeddedEmulator = string.IsNullOrWhiteSpace(settings["Calhook:Google:ClientId"])
+                && string.IsNullOrWhiteSpace(settings["Calhook:Google:BaseUrl"]);
+
+            EmulatorServer? emulator = null;
+            try
+            {
+                if (useEmbeddedEmulator)
+                {
+                    emulator = await EmulatorServer.StartAsync(new EmulatorOptions(), cancellationToken: cancellationToken);
+                    overrides["Calhook:Google:BaseUrl"] = emulator.BaseAddress.ToString().TrimEnd('/');
+                }
+
+                await using var app = CalhookApp.Build(parse.GetValue(urls)!, overrides);
+                try
+                {
+                    await app.StartAsync(cancellationToken);
+                }
+                catch (Exception error) when (error is Microsoft.Extensions.Options.OptionsValidationException or InvalidOperationException or IOException)
+                {
+                    await Console.Error.WriteLineAsync($"calhook: cannot start: {error.Message}");
+                    return 2;
+                }
+
+                var baseUrl = app.Configuration["Calhook:PublicUrl"]!;
+                var key = CalhookApp.ReadApiKey(app.Configuration);
+                Console.WriteLine($"Calhook is running at {app.Urls.FirstOrDefault() ?? baseUrl}");
+                Console.WriteLine($"  Push receiver:  {baseUrl}/google/notifications");
+                Console.WriteLine($"  Change feed:    {baseUrl}/v1/changes   (stream: {baseUrl}/v1/changes/stream)");
+                Console.WriteLine($"  Health:         {baseUrl}/healthz, {baseUrl}/readyz, {baseUrl}/metrics");
+                Console.WriteLine(string.IsNullOrWhiteSpace(app.Configuration["Calhook:ApiKey"])
+                    ? $"  API key:        {key} (stored in {Path.GetFullPath(Path.Combine(app.Configuration["Calhook:DataDirectory"] ?? "calhook-data", "api-key"))})"
+                    : "  API key:        the configured Calhook:ApiKey");
+
+                if (emulator is not null && key is not null)
+                {
+                    Console.WriteLine($"  Emulator:       {emulator.BaseAddress} (Google Calendar API and OAuth)");
+                    var watch = await DemoAccount.EnsureWatchedAsync(new Uri(baseUrl), key, emulator.BaseAddress, DemoUser, cancellationToken);
+                    Console.WriteLine($"  Demo account:   {DemoUser}, watch {watch}");
+                    Console.WriteLine();
+                    Console.WriteLine("Make a change in the emulator, then read the feed:");
+                    Console.WriteLine($"  TOKEN=$(curl -s -X POST {emulator.BaseAddress}emulator/v1/tokens -d '{{\"user\":\"{DemoUser}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')");
+                    Console.WriteLine($"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' {emulator.BaseAddress}calendar/v3/calendars/primary/events -d '{{\"summary\":\"Hello\",\"start\":{{\"dateTime\":\"2026-12-01T10:00:00Z\"}},\"end\":{{\"dateTime\":\"2026-12-01T11:00:00Z\"}}}}'");
+                    Console.WriteLine($"  curl -s -H \"Authorization: Bearer {key}\" '{baseUrl}/v1/changes?after=0'");
+                }
+
+                await app.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            finally
+            {
+                if (emulator is not null)
+                {
+                    await emulator.DisposeAsync();
+                }
+            }
+        });
+        return command;
+    }
+
+    private static void Set(Dictionary<string, string?> overrides, string key, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            overrides[key] = value;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Calhook.Cli.Commands;
+
+/// <summary><c>calhook watch add|list|remove</c>.</summary>
+internal static class WatchCommands
+{
+    public static Command Create()
+    {
+        var watch = new Command("watch", "Manage watched calendars.");
+        watch.Subcommands.Add(Add());
+        watch.Subcommands.Add(List());
+        watch.Subcommands.Add(Remove());
+        return watch;
+    }
+
+    private static Command Add()
+    {
+        var admin = new AdminOptions();
+        var calendar = new Argument<string>("CALENDAR_ID") { Description = "The calendar to watch (an id, or an email for a primary calendar)." };
+        var account = new Option<string>("--account") { Description = "The account id that can read the calendar.", Required = true };
+        var command = new Command("add", "Watch a calendar.") { calendar, account };
+        admin.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = admin.Connect(parse);
+            var body = new JsonObject { ["accountId"] = parse.GetValue(account), ["calendarId"] = parse.GetValue(calendar) };
+            var created = await client.SendAsync(HttpMethod.Post, "/v1/watches", body, cancellationToken);
+            if (created is null)
+            {
+                return 1;
+            }
+
+            Console.WriteLine(client.Json ? AdminClient.Pretty(created) : $"watch {created["id"]} ({created["status"]}) on {created["calendarId"]}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var admin = new AdminOptions();
+        var command = new Command("list", "List watched calendars and their state.");
+        admin.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = admin.Connect(parse);
+            var list = await client.SendAsync(HttpMethod.Get, "/v1/watches", null, cancellationToken);
+            if (list is null)
+            {
+                return 1;
+            }
+
+            if (client.Json)
+            {
+                Console.WriteLine(AdminClient.Pretty(list));
+                return 0;
+            }
+
+            foreach (var item in list["items"]?.AsArray() ?? [])
+            {
+                Console.WriteLine($"{item?["id"],-30} {item?["status"],-13} {item?["calendarId"]}  channel expires {item?["channelExpiresAt"] ?? "-"}  last sync {item?["lastSyncAt"] ?? "-"}{(item?["error"] is { } e ? $"  error: {e}" : "")}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Remove()
+    {
+        var admin = new AdminOptions();
+        var id = new Argument<string>("WATCH_ID") { Description = "The watch to stop." };
+        var command = new Command("remove", "Stop watching a calendar (stops its channel).") { id };
+        admin.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = admin.Connect(parse);
+            var removed = await client.SendAsync(HttpMethod.Delete, $"/v1/watches/{Uri.EscapeDataString(parse.GetValue(id)!)}", null, cancellationToken);
+            if (removed is null)
+            {
+                return 1;
+            }
+
+            Console.WriteLine(client.Json ? AdminClient.Pretty(removed) : $"watch {parse.GetValue(id)} removed");
+            return 0;
+        });
+        return command;
+    }
+}
