@@ -1,11 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Calhook.Hosting;
+using Calhook.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Accounts;
 
+/// <summary><c>POST /v1/accounts</c>: connects a Google identity Calhook acts as.</summary>
 internal static class AccountsApi
 {
-    public static IServiceCollection AddCalhookAccounts(this IServiceCollection services) => services;
+    public static IServiceCollection AddCalhookAccounts(this IServiceCollection services)
+    {
+        services.AddDataProtection().SetApplicationName("Calhook");
+        // Keys live next to the data they protect, so a restart (or a second process on the same data) can read them.
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<IOptions<CalhookOptions>, ILoggerFactory>((options, calhook, loggers) =>
+                options.XmlRepository = new FileSystemXmlRepository(
+                    new DirectoryInfo(Path.Combine(Path.GetFullPath(calhook.Value.DataDirectory), "keys")), loggers));
+        services.AddSingleton<SecretProtector>();
+        services.AddSingleton<CredentialFactory>();
+        services.AddSingleton<AccountCredentials>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountsJsonContext.Default));
+        return services;
+    }
 
-    public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/v1/accounts", CreateAsync).RequireCalhookApiKey();
+        return endpoints;
+    }
+
+    private static async Task<Results<Created<AccountCreated>, ProblemHttpResult>> CreateAsync(
+        CreateAccountRequest request, ICalhookStore store, SecretProtector secrets, CredentialFactory credentials,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var id = "acc_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
+        AccountRecord account;
+        switch (request.Type)
+        {
+            case "oauth":
+                if (string.IsNullOrWhiteSpace(request.Email) || string.IsNullOrWhiteSpace(request.RefreshToken))
+                {
+                    return BadRequest("An oauth account needs 'email' and 'refreshToken'.");
+                }
+
+                if (credentials.ClientSecrets is null)
+                {
+                    return BadRequest("OAuth accounts need Calhook:Google:ClientId and Calhook:Google:ClientSecret to be configured.");
+                }
+
+                account = new AccountRecord(id, AccountKind.OAuth, request.Email, null,
+                    secrets.ProtectAccountSecret(request.RefreshToken), AccountStatus.Active, null, time.GetUtcNow());
+                break;
+
+            case "serviceAccount":
+                var keyJson = request.Key is { ValueKind: JsonValueKind.Object } key ? key.GetRawText() : null;
+                if (keyJson is null || ServiceAccountKey.Parse(keyJson) is not { } parsed)
+                {
+                    return BadRequest("A serviceAccount account needs 'key': the service account's JSON key (client_email, private_key).");
+                }
+
+                if (string.IsNullOrWhiteSpace(request.Subject))
+                {
+                    return BadRequest("A serviceAccount account needs 'subject': the user it acts as (domain-wide delegation).");
+                }
+
+                try
+                {
+                    credentials.CreateServiceAccountCredential(parsed, request.Subject);
+                }
+                catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+                {
+                    return BadRequest("The service account's 'private_key' is not a valid PEM private key.");
+                }
+
+                account = new AccountRecord(id, AccountKind.ServiceAccount, request.Subject, request.Subject,
+                    secrets.ProtectAccountSecret(keyJson), AccountStatus.Active, null, time.GetUtcNow());
+                break;
+
+            default:
+                return BadRequest("'type' must be 'oauth' or 'serviceAccount'.");
+        }
+
+        await store.AddAccountAsync(account, cancellationToken);
+        return TypedResults.Created($"/v1/accounts/{id}", new AccountCreated(id));
+    }
+
+    private static ProblemHttpResult BadRequest(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid account");
 }
+
+internal sealed record CreateAccountRequest(string? Type, string? Email, string? RefreshToken, JsonElement? Key, string? Subject);
+
+internal sealed record AccountCreated(string Id);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(CreateAccountRequest))]
+[JsonSerializable(typeof(AccountCreated))]
+[JsonSerializable(typeof(ServiceAccountKey))]
+internal sealed partial class AccountsJsonContext : JsonSerializerContext;

@@ -1,11 +1,127 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Calhook.Hosting;
+using Calhook.Receiving;
+using Calhook.Storage;
+using Calhook.Sync;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Calhook.Channels;
 
+/// <summary><c>POST/GET /v1/watches</c>, <c>GET/DELETE /v1/watches/{id}</c>: which calendars Calhook keeps a channel on.</summary>
 internal static class WatchesApi
 {
-    public static IServiceCollection AddCalhookChannels(this IServiceCollection services) => services;
+    public static IServiceCollection AddCalhookChannels(this IServiceCollection services)
+    {
+        services.AddOptions<ChannelOptions>()
+            .BindConfiguration(ChannelOptions.SectionName)
+            .Validate(o => o.RenewalMargin > TimeSpan.Zero && o.RenewalSpread >= TimeSpan.Zero, "Calhook:Channels:RenewalMargin must be positive and RenewalSpread not negative.")
+            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SyncScheduler>();
+        services.AddSingleton<ChannelMap>();
+        services.AddSingleton<ChannelSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisor>());
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WatchesJsonContext.Default));
+        return services;
+    }
 
-    public static IEndpointRouteBuilder MapWatches(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapWatches(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/watches").RequireCalhookApiKey();
+        group.MapPost("", CreateAsync);
+        group.MapGet("", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapDelete("/{id}", DeleteAsync);
+        return endpoints;
+    }
+
+    private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
+        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.CalendarId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", "A watch needs 'accountId' and 'calendarId'.");
+        }
+
+        if (await store.GetAccountAsync(request.AccountId, cancellationToken) is null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");
+        }
+
+        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, request.CalendarId,
+            WatchStatus.Starting, null, time.GetUtcNow(), null, null);
+        await store.AddWatchAsync(watch, cancellationToken);
+        supervisor.Watch(watch.Id);
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications));
+    }
+
+    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken)
+    {
+        var watches = await store.ListWatchesAsync(cancellationToken);
+        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications)).ToList()));
+    }
+
+    private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken) =>
+        await store.GetWatchAsync(id, cancellationToken) is { } watch
+            ? TypedResults.Ok(WatchState.From(watch, map, notifications))
+            : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        string id, ICalhookStore store, ChannelSupervisor supervisor, CancellationToken cancellationToken)
+    {
+        if (await store.GetWatchAsync(id, cancellationToken) is null)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
+        }
+
+        await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+        supervisor.Unwatch(id);
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(detail, statusCode: status, title: title);
 }
+
+internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId);
+
+/// <summary>The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt, lastSyncAt, error}</c>.</summary>
+internal sealed record WatchState(
+    string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error)
+{
+    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications)
+    {
+        var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
+        var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
+            ? pending
+            : watch.LastNotificationAt;
+        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
+            lastNotification, watch.LastSyncAt, watch.Error);
+    }
+
+    public static string StatusName(WatchStatus status) => status switch
+    {
+        WatchStatus.Starting => "starting",
+        WatchStatus.Active => "active",
+        WatchStatus.Failing => "failing",
+        WatchStatus.NeedsReauth => "needs_reauth",
+        _ => "stopped",
+    };
+}
+
+internal sealed record WatchList(IReadOnlyList<WatchState> Items);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(CreateWatchRequest))]
+[JsonSerializable(typeof(WatchState))]
+[JsonSerializable(typeof(WatchList))]
+internal sealed partial class WatchesJsonContext : JsonSerializerContext;

@@ -1,8 +1,78 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
 
 namespace Calhook.Google;
 
 internal static class GoogleSetup
 {
-    public static IServiceCollection AddCalhookGoogle(this IServiceCollection services) => services;
+    public static IServiceCollection AddCalhookGoogle(this IServiceCollection services)
+    {
+        services.AddOptions<GoogleClientOptions>()
+            .BindConfiguration(GoogleClientOptions.SectionName)
+            .Validate(o => o.RequestsPerMinutePerUser > 0, "Calhook:Google:RequestsPerMinutePerUser must be positive.")
+            .Validate(o => o.MaxRetryAttempts >= 0, "Calhook:Google:MaxRetryAttempts must not be negative.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Calhook:Google:BaseUrl must be an absolute URL.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => PerUserRateLimitHandler.CreateLimiter(sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value));
+        services.AddTransient<PerUserRateLimitHandler>();
+        services.AddSingleton<GoogleCalendarClient>();
+
+        var http = services.AddHttpClient(GoogleCalendarClient.HttpClientName, (sp, client) =>
+            {
+                var options = sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value;
+                client.BaseAddress = options.ApiBaseAddress;
+                // The pipeline's own timeouts govern each attempt and the whole call.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            });
+        http.AddResilienceHandler("google", (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<IOptions<GoogleClientOptions>>().Value;
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = options.MaxRetryAttempts,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = options.RetryBaseDelay,
+                    MaxDelay = options.MaxRetryDelay,
+                    ShouldRetryAfterHeader = true,
+                    ShouldHandle = args => ShouldRetryAsync(args.Outcome),
+                });
+                pipeline.AddTimeout(options.AttemptTimeout);
+            });
+        // Added after the resilience handler, so it runs inside it: every attempt waits for a permit.
+        http.AddHttpMessageHandler<PerUserRateLimitHandler>();
+        return services;
+    }
+
+    /// <summary>
+    /// Retried: 429, 403 with a rate-limit reason, 5xx, 408 and failed connections. Not retried: 401 (the client
+    /// refreshes the token), 404, 410 and other 4xx, which retrying cannot fix.
+    /// </summary>
+    private static async ValueTask<bool> ShouldRetryAsync(Outcome<HttpResponseMessage> outcome)
+    {
+        if (outcome.Exception is not null)
+        {
+            return outcome.Exception is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException;
+        }
+
+        var response = outcome.Result!;
+        var status = (int)response.StatusCode;
+        if (status >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
+        {
+            return true;
+        }
+
+        if (response.StatusCode != HttpStatusCode.Forbidden)
+        {
+            return false;
+        }
+
+        // ReadAsStringAsync buffers the content, so the client can still read it if this is the last attempt.
+        var body = await response.Content.ReadAsStringAsync();
+        var error = GoogleErrors.Parse(body);
+        return GoogleErrors.IsRateLimit(status, error?.Errors?.FirstOrDefault(e => e.Reason is not null)?.Reason);
+    }
 }

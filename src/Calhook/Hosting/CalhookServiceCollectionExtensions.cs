@@ -37,6 +37,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapAccounts();
         endpoints.MapWatches();
         endpoints.MapChanges();
+        endpoints.MapSync();
         return endpoints;
     }
 }

@@ -1,11 +1,109 @@
+using System.Globalization;
+using Calhook.Channels;
+using Calhook.Sync;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Receiving;
 
+/// <summary>
+/// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
+/// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
+/// Google and never awaits the store (invariant 4).
+/// </summary>
 internal static class ReceiverEndpoint
 {
-    public static IServiceCollection AddCalhookReceiving(this IServiceCollection services) => services;
+    public const string Path = "/google/notifications";
 
-    public static IEndpointRouteBuilder MapReceiver(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IServiceCollection AddCalhookReceiving(this IServiceCollection services)
+    {
+        services.AddOptions<ReceivingOptions>()
+            .BindConfiguration(ReceivingOptions.SectionName)
+            .Validate(o => o.MaxBodyBytes >= 0, "Calhook:Receiving:MaxBodyBytes must not be negative.")
+            .Validate(o => o.FlushInterval > TimeSpan.Zero, "Calhook:Receiving:FlushInterval must be positive.")
+            .Validate(o => o.VerificationFiles.Keys.All(VerificationFiles.IsValidName), "Calhook:Receiving:VerificationFiles names must be plain file names ending in .html or .txt.")
+            .ValidateOnStart();
+        services.AddMetrics();
+        services.AddSingleton<ReceiverMetrics>();
+        services.AddSingleton<NotificationRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationRecorder>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapReceiver(this IEndpointRouteBuilder endpoints)
+    {
+        var services = endpoints.ServiceProvider;
+        var receiver = new Receiver(
+            services.GetRequiredService<ChannelMap>(),
+            services.GetRequiredService<ChannelSupervisor>(),
+            services.GetRequiredService<SyncScheduler>(),
+            services.GetRequiredService<NotificationRecorder>(),
+            services.GetRequiredService<ReceiverMetrics>(),
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
+        endpoints.MapPost(Path, receiver.Receive).DisableAntiforgery();
+        endpoints.MapVerificationFiles(services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
+        return endpoints;
+    }
+
+    private sealed class Receiver(
+        ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder,
+        ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
+    {
+        public IResult Receive(HttpContext context)
+        {
+            var request = context.Request;
+            if (request.ContentLength > options.MaxBodyBytes)
+            {
+                metrics.Count(ReceiverMetrics.Outcomes.TooLarge);
+                return Problem(StatusCodes.Status413PayloadTooLarge, "Notification too large", "Google's notifications carry no body.");
+            }
+
+            var headers = request.Headers;
+            string? channelId = headers["X-Goog-Channel-ID"];
+            string? resourceId = headers["X-Goog-Resource-ID"];
+            string? state = headers["X-Goog-Resource-State"];
+            string? number = headers["X-Goog-Message-Number"];
+            if (string.IsNullOrEmpty(channelId) || channelId.Length > 64 || string.IsNullOrEmpty(resourceId) || resourceId.Length > 256
+                || state is not ("sync" or "exists" or "not_exists")
+                || !long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                metrics.Count(ReceiverMetrics.Outcomes.Malformed);
+                return Problem(StatusCodes.Status400BadRequest, "Malformed notification",
+                    "X-Goog-Channel-ID, X-Goog-Resource-ID, X-Goog-Resource-State (sync, exists or not_exists) and a numeric X-Goog-Message-Number are required.");
+            }
+
+            if (!map.TryGet(channelId, out var channel))
+            {
+                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6).
+                metrics.Count(ReceiverMetrics.Outcomes.Unknown);
+                supervisor.StopUnknown(channelId, resourceId);
+                return Results.Ok();
+            }
+
+            // The resource id is unknown only until the watch call returns (the early `sync` ping): the token decides then.
+            if (!ChannelTokens.Matches(channel.Token, headers["X-Goog-Channel-Token"])
+                || (channel.ResourceId is not null && !string.Equals(channel.ResourceId, resourceId, StringComparison.Ordinal)))
+            {
+                metrics.Count(ReceiverMetrics.Outcomes.Forged);
+                return Problem(StatusCodes.Status401Unauthorized, "Invalid channel token", "The channel token or resource id does not match the channel.");
+            }
+
+            metrics.Count(ReceiverMetrics.Outcomes.Accepted);
+            recorder.Record(channel.WatchId, time.GetUtcNow());
+            // `sync` only announces a new channel; the supervisor already asked for the baseline sync. Duplicated and
+            // out-of-order message numbers need no care: every ping just asks for "a sync soon", and those fold.
+            if (state != "sync")
+            {
+                sync.RequestSync(channel.WatchId);
+            }
+
+            return Results.Ok();
+        }
+
+        private static IResult Problem(int status, string title, string detail) => Results.Problem(detail, statusCode: status, title: title);
+    }
 }

@@ -1,8 +1,47 @@
+using Calhook.Changes;
+using Calhook.Google;
+using Calhook.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Sync;
 
 internal static class SyncSetup
 {
-    public static IServiceCollection AddCalhookSync(this IServiceCollection services) => services;
+    /// <summary>Sync options (validated at start-up), the change notifier and ids, the syncer and the scheduler loop.</summary>
+    public static IServiceCollection AddCalhookSync(this IServiceCollection services)
+    {
+        services.AddOptions<SyncOptions>()
+            .BindConfiguration(SyncOptions.SectionName)
+            .Validate(o => o.MaxConcurrentSyncs >= 1, "Calhook:Sync:MaxConcurrentSyncs must be at least 1.")
+            .Validate(o => o.SafetyNetInterval >= TimeSpan.FromSeconds(1), "Calhook:Sync:SafetyNetInterval must be at least 1 second.")
+            .Validate(o => o.SafetyNetJitter is >= 0 and <= 0.9, "Calhook:Sync:SafetyNetJitter must be between 0 and 0.9.")
+            .Validate(o => o.RetryDelay > TimeSpan.Zero, "Calhook:Sync:RetryDelay must be more than zero.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ChangeNotifier>();
+        services.TryAddSingleton(sp => new ChangeIds(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Syncer(
+            sp.GetRequiredService<ICalhookStore>(),
+            sp.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync,
+            sp.GetRequiredService<ChangeNotifier>(),
+            sp.GetRequiredService<ChangeIds>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Syncer>>()));
+        services.TryAddSingleton(sp =>
+        {
+            var store = sp.GetRequiredService<ICalhookStore>();
+            return new SyncScheduler(
+                sp.GetRequiredService<Syncer>().SyncAsync,
+                async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
+                sp.GetRequiredService<IOptions<SyncOptions>>().Value,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<SyncScheduler>>());
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());
+        return services;
+    }
 }

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Calhook.Google;
+using Calhook.Hosting;
+using Calhook.Storage;
+using Google.Apis.Auth.OAuth2;
+using Google.Apis.Auth.OAuth2.Responses;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Calhook.Accounts;
+
+/// <summary>An access token, or why there is none.</summary>
+internal readonly record struct AccessTokenResult(string? AccessToken, GoogleError? Error);
+
+/// <summary>
+/// Access tokens for Calhook accounts, through Google.Apis.Auth: OAuth user accounts (refresh token + the configured
+/// client) and service accounts with domain-wide delegation (key + subject). Credentials are built once per account
+/// and cached; Google.Apis.Auth caches and refreshes the access token itself. Thread-safe.
+/// </summary>
+internal sealed partial class AccountCredentials
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<ICredential?>>> _credentials = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _needsReauth = new(StringComparer.Ordinal);
+    private readonly ICalhookStore _store;
+    private readonly SecretProtector _secrets;
+    private readonly CredentialFactory _factory;
+    private readonly ILogger<AccountCredentials> _logger;
+
+    public AccountCredentials(ICalhookStore store, SecretProtector secrets, CredentialFactory factory, ILogger<AccountCredentials> logger)
+    {
+        _store = store;
+        _secrets = secrets;
+        _factory = factory;
+        _logger = logger;
+    }
+
+    /// <summary>The account's access token; <paramref name="forceRefresh"/> asks the token server for a new one.</summary>
+    public async Task<AccessTokenResult> GetAccessTokenAsync(string accountId, bool forceRefresh, CancellationToken cancellationToken)
+    {
+        if (_needsReauth.TryGetValue(accountId, out var reason))
+        {
+            return Fail(GoogleErrorKind.NeedsReauth, 401, reason);
+        }
+
+        // Loaded once per account and shared by concurrent callers, so it must not die with one caller's token.
+        var load = _credentials.GetOrAdd(accountId, id => new Lazy<Task<ICredential?>>(() => LoadAsync(id, CancellationToken.None)));
+        ICredential? credential;
+        try
+        {
+            credential = await load.Value.WaitAsync(cancellationToken);
+        }
+        catch (Exception) when (load.Value.IsFaulted)
+        {
+            _credentials.TryRemove(accountId, out _);
+            throw;
+        }
+
+        if (credential is null)
+        {
+            _credentials.TryRemove(accountId, out _);
+            return _needsReauth.TryGetValue(accountId, out reason)
+                ? Fail(GoogleErrorKind.NeedsReauth, 401, reason)
+                : Fail(GoogleErrorKind.Other, 0, $"Account '{accountId}' does not exist.");
+        }
+
+        try
+        {
+            if (forceRefresh)
+            {
+                await RefreshAsync(credential, cancellationToken);
+            }
+
+            var token = await credential.GetAccessTokenForRequestAsync(authUri: null, cancellationToken);
+            return new AccessTokenResult(token, null);
+        }
+        catch (TokenResponseException ex) when (ex.Error?.Error is "invalid_grant" or "invalid_client" or "unauthorized_client" or "access_denied")
+        {
+            // The grant is revoked or the client is wrong: only a person can fix it.
+            var message = $"Google refused the account's credentials ({ex.Error.Error}); re-authorise the account.";
+            await MarkNeedsReauthAsync(accountId, message, cancellationToken);
+            return Fail(GoogleErrorKind.NeedsReauth, 401, message);
+        }
+        catch (Exception ex) when (ex is TokenResponseException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogTokenFailed(_logger, accountId, ex.GetType().Name);
+            return Fail(GoogleErrorKind.Transient, 0, "The token server could not be reached or failed.");
+        }
+    }
+
+    /// <summary>Records that the account needs re-authorisation; later calls fail fast without asking Google.</summary>
+    public async Task MarkNeedsReauthAsync(string accountId, string reason, CancellationToken cancellationToken)
+    {
+        if (_needsReauth.TryAdd(accountId, reason))
+        {
+            LogNeedsReauth(_logger, accountId);
+            await _store.SetAccountStatusAsync(accountId, AccountStatus.NeedsReauth, reason, cancellationToken);
+        }
+    }
+
+    private static Task RefreshAsync(ICredential credential, CancellationToken cancellationToken) => credential switch
+    {
+        UserCredential user => user.RefreshTokenAsync(cancellationToken),
+        ServiceAccountCredential service => service.RequestAccessTokenAsync(cancellationToken),
+        _ => Task.CompletedTask,
+    };
+
+    private async Task<ICredential?> LoadAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var account = await _store.GetAccountAsync(accountId, cancellationToken);
+        if (account is null)
+        {
+            return null;
+        }
+
+        if (account.Status == AccountStatus.NeedsReauth)
+        {
+            _needsReauth.TryAdd(accountId, account.Error ?? "The account needs re-authorisation.");
+            return null;
+        }
+
+        string secret;
+        try
+        {
+            secret = _secrets.UnprotectAccountSecret(account.ProtectedSecret);
+        }
+        catch (CryptographicException)
+        {
+            _needsReauth.TryAdd(accountId, "The account's secret cannot be decrypted (Data Protection keys lost); re-add the account.");
+            return null;
+        }
+
+        return account.Kind == AccountKind.OAuth
+            ? _factory.CreateUserCredential(accountId, secret)
+            : _factory.CreateServiceAccountCredential(ServiceAccountKey.Parse(secret)!, account.Subject);
+    }
+
+    private static AccessTokenResult Fail(GoogleErrorKind kind, int status, string message) => new(null, new GoogleError(kind, status, null, message));
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Account {AccountId} needs re-authorisation")]
+    private static partial void LogNeedsReauth(ILogger logger, string accountId);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Token request for account {AccountId} failed ({Failure})")]
+    private static partial void LogTokenFailed(ILogger logger, string accountId, string failure);
+}

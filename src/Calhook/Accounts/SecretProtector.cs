@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Calhook.Accounts;
+
+/// <summary>
+/// Encrypts secrets before they reach the store (invariant 7): refresh tokens, service-account keys and channel
+/// tokens. ASP.NET Core Data Protection, keys persisted in <c>{DataDirectory}/keys</c>. One purpose per kind of
+/// secret, so a protected channel token can never be unprotected as an account secret. Thread-safe.
+/// </summary>
+internal sealed class SecretProtector
+{
+    private readonly IDataProtector _accountSecrets;
+    private readonly IDataProtector _channelTokens;
+
+    public SecretProtector(IDataProtectionProvider provider)
+    {
+        _accountSecrets = provider.CreateProtector("Calhook.Accounts.Secret.v1");
+        _channelTokens = provider.CreateProtector("Calhook.Channels.Token.v1");
+    }
+
+    public string ProtectAccountSecret(string secret) => _accountSecrets.Protect(secret);
+
+    public string UnprotectAccountSecret(string protectedSecret) => _accountSecrets.Unprotect(protectedSecret);
+
+    public string ProtectChannelToken(string token) => _channelTokens.Protect(token);
+
+    public string UnprotectChannelToken(string protectedToken) => _channelTokens.Unprotect(protectedToken);
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Calhook.Changes;
+
+/// <summary>
+/// A change as it appears on the wire (feed, stream, webhooks): exactly DESIGN.md "A change". Absent values are
+/// omitted (<c>previous</c> on created, <c>event</c> on deleted, <c>before</c>/<c>after</c> of a field that did not exist).
+/// </summary>
+internal sealed record ChangeWire(
+    string Id,
+    long Sequence,
+    string Type,
+    string CalendarId,
+    string EventId,
+    DateTime DetectedAt,
+    string? RecurringEventId,
+    JsonElement? OriginalStartTime,
+    JsonElement? Event,
+    JsonElement? Previous,
+    IReadOnlyList<FieldChangeWire> Diff)
+{
+    public static ChangeWire From(Change change) => new(
+        change.Id,
+        change.Sequence,
+        change.Type,
+        change.CalendarId,
+        change.EventId,
+        change.DetectedAt.UtcDateTime,
+        change.RecurringEventId,
+        change.OriginalStartTime,
+        change.Event,
+        change.Previous,
+        [.. change.Diff.Select(d => new FieldChangeWire(d.Path, d.Before, d.After))]);
+}
+
+internal sealed record FieldChangeWire(string Path, JsonElement? Before, JsonElement? After);
+
+/// <summary>The feed page: <c>{"changes":[…],"next":SEQ,"hasMore":bool}</c>.</summary>
+internal sealed record ChangesPage(IReadOnlyList<ChangeWire> Changes, long Next, bool HasMore);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ChangeWire))]
+[JsonSerializable(typeof(ChangesPage))]
+[JsonSerializable(typeof(IReadOnlyList<FieldChange>))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(JsonObject))]
+internal sealed partial class ChangeJsonContext : JsonSerializerContext;

@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ical.Net.DataTypes;
+
+namespace Calhook.Changes;
+
+/// <summary>
+/// Expands a recurring master (Google's <c>start</c> + <c>recurrence[]</c> RRULE/EXRULE/RDATE/EXDATE lines) with
+/// Ical.Net, to check that an instance's <c>originalStartTime</c> is a real occurrence and to derive that instance's
+/// state from the series. Pure and thread-safe.
+/// </summary>
+internal static class SeriesOccurrences
+{
+    /// <summary>
+    /// The occurrence of <paramref name="master"/> at <paramref name="originalStartTime"/> as Google would show it:
+    /// the master with the instance's <c>id</c>, <c>recurringEventId</c>, <c>originalStartTime</c>, <c>start</c> and
+    /// <c>end</c>, and no <c>recurrence</c>. Null when the series has no occurrence there (or cannot be expanded).
+    /// </summary>
+    public static JsonElement? DeriveInstance(JsonElement master, string instanceId, JsonElement originalStartTime)
+    {
+        if (!IsOccurrence(master, originalStartTime) || JsonNode.Parse(master.GetRawText()) is not JsonObject instance)
+        {
+            return null;
+        }
+
+        JsonObject end;
+        try
+        {
+            end = ShiftedEnd(master, originalStartTime);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var masterId = EventJson.Id(master);
+        instance.Remove("recurrence");
+        instance["id"] = instanceId;
+        instance["recurringEventId"] = masterId;
+        instance["originalStartTime"] = JsonNode.Parse(originalStartTime.GetRawText());
+        instance["start"] = JsonNode.Parse(originalStartTime.GetRawText());
+        instance["end"] = end;
+        return JsonSerializer.SerializeToElement(instance, ChangeJsonContext.Default.JsonObject);
+    }
+
+    /// <summary>True when the master's recurrence has an occurrence starting exactly at <paramref name="originalStartTime"/>.</summary>
+    public static bool IsOccurrence(JsonElement master, JsonElement originalStartTime)
+    {
+        if (!master.TryGetProperty("start", out var start) || !master.TryGetProperty("recurrence", out var recurrence)
+            || recurrence.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        var ics = new StringBuilder("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Calhook//EN\r\nBEGIN:VEVENT\r\nUID:series\r\n");
+        ics.Append(DtStart(start)).Append("\r\n");
+        foreach (var line in recurrence.EnumerateArray())
+        {
+            ics.Append(line.GetString()).Append("\r\n");
+        }
+
+        ics.Append("END:VEVENT\r\nEND:VCALENDAR\r\n");
+        try
+        {
+            var series = Ical.Net.Calendar.Load(ics.ToString())?.Events.FirstOrDefault();
+            if (series is null)
+            {
+                return false;
+            }
+
+            if (EventJson.String(originalStartTime, "date") is { } date)
+            {
+                var day = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                return series.GetOccurrences(new CalDateTime(day.AddDays(-1)))
+                    .Select(o => o.Period.StartTime)
+                    .TakeWhile(s => s.Date <= day)
+                    .Any(s => s.Date == day);
+            }
+
+            var instant = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture).UtcDateTime;
+            return series.GetOccurrences(new CalDateTime(instant.AddDays(-1), "UTC", true))
+                .Select(o => o.Period.StartTime.AsUtc)
+                .TakeWhile(s => s <= instant)
+                .Any(s => s == instant);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or NullReferenceException
+            or TimeZoneNotFoundException or OverflowException)
+        {
+            // A recurrence Calhook cannot expand is treated as "not a known occurrence", never as a crash of the sync.
+            return false;
+        }
+    }
+
+    private static string DtStart(JsonElement start)
+    {
+        if (EventJson.String(start, "date") is { } date)
+        {
+            return "DTSTART;VALUE=DATE:" + date.Replace("-", "", StringComparison.Ordinal);
+        }
+
+        var instant = DateTimeOffset.Parse(EventJson.String(start, "dateTime")!, CultureInfo.InvariantCulture);
+        if (EventJson.String(start, "timeZone") is { } zone)
+        {
+            // Google expands a series in its timeZone; so does iCalendar with TZID on DTSTART.
+            var local = TimeZoneInfo.ConvertTime(instant, TimeZoneInfo.FindSystemTimeZoneById(zone));
+            return $"DTSTART;TZID={zone}:{local:yyyyMMdd'T'HHmmss}";
+        }
+
+        return $"DTSTART:{instant.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
+    }
+
+    /// <summary>The occurrence's end: its start plus the master's duration, in the same form as the start.</summary>
+    private static JsonObject ShiftedEnd(JsonElement master, JsonElement originalStartTime)
+    {
+        var end = new JsonObject();
+        var masterStart = master.GetProperty("start");
+        var masterEnd = master.TryGetProperty("end", out var e) ? e : masterStart;
+        if (EventJson.String(originalStartTime, "date") is { } date)
+        {
+            var days = Day(masterEnd).DayNumber - Day(masterStart).DayNumber;
+            end["date"] = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).AddDays(days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            var duration = Instant(masterEnd) - Instant(masterStart);
+            var start = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture);
+            end["dateTime"] = (start + duration).ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture);
+        }
+
+        if (EventJson.String(masterEnd, "timeZone") is { } zone)
+        {
+            end["timeZone"] = zone;
+        }
+
+        return end;
+    }
+
+    private static DateOnly Day(JsonElement when) =>
+        EventJson.String(when, "date") is { } date
+            ? DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture)
+            : DateOnly.FromDateTime(Instant(when).UtcDateTime);
+
+    private static DateTimeOffset Instant(JsonElement when) =>
+        EventJson.String(when, "dateTime") is { } dateTime ? DateTimeOffset.Parse(dateTime, CultureInfo.InvariantCulture)
+        : EventJson.String(when, "date") is { } date ? new DateTimeOffset(DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+        : throw new FormatException("An event time has neither date nor dateTime.");
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Calhook.Google;
+
+/// <summary>Maps a failed HTTP answer (status + Google's error JSON) to what a caller can act on.</summary>
+internal static class GoogleErrors
+{
+    private static readonly HashSet<string> RateLimitReasons = new(StringComparer.Ordinal)
+    {
+        "rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded",
+    };
+
+    /// <summary>Parses Google's error body; tolerates a missing or non-JSON body (proxies, HTML pages).</summary>
+    public static ErrorWire? Parse(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(body, GoogleJsonContext.Default.ErrorEnvelopeWire)?.Error;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static GoogleError Map(HttpStatusCode status, string? body)
+    {
+        var error = Parse(body);
+        var code = (int)status;
+        var reason = error?.Errors?.FirstOrDefault(e => e.Reason is not null)?.Reason;
+        var message = error?.Message ?? error?.Errors?.FirstOrDefault()?.Message ?? status.ToString();
+        return new GoogleError(Classify(code, reason), code, reason, message);
+    }
+
+    /// <summary>True when a 403 or 429 is a rate or quota limit (worth backing off), not a permission problem.</summary>
+    public static bool IsRateLimit(int status, string? reason) =>
+        status == 429 || (status == 403 && reason is not null && RateLimitReasons.Contains(reason));
+
+    private static GoogleErrorKind Classify(int status, string? reason) => status switch
+    {
+        410 => GoogleErrorKind.FullSyncRequired,
+        401 => GoogleErrorKind.NeedsReauth,
+        404 => GoogleErrorKind.NotFound,
+        _ when IsRateLimit(status, reason) => GoogleErrorKind.RateLimited,
+        >= 500 => GoogleErrorKind.Transient,
+        408 => GoogleErrorKind.Transient,
+        _ => GoogleErrorKind.Other,
+    };
+}

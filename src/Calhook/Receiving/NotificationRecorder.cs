@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Calhook.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Calhook.Receiving;
+
+/// <summary>
+/// Records each watch's last notification time off the receiver's hot path: the receiver writes to memory, and this
+/// loop writes the latest time per watch to the store every <see cref="ReceivingOptions.FlushInterval"/>, and once
+/// more at shutdown. Thread-safe.
+/// </summary>
+internal sealed partial class NotificationRecorder : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _pending = new(StringComparer.Ordinal);
+    private readonly ICalhookStore _store;
+    private readonly TimeProvider _time;
+    private readonly ReceivingOptions _options;
+    private readonly ILogger<NotificationRecorder> _logger;
+
+    public NotificationRecorder(ICalhookStore store, TimeProvider time, IOptions<ReceivingOptions> options, ILogger<NotificationRecorder> logger)
+    {
+        _store = store;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public void Record(string watchId, DateTimeOffset at) =>
+        _pending.AddOrUpdate(watchId, at, (_, previous) => at > previous ? at : previous);
+
+    /// <summary>A time recorded but not yet written, if any.</summary>
+    public DateTimeOffset? Pending(string watchId) => _pending.TryGetValue(watchId, out var at) ? at : null;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.FlushInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await FlushAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await FlushAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (watchId, at) in _pending)
+        {
+            try
+            {
+                await _store.RecordNotificationAsync(watchId, at, cancellationToken);
+                // Remove only if no newer ping arrived meanwhile.
+                _pending.TryRemove(new KeyValuePair<string, DateTimeOffset>(watchId, at));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFlushFailed(_logger, watchId, ex);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Recording the last notification of watch {WatchId} failed")]
+    private static partial void LogFlushFailed(ILogger logger, string watchId, Exception exception);
+}

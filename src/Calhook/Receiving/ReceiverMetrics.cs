@@ -1,0 +1,28 @@
+using System.Diagnostics.Metrics;
+
+namespace Calhook.Receiving;
+
+/// <summary>Receiver counters: <c>calhook_notifications_total{outcome}</c>, outcome one of <see cref="Outcomes"/>.</summary>
+internal sealed class ReceiverMetrics
+{
+    public const string MeterName = "Calhook.Receiving";
+
+    private readonly Counter<long> _notifications;
+
+    public ReceiverMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _notifications = meter.CreateCounter<long>("calhook_notifications_total", description: "Push notifications received, by outcome.");
+    }
+
+    public void Count(string outcome) => _notifications.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public static class Outcomes
+    {
+        public const string Accepted = "accepted";
+        public const string Malformed = "malformed";
+        public const string Forged = "forged";
+        public const string Unknown = "unknown";
+        public const string TooLarge = "too_large";
+    }
+}

@@ -1,0 +1,74 @@
+namespace Calhook.Storage.Sqlite;
+
+/// <summary>
+/// The schema as numbered scripts. A script, once shipped, never changes: a new need is a new number.
+/// <see cref="SqliteStore.MigrateAsync"/> applies the missing ones in order, each in its own transaction.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE accounts (
+                id               TEXT NOT NULL PRIMARY KEY,
+                kind             TEXT NOT NULL,
+                email            TEXT NOT NULL,
+                subject          TEXT NULL,
+                protected_secret TEXT NOT NULL,
+                status           TEXT NOT NULL,
+                error            TEXT NULL,
+                created_at       TEXT NOT NULL
+            );
+
+            CREATE TABLE watches (
+                id                   TEXT NOT NULL PRIMARY KEY,
+                account_id           TEXT NOT NULL REFERENCES accounts (id),
+                calendar_id          TEXT NOT NULL,
+                status               TEXT NOT NULL,
+                error                TEXT NULL,
+                created_at           TEXT NOT NULL,
+                last_notification_at TEXT NULL
+            );
+
+            CREATE TABLE channels (
+                id              TEXT NOT NULL PRIMARY KEY,
+                watch_id        TEXT NOT NULL REFERENCES watches (id),
+                protected_token TEXT NOT NULL,
+                resource_id     TEXT NULL,
+                expires_at      TEXT NULL,
+                created_at      TEXT NOT NULL,
+                stopped_at      TEXT NULL
+            );
+            CREATE INDEX ix_channels_open ON channels (watch_id) WHERE stopped_at IS NULL;
+
+            CREATE TABLE sync_state (
+                watch_id     TEXT NOT NULL PRIMARY KEY,
+                sync_token   TEXT NULL,
+                last_sync_at TEXT NULL
+            );
+
+            CREATE TABLE snapshots (
+                watch_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                json     TEXT NOT NULL,
+                PRIMARY KEY (watch_id, event_id)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE changes (
+                sequence            INTEGER PRIMARY KEY,
+                id                  TEXT NOT NULL UNIQUE,
+                type                TEXT NOT NULL,
+                watch_id            TEXT NOT NULL,
+                calendar_id         TEXT NOT NULL,
+                event_id            TEXT NOT NULL,
+                recurring_event_id  TEXT NULL,
+                original_start_time TEXT NULL,
+                event_json          TEXT NULL,
+                previous_json       TEXT NULL,
+                diff_json           TEXT NOT NULL,
+                detected_at         TEXT NOT NULL
+            );
+            CREATE INDEX ix_changes_calendar ON changes (calendar_id, sequence);
+            """),
+    ];
+}

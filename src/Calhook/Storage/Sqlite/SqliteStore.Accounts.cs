@@ -1,0 +1,125 @@
+using Microsoft.Data.Sqlite;
+
+namespace Calhook.Storage.Sqlite;
+
+// Accounts and watches. Updates of an unknown id change nothing.
+internal sealed partial class SqliteStore
+{
+    public Task AddAccountAsync(AccountRecord account, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, """
+                INSERT INTO accounts (id, kind, email, subject, protected_secret, status, error, created_at)
+                VALUES ($id, $kind, $email, $subject, $secret, $status, $error, $created);
+                """);
+            command.Parameters.AddWithValue("$id", account.Id);
+            command.Parameters.AddWithValue("$kind", StoreText.Kind(account.Kind));
+            command.Parameters.AddWithValue("$email", account.Email);
+            command.Parameters.AddWithValue("$subject", (object?)account.Subject ?? DBNull.Value);
+            command.Parameters.AddWithValue("$secret", account.ProtectedSecret);
+            command.Parameters.AddWithValue("$status", StoreText.Status(account.Status));
+            command.Parameters.AddWithValue("$error", (object?)account.Error ?? DBNull.Value);
+            command.Parameters.AddWithValue("$created", StoreText.Time(account.CreatedAt));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    public async Task<AccountRecord?> GetAccountAsync(string accountId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, """
+            SELECT id, kind, email, subject, protected_secret, status, error, created_at FROM accounts WHERE id = $id;
+            """);
+        command.Parameters.AddWithValue("$id", accountId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new AccountRecord(
+            reader.GetString(0), StoreText.ParseKind(reader.GetString(1)), reader.GetString(2), NullableString(reader, 3),
+            reader.GetString(4), StoreText.ParseAccountStatus(reader.GetString(5)), NullableString(reader, 6),
+            StoreText.ParseTime(reader.GetString(7)));
+    }
+
+    public Task SetAccountStatusAsync(string accountId, AccountStatus status, string? error, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE accounts SET status = $a, error = $b WHERE id = $id;", accountId, StoreText.Status(status), error, cancellationToken);
+
+    public Task AddWatchAsync(WatchRecord watch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(watch);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, """
+                INSERT INTO watches (id, account_id, calendar_id, status, error, created_at, last_notification_at)
+                VALUES ($id, $account, $calendar, $status, $error, $created, $notified);
+                INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES ($id, NULL, $synced)
+                ON CONFLICT (watch_id) DO UPDATE SET last_sync_at = excluded.last_sync_at;
+                """);
+            command.Parameters.AddWithValue("$id", watch.Id);
+            command.Parameters.AddWithValue("$account", watch.AccountId);
+            command.Parameters.AddWithValue("$calendar", watch.CalendarId);
+            command.Parameters.AddWithValue("$status", StoreText.Status(watch.Status));
+            command.Parameters.AddWithValue("$error", (object?)watch.Error ?? DBNull.Value);
+            command.Parameters.AddWithValue("$created", StoreText.Time(watch.CreatedAt));
+            command.Parameters.AddWithValue("$notified", StoreText.TimeOrNull(watch.LastNotificationAt));
+            command.Parameters.AddWithValue("$synced", StoreText.TimeOrNull(watch.LastSyncAt));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    public async Task<WatchRecord?> GetWatchAsync(string watchId, CancellationToken cancellationToken)
+    {
+        var watches = await ReadWatchesAsync("WHERE w.id = $id", watchId, cancellationToken);
+        return watches.Count == 0 ? null : watches[0];
+    }
+
+    public Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken) =>
+        ReadWatchesAsync("WHERE w.status <> 'stopped'", null, cancellationToken);
+
+    public Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE watches SET status = $a, error = $b WHERE id = $id;", watchId, StoreText.Status(status), error, cancellationToken);
+
+    public Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE watches SET last_notification_at = $a WHERE id = $id;", watchId, StoreText.Time(at), null, cancellationToken);
+
+    private async Task<IReadOnlyList<WatchRecord>> ReadWatchesAsync(string where, string? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"""
+            SELECT w.id, w.account_id, w.calendar_id, w.status, w.error, w.created_at, w.last_notification_at, s.last_sync_at
+            FROM watches w LEFT JOIN sync_state s ON s.watch_id = w.id {where} ORDER BY w.created_at, w.id;
+            """);
+        command.Parameters.AddWithValue("$id", (object?)id ?? DBNull.Value);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var watches = new List<WatchRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            watches.Add(new WatchRecord(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), StoreText.ParseWatchStatus(reader.GetString(3)),
+                NullableString(reader, 4), StoreText.ParseTime(reader.GetString(5)), NullableTime(reader, 6), NullableTime(reader, 7)));
+        }
+
+        return watches;
+    }
+
+    /// <summary>One <c>UPDATE</c> with parameters <c>$id</c>, <c>$a</c> and <c>$b</c>.</summary>
+    private Task UpdateAsync(string sql, string id, string a, string? b, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, sql);
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$a", a);
+            command.Parameters.AddWithValue("$b", (object?)b ?? DBNull.Value);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    private static string? NullableString(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static DateTimeOffset? NullableTime(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : StoreText.ParseTime(reader.GetString(ordinal));
+}

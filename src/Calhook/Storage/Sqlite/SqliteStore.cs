@@ -1,0 +1,161 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Calhook.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite store: one file, WAL journal. Each method opens a pooled connection and runs one transaction.
+/// Writers in this process pass one gate (so they queue instead of spinning on SQLITE_BUSY) and take the write lock
+/// up front with <c>BEGIN IMMEDIATE</c>, which also serializes writers of other processes on the same file.
+/// Thread-safe.
+/// </summary>
+/// <remarks>
+/// Every connection runs with <c>synchronous=FULL</c>: a commit is on disk when <see cref="CommitSyncAsync"/> returns.
+/// <c>NORMAL</c> keeps the file consistent but may lose the last commits on power loss; their changes may already
+/// have been delivered, and their sequences would then be reused by different changes (invariants 1 and 2).
+/// The cost is one fsync per transaction, and a sync is one transaction however many events it carries.
+/// </remarks>
+internal sealed partial class SqliteStore : ICalhookStore, IDisposable
+{
+    /// <summary>How long a connection waits for another process's write lock before failing.</summary>
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly ILogger _logger;
+
+    public SqliteStore(string databasePath, ILogger<SqliteStore>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        DatabasePath = Path.GetFullPath(databasePath);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+        _logger = logger ?? NullLogger<SqliteStore>.Instance;
+    }
+
+    /// <summary>The database file's full path.</summary>
+    public string DatabasePath { get; }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MigrateCoreAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"Cannot open the SQLite store at {DatabasePath}: {exception.Message}", exception);
+        }
+    }
+
+    private async Task MigrateCoreAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        await using var connection = await OpenAsync(cancellationToken);
+
+        // The journal mode is stored in the file; setting it again is a no-op.
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);", cancellationToken);
+
+        foreach (var (version, sql) in SqliteMigrations.All)
+        {
+            await _writeGate.WaitAsync(cancellationToken);
+            try
+            {
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                await using var check = Command(connection, transaction, "SELECT COUNT(*) FROM schema_version WHERE version = $v;");
+                check.Parameters.AddWithValue("$v", version);
+                if ((long)(await check.ExecuteScalarAsync(cancellationToken))! > 0)
+                {
+                    continue;
+                }
+
+                await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                await using var record = Command(connection, transaction, "INSERT INTO schema_version (version, applied_at) VALUES ($v, $at);");
+                record.Parameters.AddWithValue("$v", version);
+                record.Parameters.AddWithValue("$at", StoreText.Time(TimeProvider.System.GetUtcNow()));
+                await record.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                Log.MigrationApplied(_logger, version, DatabasePath);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+        }
+    }
+
+    /// <summary>A trivial query, for readiness: true when the file answers.</summary>
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT COUNT(*) FROM schema_version;");
+        return await command.ExecuteScalarAsync(cancellationToken) is long;
+    }
+
+    public void Dispose()
+    {
+        // Closes the pooled handles so the file can be moved or deleted once the store is gone.
+        using (var connection = new SqliteConnection(_connectionString))
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        _writeGate.Dispose();
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, $"PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};", cancellationToken);
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one write transaction (<c>BEGIN IMMEDIATE</c>) and commits it.</summary>
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> work, CancellationToken cancellationToken) =>
+        WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Applied store migration {Version} to {Path}")]
+        public static partial void MigrationApplied(ILogger logger, int version, string path);
+    }
+}

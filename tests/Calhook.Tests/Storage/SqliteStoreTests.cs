@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Calhook.Changes;
+using Calhook.Storage;
+using Calhook.Storage.Sqlite;
+using Calhook.TestKit;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace Calhook.Tests.Storage;
+
+public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTests
+{
+    private readonly TestDirectory _directory = new();
+
+    private string DatabasePath => _directory.File("data/calhook.db");
+
+    protected override async Task<ICalhookStore> CreateStoreAsync() => await OpenAsync();
+
+    private async Task<SqliteStore> OpenAsync()
+    {
+        var store = new SqliteStore(DatabasePath);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task Everything_reads_back_after_reopening_the_file()
+    {
+        var watch = await AddWatchAsync();
+        var channel = Some.Channel(watch.Id);
+        await Store.AddChannelAsync(channel, Ct);
+        var committed = await Store.CommitSyncAsync(Some.Commit(watch, "token-1", Some.Created("e1")), Ct);
+        ((IDisposable)Store).Dispose();
+
+        using var reopened = await OpenAsync();
+
+        Assert.Equal(watch with { LastSyncAt = Some.Time }, await reopened.GetWatchAsync(watch.Id, Ct));
+        Assert.Equal(channel, await reopened.GetChannelAsync(channel.Id, Ct));
+        Assert.Equal(new SyncState("token-1", Some.Time), await reopened.GetSyncStateAsync(watch.Id, Ct));
+        Assert.Equal(committed.Select(c => (c.Id, c.Sequence)), (await reopened.ReadChangesAsync(new ChangeQuery(0, 10), Ct)).Select(c => (c.Id, c.Sequence)));
+        Assert.Equal(2, Assert.Single(await reopened.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")), Ct)).Sequence);
+    }
+
+    [Fact]
+    public async Task Migrations_are_idempotent_and_recorded_once()
+    {
+        var watch = await AddWatchAsync();
+
+        await Store.MigrateAsync(Ct);
+        using var second = await OpenAsync();
+
+        Assert.NotNull(await second.GetWatchAsync(watch.Id, Ct));
+        Assert.Equal(SqliteMigrations.All.Select(m => (long)m.Version), await QueryAsync<long>("SELECT version FROM schema_version ORDER BY version;"));
+    }
+
+    [Fact]
+    public async Task The_file_uses_the_write_ahead_log()
+    {
+        Assert.Equal(["wal"], await QueryAsync<string>("PRAGMA journal_mode;"));
+        Assert.True(await ((SqliteStore)Store).PingAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Two_store_instances_on_one_file_still_get_gap_free_sequences()
+    {
+        // Separate instances share no in-process gate: only BEGIN IMMEDIATE serializes them, as for two processes.
+        using var other = await OpenAsync();
+        var watch = await AddWatchAsync();
+        var tasks = Enumerable.Range(0, 40).Select(i =>
+        {
+            var store = i % 2 == 0 ? Store : other;
+            return Task.Run(() => store.CommitSyncAsync(Some.Commit(watch, $"t{i}", Some.Created($"e{i}-a"), Some.Created($"e{i}-b")), Ct));
+        });
+
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Equal(Enumerable.Range(1, 80).Select(i => (long)i), results.SelectMany(r => r.Select(c => c.Sequence)).Order());
+        Assert.All(results, r => Assert.Equal(r[0].Sequence + 1, r[1].Sequence));
+    }
+
+    [Fact]
+    public async Task Full_sync_of_100k_events_commits_in_one_transaction()
+    {
+        const int count = 100_000;
+        var watch = await AddWatchAsync();
+        var snapshots = Enumerable.Range(0, count).Select(i => new SnapshotWrite($"event{i:D6}", Some.EventJson($"event{i:D6}"))).ToList();
+        var commit = new SyncCommit(watch.Id, watch.CalendarId, Some.Time, snapshots, [], "token-after-full-sync");
+
+        var stopwatch = Stopwatch.StartNew();
+        await Store.CommitSyncAsync(commit, Ct);
+        stopwatch.Stop();
+
+        // Measured, not asserted: the time depends on the machine.
+        output.WriteLine($"Committed {count:N0} snapshots in one transaction in {stopwatch.ElapsedMilliseconds} ms");
+        Assert.Equal(count, (await Store.ListSnapshotIdsAsync(watch.Id, Ct)).Count);
+        Assert.Equal("token-after-full-sync", (await Store.GetSyncStateAsync(watch.Id, Ct)).SyncToken);
+    }
+
+    [Fact]
+    public async Task A_channel_of_an_unknown_watch_is_refused()
+    {
+        await Assert.ThrowsAsync<SqliteException>(() => Store.AddChannelAsync(Some.Channel("wat_missing"), Ct));
+        Assert.Empty(await Store.ListOpenChannelsAsync(Ct));
+    }
+
+    private async Task<List<T>> QueryAsync<T>(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var values = new List<T>();
+        while (await reader.ReadAsync(Ct))
+        {
+            values.Add(reader.GetFieldValue<T>(0));
+        }
+
+        return values;
+    }
+}

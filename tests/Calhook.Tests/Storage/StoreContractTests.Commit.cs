@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Calhook.Changes;
+using Calhook.Storage;
+
+namespace Calhook.Tests.Storage;
+
+// CommitSyncAsync (invariants 1 and 2) and the change log.
+public abstract partial class StoreContractTests
+{
+    [Fact]
+    public async Task Commit_writes_snapshots_changes_and_token_together()
+    {
+        var watch = await AddWatchAsync();
+        var commit = Some.Commit(watch, "token-1", Some.Created("e1"), Some.Created("e2"));
+
+        var changes = await Store.CommitSyncAsync(commit, Ct);
+
+        Assert.Equal([1L, 2L], changes.Select(c => c.Sequence));
+        Assert.Equal(commit.Changes.Select(c => c.Id), changes.Select(c => c.Id));
+        Assert.Equal(new SyncState("token-1", Some.Time), await Store.GetSyncStateAsync(watch.Id, Ct));
+        Assert.Equal(Some.Time, (await Store.GetWatchAsync(watch.Id, Ct))!.LastSyncAt);
+        Assert.Equal(["e1", "e2"], await Store.ListSnapshotIdsAsync(watch.Id, Ct));
+        Assert.Equal(2, await Store.GetLastSequenceAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Commit_without_changes_still_moves_the_token()
+    {
+        var watch = await AddWatchAsync();
+        await Store.CommitSyncAsync(Some.Commit(watch, "token-1", Some.Created("e1")), Ct);
+
+        var changes = await Store.CommitSyncAsync(Some.Commit(watch, "token-2"), Ct);
+
+        Assert.Empty(changes);
+        Assert.Equal("token-2", (await Store.GetSyncStateAsync(watch.Id, Ct)).SyncToken);
+        Assert.Equal(1, await Store.GetLastSequenceAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Snapshots_are_replaced_and_forgotten()
+    {
+        var watch = await AddWatchAsync();
+        await Store.CommitSyncAsync(Some.Commit(watch, "t1", Some.Created("e1"), Some.Created("e2")), Ct);
+
+        var updated = Some.EventJson("e1", "Moved standup");
+        await Store.CommitSyncAsync(watch is var w ? new SyncCommit(w.Id, w.CalendarId, Some.Time, [new("e1", updated), new("e2", null)], [], "t2") : null!, Ct);
+
+        var snapshots = await Store.GetSnapshotsAsync(watch.Id, ["e1", "e2", "never"], Ct);
+        Assert.Equal(new Dictionary<string, string> { ["e1"] = updated }, snapshots);
+        Assert.Equal(["e1"], await Store.ListSnapshotIdsAsync(watch.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Snapshots_belong_to_their_watch()
+    {
+        var first = await AddWatchAsync("a@example.com");
+        var second = await AddWatchAsync("b@example.com");
+        await Store.CommitSyncAsync(Some.Commit(first, "t1", Some.Created("e1")), Ct);
+
+        Assert.Empty(await Store.GetSnapshotsAsync(second.Id, ["e1"], Ct));
+        Assert.Empty(await Store.ListSnapshotIdsAsync(second.Id, Ct));
+        Assert.Null((await Store.GetSyncStateAsync(second.Id, Ct)).SyncToken);
+    }
+
+    [Fact]
+    public async Task A_change_reads_back_exactly_as_committed()
+    {
+        var watch = await AddWatchAsync();
+        var before = JsonDocument.Parse("\"2026-12-01T10:00:00+01:00\"").RootElement;
+        var after = JsonDocument.Parse("\"2026-12-01T11:00:00+01:00\"").RootElement;
+        var change = new NewChange(Some.Id("chg"), ChangeTypes.Updated, "e1_20261201T090000Z", "e1",
+            """{"dateTime":"2026-12-01T10:00:00+01:00"}""", Some.EventJson("e1", "After"), Some.EventJson("e1", "Before"),
+            [new FieldChange("start.dateTime", before, after), new FieldChange("location", null, JsonDocument.Parse("\"Room 1\"").RootElement)]);
+
+        var committed = Assert.Single(await Store.CommitSyncAsync(Some.Commit(watch, "t1", change), Ct));
+        var read = Assert.Single(await Store.ReadChangesAsync(new ChangeQuery(0, 10), Ct));
+
+        foreach (var c in new[] { committed, read })
+        {
+            Assert.Equal((change.Id, 1L, ChangeTypes.Updated, watch.CalendarId, "e1_20261201T090000Z", watch.Id, Some.Time, "e1"),
+                (c.Id, c.Sequence, c.Type, c.CalendarId, c.EventId, c.WatchId, c.DetectedAt, c.RecurringEventId));
+            Assert.Equal(change.OriginalStartTimeJson, c.OriginalStartTime?.GetRawText());
+            Assert.Equal(change.EventJson, c.Event?.GetRawText());
+            Assert.Equal(change.PreviousJson, c.Previous?.GetRawText());
+            Assert.Equal(2, c.Diff.Count);
+            Assert.Equal(("start.dateTime", before.GetRawText(), after.GetRawText()), (c.Diff[0].Path, c.Diff[0].Before?.GetRawText(), c.Diff[0].After?.GetRawText()));
+            Assert.Equal(("location", (string?)null, "\"Room 1\""), (c.Diff[1].Path, c.Diff[1].Before?.GetRawText(), c.Diff[1].After?.GetRawText()));
+        }
+    }
+
+    [Fact]
+    public async Task Reading_changes_filters_by_position_calendar_and_type()
+    {
+        var alice = await AddWatchAsync("alice@example.com");
+        var bob = await AddWatchAsync("bob@example.com");
+        await Store.CommitSyncAsync(Some.Commit(alice, "a1", Some.Created("a"), Some.Created("b")), Ct);
+        await Store.CommitSyncAsync(Some.Commit(bob, "b1", Some.Created("c")), Ct);
+        await Store.CommitSyncAsync(Some.Commit(alice, "a2", Some.Deleted("a")), Ct);
+
+        async Task<long[]> Read(ChangeQuery query) => (await Store.ReadChangesAsync(query, Ct)).Select(c => c.Sequence).ToArray();
+
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, await Read(new ChangeQuery(0, 100)));
+        Assert.Equal(new long[] { 3, 4 }, await Read(new ChangeQuery(2, 100)));
+        Assert.Equal(new long[] { 2, 3 }, await Read(new ChangeQuery(1, 2)));
+        Assert.Empty(await Read(new ChangeQuery(4, 100)));
+        Assert.Empty(await Read(new ChangeQuery(0, 0)));
+        Assert.Equal(new long[] { 1, 2, 4 }, await Read(new ChangeQuery(0, 100, "alice@example.com")));
+        Assert.Equal(new long[] { 4 }, await Read(new ChangeQuery(0, 100, Types: [ChangeTypes.Deleted])));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, await Read(new ChangeQuery(0, 100, Types: [ChangeTypes.Deleted, ChangeTypes.Created])));
+        Assert.Equal(new long[] { 2 }, await Read(new ChangeQuery(1, 100, "alice@example.com", [ChangeTypes.Created])));
+        Assert.Empty(await Read(new ChangeQuery(0, 100, "nobody@example.com")));
+    }
+
+    [Fact]
+    public async Task A_commit_that_fails_midway_leaves_no_trace()
+    {
+        var watch = await AddWatchAsync();
+        var first = Some.Created("e1");
+        await Store.CommitSyncAsync(Some.Commit(watch, "token-1", first), Ct);
+
+        // The second change reuses the first's id: the insert violates the unique id after the snapshots were written.
+        var failing = new SyncCommit(watch.Id, watch.CalendarId, Some.Time.AddMinutes(5),
+            [new("e2", Some.EventJson("e2")), new("e1", null)], [Some.Created("e2"), first with { Type = ChangeTypes.Deleted }], "token-2");
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.CommitSyncAsync(failing, Ct));
+
+        Assert.Equal(new SyncState("token-1", Some.Time), await Store.GetSyncStateAsync(watch.Id, Ct));
+        Assert.Equal(["e1"], await Store.ListSnapshotIdsAsync(watch.Id, Ct));
+        Assert.Equal([first.Id], (await Store.ReadChangesAsync(new ChangeQuery(0, 100), Ct)).Select(c => c.Id));
+
+        // The failed commit took no sequence: the next one follows on without a gap.
+        var next = await Store.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")), Ct);
+        Assert.Equal(2, Assert.Single(next).Sequence);
+    }
+
+    [Fact]
+    public async Task Concurrent_commits_get_gap_free_consecutive_sequences()
+    {
+        var watches = new List<WatchRecord>();
+        for (var i = 0; i < 8; i++)
+        {
+            watches.Add(await AddWatchAsync($"cal{i}@example.com"));
+        }
+
+        var commits = watches.SelectMany(w => Enumerable.Range(0, 5).Select(round =>
+            Some.Commit(w, $"{w.Id}-{round}", Some.Created($"{w.Id}-{round}-a"), Some.Created($"{w.Id}-{round}-b"), Some.Created($"{w.Id}-{round}-c"))));
+        var results = await Task.WhenAll(commits.Select(c => Task.Run(() => Store.CommitSyncAsync(c, Ct))));
+
+        var all = results.SelectMany(r => r.Select(c => c.Sequence)).Order().ToArray();
+        Assert.Equal(Enumerable.Range(1, 8 * 5 * 3).Select(i => (long)i), all);
+        Assert.All(results, r => Assert.Equal([r[0].Sequence, r[0].Sequence + 1, r[0].Sequence + 2], r.Select(c => c.Sequence)));
+        var log = await Store.ReadChangesAsync(new ChangeQuery(0, 1000), Ct);
+        Assert.Equal(all, log.Select(c => c.Sequence));
+    }
+}
