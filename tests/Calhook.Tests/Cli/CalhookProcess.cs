@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Cli;
+
+/// <summary>The real <c>calhook</c> executable in a child process: started, awaited, killed.</summary>
+internal sealed class CalhookProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+
+    private CalhookProcess(Process process)
+    {
+        this.process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => process.HasExited;
+
+    public int ExitCode => process.ExitCode;
+
+    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
+    public static CalhookProcess Start(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "calhook.dll"));
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment.Remove("CALHOOK_API_KEY");
+        return new CalhookProcess(Process.Start(info)!);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Waits until <c>/healthz</c> answers 200, failing early if the process exits.</summary>
+    public async Task WaitUntilHealthyAsync(Uri baseAddress, TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        await Polling.EventuallyAsync(async () =>
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"calhook exited with {process.ExitCode}:\n{Output}");
+            }
+
+            using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, timeout, $"calhook at {baseAddress} answers /healthz");
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cancel.Token);
+        return process.ExitCode;
+    }
+
+    /// <summary>A real kill (SIGKILL), as a crash: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+    }
+}

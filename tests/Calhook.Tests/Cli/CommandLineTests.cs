@@ -1,0 +1,59 @@
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Cli;
+
+public sealed class CommandLineTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Demo_tells_the_whole_story_and_exits_zero()
+    {
+        await using var demo = CalhookProcess.Start("demo");
+        var exit = await demo.WaitForExitAsync(TimeSpan.FromSeconds(150));
+
+        Assert.True(exit == 0, demo.Output);
+        Assert.Contains("event.created", demo.Output, StringComparison.Ordinal);
+        Assert.Contains("event.updated", demo.Output, StringComparison.Ordinal);
+        Assert.Contains("event.deleted", demo.Output, StringComparison.Ordinal);
+        Assert.Contains("start.dateTime", demo.Output, StringComparison.Ordinal);
+        Assert.Contains("attendees[email=bob@example.com]", demo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_with_a_bad_public_url_stops_and_names_the_setting()
+    {
+        using var data = new TestDirectory();
+        await using var serve = CalhookProcess.Start(
+            "serve", "--urls", $"http://127.0.0.1:{CalhookProcess.FreePort()}", "--data", data.Path,
+            "--google-url", "http://127.0.0.1:9", "--public-url", "not a url");
+
+        var exit = await serve.WaitForExitAsync(Generous);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("PublicUrl", serve.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_on_embedded_defaults_watches_the_demo_calendar_and_prints_the_api_key()
+    {
+        using var data = new TestDirectory();
+        var port = CalhookProcess.FreePort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        await using var serve = CalhookProcess.Start("serve", "--urls", baseAddress.ToString().TrimEnd('/'), "--data", data.Path);
+        await serve.WaitUntilHealthyAsync(baseAddress, Generous);
+
+        var key = (await File.ReadAllTextAsync(Path.Combine(data.Path, "api-key"))).Trim();
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        var watch = await Polling.EventuallyAsync(
+            async () => System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(new Uri("/v1/watches", UriKind.Relative)))!["items"]!.AsArray(),
+            items => items.Count == 1 && items[0]!["lastSyncAt"] is not null,
+            Generous,
+            "serve creates one demo watch and finishes its baseline");
+
+        Assert.Equal("demo@example.com", (string?)watch[0]!["calendarId"]);
+        Assert.Contains(key, serve.Output, StringComparison.Ordinal);
+        Assert.Contains("/google/notifications", serve.Output, StringComparison.Ordinal);
+    }
+}
