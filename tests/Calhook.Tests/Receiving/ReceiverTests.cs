@@ -110,6 +110,20 @@ public sealed class ReceiverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sync_ping_that_arrives_before_the_watch_call_returned_is_accepted()
+    {
+        // Recorded before the watch call, so Google's resource id is not known yet: the token decides.
+        _host.Channels.Add(Calhook.Channels.KnownChannel.Create("opening", _watchId, "acc", "early-token"));
+        var accepted = _host.Accepted;
+
+        var response = await PingAsync("opening", "early-token", "resource-from-google", "sync", "1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(accepted + 1, _host.Accepted);
+        await AssertProblemAsync(await PingAsync("opening", "forged", "resource-from-google", "sync", "1"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task An_unknown_channel_on_a_resource_nobody_here_holds_is_still_answered_200()
     {
         var accepted = _host.Accepted;
