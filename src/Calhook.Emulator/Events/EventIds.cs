@@ -1,0 +1,35 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace Calhook.Emulator.Events;
+
+/// <summary>Google's event id rule: base32hex characters (a–v, 0–9), 5 to 1024 long; instance ids add a suffix.</summary>
+internal static partial class EventIds
+{
+    private const string Base32Hex = "0123456789abcdefghijklmnopqrstuv";
+
+    public static bool IsValidClientId(string id) => id.Length is >= 5 and <= 1024 && (Plain().IsMatch(id) || Instance().IsMatch(id));
+
+    /// <summary>A new 26-character id, as Google generates them.</summary>
+    public static string New()
+    {
+        Span<byte> bytes = stackalloc byte[26];
+        RandomNumberGenerator.Fill(bytes);
+        Span<char> chars = stackalloc char[26];
+        for (var i = 0; i < chars.Length; i++) chars[i] = Base32Hex[bytes[i] & 31];
+        return new string(chars);
+    }
+
+    /// <summary>The master id of an instance id (<c>{master}_{yyyyMMdd[THHmmssZ]}</c>), or null.</summary>
+    public static string? MasterOf(string id)
+    {
+        var underscore = id.LastIndexOf('_');
+        return underscore > 0 && Instance().IsMatch(id) ? id[..underscore] : null;
+    }
+
+    [GeneratedRegex("^[a-v0-9]+$")]
+    private static partial Regex Plain();
+
+    [GeneratedRegex("^[a-v0-9]+_R?[0-9]{8}(T[0-9]{6}Z?)?$")]
+    private static partial Regex Instance();
+}

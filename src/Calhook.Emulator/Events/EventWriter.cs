@@ -1,0 +1,195 @@
+using System.Text.Json.Nodes;
+using Calhook.Emulator.Calendars;
+using Calhook.Emulator.Wire;
+
+namespace Calhook.Emulator.Events;
+
+/// <summary>A mutation's outcome: the stored version, or Google's error.</summary>
+internal readonly record struct WriteOutcome(StoredEvent? Event, GoogleError? Error)
+{
+    public static implicit operator WriteOutcome(GoogleError error) => new(null, error);
+}
+
+/// <summary>
+/// Every event mutation: validates the body, stamps the server fields (etag, updated, …), commits under the
+/// calendar's lock and then tells the channels (after the lock, so a slow receiver never delays the caller).
+/// </summary>
+internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
+{
+    private static readonly string[] ServerFields = ["kind", "etag", "id", "htmlLink", "created", "updated"];
+
+    public WriteOutcome Insert(CalendarState calendar, JsonObject body, bool import)
+    {
+        var outcome = InsertLocked(calendar, body, import);
+        if (outcome.Event is not null) signal.Raise(calendar.Id);
+        return outcome;
+    }
+
+    public WriteOutcome Replace(CalendarState calendar, string eventId, JsonObject body, string? ifMatch, bool patch)
+    {
+        WriteOutcome outcome;
+        lock (calendar.Gate)
+        {
+            var existing = calendar.Find(eventId);
+            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            if (current is null) return GoogleError.NotFound();
+            if (!Matches(existing, current, ifMatch)) return GoogleError.ConditionNotMet();
+            var merged = patch ? Merge((JsonObject)current.DeepClone(), body) : (JsonObject)body.DeepClone();
+            // Identity fields of an instance and the creation facts never change through update or patch.
+            foreach (var keep in new[] { "recurringEventId", "originalStartTime", "iCalUID", "created" })
+            {
+                if (current[keep] is { } value) merged[keep] = value.DeepClone();
+            }
+
+            foreach (var keep in new[] { "creator", "organizer", "sequence", "eventType" })
+            {
+                if (merged[keep] is null && current[keep] is { } value) merged[keep] = value.DeepClone();
+            }
+
+            if (Validate(merged, requireTimes: true) is { } error) return error;
+            var status = merged["status"]?.GetValue<string>();
+            var kind = status == "cancelled" ? MutationKind.Deleted : existing is null ? MutationKind.Created : MutationKind.Updated;
+            outcome = new WriteOutcome(Commit(calendar, merged, eventId, existing, kind), null);
+        }
+
+        signal.Raise(calendar.Id);
+        return outcome;
+    }
+
+    public GoogleError? Delete(CalendarState calendar, string eventId, string? ifMatch)
+    {
+        lock (calendar.Gate)
+        {
+            var existing = calendar.Find(eventId);
+            if (existing is { IsCancelled: true }) return GoogleError.Deleted();
+            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            if (current is null) return GoogleError.NotFound();
+            if (!Matches(existing, current, ifMatch)) return GoogleError.ConditionNotMet();
+            var cancelled = (JsonObject)current.DeepClone();
+            cancelled["status"] = "cancelled";
+            Commit(calendar, cancelled, eventId, existing, MutationKind.Deleted);
+            if (existing is { IsRecurring: true })
+            {
+                // Deleting a series deletes its exceptions too; each is its own committed mutation.
+                foreach (var exception in calendar.ExceptionsOf(eventId).Values.Where(e => !e.IsCancelled).ToList())
+                {
+                    var gone = (JsonObject)exception.Node.DeepClone();
+                    gone["status"] = "cancelled";
+                    Commit(calendar, gone, exception.Id, exception, MutationKind.Deleted);
+                }
+            }
+        }
+
+        signal.Raise(calendar.Id);
+        return null;
+    }
+
+    /// <summary>The JSON of an unmodified instance of a stored series, or null when the id names none.</summary>
+    public JsonObject? VirtualInstance(CalendarState calendar, string eventId)
+    {
+        if (EventIds.MasterOf(eventId) is not { } masterId || calendar.Find(masterId) is not { IsCancelled: false } master) return null;
+        var occurrence = master.Occurrences(runtime.Options.MaxInstancesPerSeries).FirstOrDefault(o => o.InstanceId == eventId);
+        return occurrence is null ? null : InstanceJson.Build(master, occurrence);
+    }
+
+    private WriteOutcome InsertLocked(CalendarState calendar, JsonObject body, bool import)
+    {
+        lock (calendar.Gate)
+        {
+            var cancelled = body["status"] is JsonValue s && s.TryGetValue(out string? status) && status == "cancelled";
+            if (Validate(body, requireTimes: !(import && cancelled)) is { } error) return error;
+            string id;
+            if (body["id"] is JsonValue idValue && idValue.TryGetValue(out string? given))
+            {
+                if (!EventIds.IsValidClientId(given)) return GoogleError.Invalid("Invalid resource id value.");
+                if (calendar.Find(given) is not null) return GoogleError.Duplicate();
+                id = given;
+            }
+            else
+            {
+                id = EventIds.New();
+            }
+
+            if (!import && body["recurringEventId"] is JsonValue master && calendar.Find(master.ToString()) is null)
+            {
+                return GoogleError.Invalid("Invalid recurringEventId value.");
+            }
+
+            var kind = cancelled ? MutationKind.Deleted : MutationKind.Created;
+            return new WriteOutcome(Commit(calendar, (JsonObject)body.DeepClone(), id, null, kind), null);
+        }
+    }
+
+    private StoredEvent Commit(CalendarState calendar, JsonObject body, string id, StoredEvent? previous, MutationKind kind)
+    {
+        var now = runtime.Clock.GetUtcNow();
+        // `updated` moves forward on every mutation even when the clock stands still (a fake clock in tests).
+        var updated = previous is not null && now <= previous.Updated ? previous.Updated.AddMilliseconds(1) : now;
+        var etag = $"\"{(updated.ToUnixTimeMilliseconds() * 1000) + ((calendar.LastSeq + 1) % 1000)}\"";
+        var node = new JsonObject
+        {
+            ["kind"] = "calendar#event",
+            ["etag"] = etag,
+            ["id"] = id,
+            ["status"] = body["status"]?.DeepClone() ?? "confirmed",
+            ["htmlLink"] = $"https://www.google.com/calendar/event?eid={Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(id + " " + calendar.Id)).TrimEnd('=')}",
+            ["created"] = previous?.Node["created"]?.DeepClone() ?? EventTime.FormatUtc(updated),
+            ["updated"] = EventTime.FormatUtc(updated),
+        };
+        foreach (var (name, value) in body)
+        {
+            if (Array.IndexOf(ServerFields, name) < 0 && name != "status" && value is not null) node[name] = value.DeepClone();
+        }
+
+        node["iCalUID"] ??= $"{id}@google.com";
+        node["sequence"] ??= 0;
+        node["creator"] ??= new JsonObject { ["email"] = calendar.Owner, ["self"] = true };
+        node["organizer"] ??= new JsonObject { ["email"] = calendar.Id, ["self"] = true };
+        node["reminders"] ??= new JsonObject { ["useDefault"] = true };
+        node["eventType"] ??= "default";
+        return calendar.Commit(node, kind, updated);
+    }
+
+    private static bool Matches(StoredEvent? existing, JsonObject current, string? ifMatch) =>
+        ifMatch is null or "*" || ifMatch == (existing?.Etag ?? (string?)current["etag"]);
+
+    private static JsonObject Merge(JsonObject target, JsonObject patch)
+    {
+        foreach (var (name, value) in patch)
+        {
+            if (value is JsonObject child && target[name] is JsonObject existing) Merge(existing, child);
+            else target[name] = value?.DeepClone();
+        }
+
+        return target;
+    }
+
+    /// <summary>Google's checks on an event body; null when it may be stored.</summary>
+    private GoogleError? Validate(JsonObject body, bool requireTimes)
+    {
+        if (EventSchema.FindTypeError(body) is { } path) return GoogleError.Invalid($"Invalid value for: {path}");
+        if (body["status"] is JsonValue s && s.GetValue<string>() is not ("confirmed" or "tentative" or "cancelled"))
+        {
+            return GoogleError.Invalid("Invalid value for: status");
+        }
+
+        if (!requireTimes) return null;
+        if (body["start"] is null) return GoogleError.Required("Missing start time.");
+        if (body["end"] is null) return GoogleError.Required("Missing end time.");
+        if (!EventTime.TryParse(body["start"], out var start)) return GoogleError.Invalid("Invalid start time.");
+        if (!EventTime.TryParse(body["end"], out var end)) return GoogleError.Invalid("Invalid end time.");
+        if (start.IsAllDay != end.IsAllDay) return GoogleError.Invalid("Invalid end time.");
+        if (end.Instant < start.Instant) return GoogleError.TimeRangeEmpty("end");
+        if (body["recurrence"] is JsonArray { Count: > 0 } lines && body["recurringEventId"] is null)
+        {
+            if (!start.IsAllDay && start.TimeZone is null) return GoogleError.Required("Missing time zone definition for start time.");
+            var rules = lines.Select(l => l?.GetValue<string>() ?? "");
+            if (Recurrence.RecurrenceExpander.Expand("x", start, end, rules, 1, out var error) is null)
+            {
+                return GoogleError.Invalid(error ?? "Invalid recurrence rule.");
+            }
+        }
+
+        return null;
+    }
+}

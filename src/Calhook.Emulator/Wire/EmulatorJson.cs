@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Calhook.Emulator.Faults;
+
+namespace Calhook.Emulator.Wire;
+
+/// <summary>OAuth token answer, as Google's <c>/token</c> gives it.</summary>
+internal sealed record TokenAnswer(
+    [property: JsonPropertyName("access_token")] string AccessToken,
+    [property: JsonPropertyName("expires_in")] int ExpiresIn,
+    [property: JsonPropertyName("refresh_token")] string? RefreshToken,
+    [property: JsonPropertyName("scope")] string? Scope,
+    [property: JsonPropertyName("token_type")] string? TokenType);
+
+/// <summary>OAuth error answer: <c>{"error":"invalid_grant","error_description":…}</c>.</summary>
+internal sealed record OAuthError(
+    [property: JsonPropertyName("error")] string Error,
+    [property: JsonPropertyName("error_description")] string Description);
+
+internal sealed record TokenRequest(string? User);
+
+/// <summary>The Channel resource of <c>events.watch</c> (request and answer); <c>expiration</c> is int64 as a string.</summary>
+internal sealed record ChannelResource
+{
+    public string? Kind { get; init; }
+    public string? Id { get; init; }
+    public string? ResourceId { get; init; }
+    public string? ResourceUri { get; init; }
+    public string? Token { get; init; }
+    public string? Expiration { get; init; }
+}
+
+internal sealed record ChannelItem(string Id, string ResourceId, string? CalendarId, string Address, string? Token,
+    string Expiration, string User, long Delivered, long Failed);
+
+internal sealed record ItemList<T>(IReadOnlyList<T> Items);
+
+internal sealed record HistoryItem(long Seq, string Kind, string EventId, string At, JsonNode Event);
+
+internal sealed record ConfigBody(int? MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool? RequireHttpsAddress);
+
+internal sealed record RevokeAnswer(string User, int Revoked);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(JsonObject))]
+[JsonSerializable(typeof(TokenAnswer))]
+[JsonSerializable(typeof(OAuthError))]
+[JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(ChannelResource))]
+[JsonSerializable(typeof(ItemList<ChannelItem>))]
+[JsonSerializable(typeof(ItemList<HistoryItem>))]
+[JsonSerializable(typeof(FaultSettings))]
+[JsonSerializable(typeof(ConfigBody))]
+[JsonSerializable(typeof(RuntimeConfig))]
+[JsonSerializable(typeof(RevokeAnswer))]
+internal sealed partial class EmulatorJson : JsonSerializerContext;
