@@ -24,7 +24,7 @@ internal static class EventSchema
             case "string":
                 return value is JsonValue s && s.GetValueKind() == JsonValueKind.String ? null : path;
             case "integer":
-                return value is JsonValue i && (i.GetValueKind() == JsonValueKind.Number && i.TryGetValue(out long _)
+                return value is JsonValue i && (i.GetValueKind() == JsonValueKind.Number && long.TryParse(i.ToJsonString(), out _)
                     || i.GetValueKind() == JsonValueKind.String && long.TryParse(i.GetValue<string>(), out _)) ? null : path;
             case "number":
                 return value is JsonValue n && n.GetValueKind() == JsonValueKind.Number ? null : path;

@@ -1,10 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Hosting;
 
 internal static class HostingSetup
 {
-    /// <summary>Options binding and validation, TimeProvider, problem details, API key.</summary>
-    public static IServiceCollection AddCalhookHosting(this IServiceCollection services, IConfiguration configuration) => services;
+    /// <summary>Options binding and validation, TimeProvider, problem details, API key, metrics.</summary>
+    public static IServiceCollection AddCalhookHosting(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CalhookOptions>()
+            .Bind(configuration.GetSection(CalhookOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalhookOptions>, CalhookOptionsValidator>());
+
+        // TryAdd: a TimeProvider registered earlier (a test's FakeTimeProvider) is kept; one registered later wins anyway.
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, ErrorHandlingStartupFilter>());
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+
+        services.TryAddSingleton<ApiKeyProvider>();
+        services.TryAddSingleton<CalhookMetrics>();
+        services.AddHostedService<HostingStartup>();
+        return services;
+    }
+
+    /// <summary>
+    /// Puts Calhook's error handling in front of the host's pipeline: unhandled exceptions and empty error
+    /// responses become problem+json.
+    /// </summary>
+    private sealed class ErrorHandlingStartupFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseExceptionHandler();
+            app.UseStatusCodePages();
+            next(app);
+        };
+    }
 }

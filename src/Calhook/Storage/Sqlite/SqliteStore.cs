@@ -44,6 +44,18 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await MigrateCoreAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"Cannot open the SQLite store at {DatabasePath}: {exception.Message}", exception);
+        }
+    }
+
+    private async Task MigrateCoreAsync(CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
         await using var connection = await OpenAsync(cancellationToken);
 

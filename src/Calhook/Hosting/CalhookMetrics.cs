@@ -1,0 +1,63 @@
+using System.Diagnostics.Metrics;
+
+namespace Calhook.Hosting;
+
+/// <summary>
+/// Calhook's counters, on the meter <c>Calhook</c> (so any OpenTelemetry pipeline can collect them as well).
+/// <c>GET /metrics</c> exposes them in Prometheus text format as <c>calhook_…_total</c>. Thread-safe.
+/// </summary>
+internal sealed class CalhookMetrics : IDisposable
+{
+    public const string MeterName = "Calhook";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _changesEmitted;
+    private readonly Counter<long> _notificationsReceived;
+    private readonly Counter<long> _syncs;
+    private readonly Counter<long> _googleRequests;
+    private readonly MetricsExposition _exposition;
+
+    public CalhookMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(MeterName);
+        _changesEmitted = _meter.CreateCounter<long>("calhook.changes.emitted", description: "Changes appended to the change log, by type.");
+        _notificationsReceived = _meter.CreateCounter<long>("calhook.notifications.received", description: "Push notifications received, by outcome.");
+        _syncs = _meter.CreateCounter<long>("calhook.syncs", description: "Syncs run, by outcome.");
+        _googleRequests = _meter.CreateCounter<long>("calhook.google.requests", description: "Requests made to Google, by status class (2xx, 4xx, 5xx, error).");
+
+        // Listens to this instance's meter only: two Calhook hosts in one process keep separate numbers.
+        _exposition = new MetricsExposition(_meter);
+
+        // The documented series exist from the start, at zero, so dashboards and rate() see them before traffic.
+        foreach (var type in new[] { Changes.ChangeTypes.Created, Changes.ChangeTypes.Updated, Changes.ChangeTypes.Deleted })
+        {
+            _changesEmitted.Add(0, new KeyValuePair<string, object?>("type", type));
+        }
+    }
+
+    /// <summary>Counts changes appended to the log; <paramref name="type"/> is one of <see cref="Changes.ChangeTypes"/>.</summary>
+    public void ChangesEmitted(string type, long count = 1) =>
+        _changesEmitted.Add(count, new KeyValuePair<string, object?>("type", type));
+
+    /// <summary>Counts a push notification; <paramref name="outcome"/> is a short word such as <c>accepted</c>, <c>unknown_channel</c>, <c>bad_token</c>.</summary>
+    public void NotificationReceived(string outcome) =>
+        _notificationsReceived.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>Counts a finished sync; <paramref name="outcome"/> is a short word such as <c>ok</c>, <c>full_resync</c>, <c>failed</c>.</summary>
+    public void SyncCompleted(string outcome) =>
+        _syncs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>Counts a Google request by the class of its status code; null when no response came back.</summary>
+    public void GoogleRequest(int? statusCode) =>
+        _googleRequests.Add(1, new KeyValuePair<string, object?>("status_class", statusCode is { } code ? $"{code / 100}xx" : "error"));
+
+    /// <summary>Writes every counter in Prometheus text exposition format 0.0.4.</summary>
+    public void WritePrometheus(TextWriter writer) => _exposition.Write(writer);
+
+    public void Dispose()
+    {
+        _exposition.Dispose();
+        _meter.Dispose();
+    }
+}

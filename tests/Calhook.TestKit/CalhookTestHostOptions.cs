@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Calhook.TestKit;
+
+/// <summary>How a <see cref="CalhookTestHost"/> is set up. Every property is optional.</summary>
+public sealed class CalhookTestHostOptions
+{
+    /// <summary>The Google origin (usually the emulator's <c>BaseAddress</c>); sets <c>Calhook:Google:BaseUrl</c>.</summary>
+    public Uri? GoogleBaseUrl { get; set; }
+
+    /// <summary>The data directory. Default: a fresh temp folder owned (and deleted) by the host.</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>
+    /// Configuration overrides, keys as in <c>appsettings</c> (<c>Calhook:Delivery:AllowPrivateNetworks</c>). They win
+    /// over the host's own defaults; a null value removes a default (e.g. <c>Calhook:ApiKey</c> to get a generated key).
+    /// </summary>
+    public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Runs after <c>AddCalhook</c>: replace services here (a <c>FakeTimeProvider</c>, a store).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; set; }
+
+    /// <summary>Runs after <c>MapCalhook</c>: map extra endpoints a test needs.</summary>
+    public Action<WebApplication>? ConfigureApp { get; set; }
+}

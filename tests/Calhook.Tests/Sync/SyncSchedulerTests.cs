@@ -1,0 +1,139 @@
+using Calhook.Sync;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Calhook.Tests.Sync;
+
+public sealed class SyncSchedulerTests
+{
+    private readonly FakeSyncs _syncs = new();
+    private readonly FakeTimeProvider _time = new();
+
+    private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null) =>
+        new(_syncs.RunAsync, list ?? (_ => Task.FromResult<IReadOnlyList<string>>([])),
+            new SyncOptions { MaxConcurrentSyncs = maxConcurrent, SafetyNetInterval = safetyNet ?? TimeSpan.FromMinutes(5), SafetyNetJitter = 0 },
+            _time, NullLogger<SyncScheduler>.Instance)
+        { SyncFinished = _syncs.OnFinished };
+
+    [Fact]
+    public async Task A_burst_of_100_requests_during_a_sync_folds_into_exactly_one_follow_up()
+    {
+        await using var scheduler = Scheduler();
+        await scheduler.StartAsync(CancellationToken.None);
+
+        scheduler.RequestSync("w1");
+        var first = await _syncs.NextStartAsync();
+        for (var i = 0; i < 100; i++)
+        {
+            scheduler.RequestSync("w1");
+        }
+
+        first.Complete();
+        var followUp = await _syncs.NextStartAsync();
+        Assert.Equal("w1", followUp.WatchId);
+        Assert.Equal("w1", (await _syncs.NextFinishAsync()).WatchId);
+
+        followUp.Complete();
+        await _syncs.NextFinishAsync();
+
+        // The observer runs after any follow-up has started, so nothing more is coming.
+        Assert.True(_syncs.NoPendingStart);
+        Assert.Equal(2, _syncs.Runs["w1"]);
+    }
+
+    [Fact]
+    public async Task Requests_while_queued_fold_and_different_watches_run_concurrently_up_to_the_limit()
+    {
+        await using var scheduler = Scheduler(maxConcurrent: 2);
+        await scheduler.StartAsync(CancellationToken.None);
+
+        foreach (var id in new[] { "a", "b", "c", "c", "c" })
+        {
+            scheduler.RequestSync(id);
+        }
+
+        var a = await _syncs.NextStartAsync();
+        var b = await _syncs.NextStartAsync();
+        Assert.Equal(["a", "b"], new[] { a.WatchId, b.WatchId });
+
+        a.Complete();
+        var c = await _syncs.NextStartAsync();
+        Assert.Equal("c", c.WatchId);
+        b.Complete();
+        c.Complete();
+        for (var i = 0; i < 3; i++)
+        {
+            await _syncs.NextFinishAsync();
+        }
+
+        Assert.True(_syncs.NoPendingStart);
+        Assert.Equal(2, _syncs.MaxInFlight);
+        Assert.Equal(1, _syncs.Runs["c"]);
+    }
+
+    [Fact]
+    public async Task Start_up_catches_up_every_watch_and_the_safety_net_syncs_them_again_each_interval()
+    {
+        await using var scheduler = Scheduler(list: _ => Task.FromResult<IReadOnlyList<string>>(["w1", "w2"]), safetyNet: TimeSpan.FromMinutes(1));
+        await scheduler.StartAsync(CancellationToken.None);
+
+        var catchUp = new[] { await _syncs.NextStartAsync(), await _syncs.NextStartAsync() };
+        Assert.Equal(["w1", "w2"], catchUp.Select(s => s.WatchId).Order());
+        foreach (var sync in catchUp)
+        {
+            sync.Complete();
+            await _syncs.NextFinishAsync();
+        }
+
+        // Move time until the safety net fires (its timer is armed asynchronously, so poll with a deadline).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_syncs.NoPendingStart && DateTime.UtcNow < deadline)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+            await Task.Yield();
+        }
+
+        var again = await _syncs.NextStartAsync();
+        Assert.Contains(again.WatchId, new[] { "w1", "w2" });
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_retried_after_a_backoff_and_a_hard_failure_is_not()
+    {
+        await using var scheduler = Scheduler();
+        await scheduler.StartAsync(CancellationToken.None);
+
+        scheduler.RequestSync("flaky");
+        (await _syncs.NextStartAsync()).Complete(SyncResult.RetryLater);
+        await _syncs.NextFinishAsync();
+        Assert.True(_syncs.NoPendingStart);
+
+        _time.Advance(TimeSpan.FromSeconds(6)); // RetryDelay 5 s, +20 % jitter at most
+        var retry = await _syncs.NextStartAsync();
+        Assert.Equal("flaky", retry.WatchId);
+        retry.Complete(SyncResult.Failed);
+        await _syncs.NextFinishAsync();
+
+        _time.Advance(TimeSpan.FromMinutes(4));
+        scheduler.RequestSync("probe");
+        Assert.Equal("probe", (await _syncs.NextStartAsync()).WatchId);
+        Assert.Equal(2, _syncs.Runs["flaky"]);
+    }
+
+    [Fact]
+    public async Task Stopping_cancels_syncs_in_flight_and_waits_for_them()
+    {
+        var scheduler = Scheduler();
+        await scheduler.StartAsync(CancellationToken.None);
+        scheduler.RequestSync("w1");
+        var running = await _syncs.NextStartAsync();
+
+        await scheduler.StopAsync(CancellationToken.None);
+
+        Assert.True(running.CancellationToken.IsCancellationRequested);
+        Assert.True(running.Completion.Task.IsCanceled);
+        scheduler.RequestSync("w1"); // after shutdown: ignored, never throws
+        Assert.True(_syncs.NoPendingStart);
+        await scheduler.DisposeAsync();
+    }
+}
