@@ -1,1 +1,46 @@
+using Calhook.Bench;
+using Calhook.Emulator;
+
+// The benchmark runner: dotnet run -c Release --project bench/Calhook.Bench [-- --quick] [--out DIR]
+// Every measure compares against a baseline run in the same process or the same run (see docs/operations.md).
+if (args.Length == 2 && args[0] == "--child-full-sync")
+{
+    return await FullSyncBench.ChildAsync(new Uri(args[1]));
+}
+
+var quick = args.Contains("--quick");
+var outIndex = Array.IndexOf(args, "--out");
+var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindResultsDirectory();
+
+await using var emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
+var measures = new List<Measure>();
+foreach (var (name, run) in new (string, Func<Task<IEnumerable<Measure>>>)[]
+{
+    ("receiver", () => ReceiverBench.RunAsync(emulator.BaseAddress, quick)),
+    ("list calls", () => ListCallsBench.RunAsync(emulator.BaseAddress)),
+    ("full sync", () => FullSyncBench.RunAsync(emulator.BaseAddress, quick)),
+})
+{
+    Console.Error.WriteLine($"running {name}…");
+    foreach (var measure in await run())
+    {
+        Console.Error.WriteLine($"  {measure.Name}: {measure.Value:0.###} {measure.Unit} (baseline {measure.Baseline:0.###}, ratio {measure.Ratio:0.###}, target {measure.Target}, met {measure.Met})");
+        measures.Add(measure);
+    }
+}
+
+var report = Results.Report(quick, measures);
+Results.Write(output, report);
+Console.WriteLine(File.ReadAllText(Path.Combine(output, "latest.md")));
 return 0;
+
+static string FindResultsDirectory()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Calhook.slnx")))
+    {
+        dir = dir.Parent;
+    }
+
+    return Path.Combine(dir?.FullName ?? ".", "bench", "results");
+}

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
 
@@ -14,6 +16,7 @@ namespace Calhook.Cli.Commands;
 internal static class DemoCommand
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
@@ -95,6 +98,7 @@ internal static class DemoCommand
                 reviewId = (string?)(await SendAsync(google, HttpMethod.Post, "events", new JsonObject
                 {
                     ["summary"] = "Design review",
+                    ["attendees"] = new JsonArray(new JsonObject { ["email"] = "carol@example.com" }),
                     ["start"] = new JsonObject { ["dateTime"] = "2026-12-01T10:00:00+01:00", ["timeZone"] = "Europe/Paris" },
                     ["end"] = new JsonObject { ["dateTime"] = "2026-12-01T11:00:00+01:00", ["timeZone"] = "Europe/Paris" },
                 }, cancellationToken))["id"]),
@@ -107,7 +111,9 @@ internal static class DemoCommand
                 new JsonObject { ["summary"] = "Design review: calendar sync" }, cancellationToken)),
             ("Invite bob@example.com", () => SendAsync(google, HttpMethod.Patch, $"events/{reviewId}", new JsonObject
                 {
-                    ["attendees"] = new JsonArray(new JsonObject { ["email"] = "bob@example.com" }),
+                    ["attendees"] = new JsonArray(
+                        new JsonObject { ["email"] = "carol@example.com" },
+                        new JsonObject { ["email"] = "bob@example.com" }),
                 }, cancellationToken)),
             ("Create a weekly stand-up, four times", async () =>
                 seriesId = (string?)(await SendAsync(google, HttpMethod.Post, "events", new JsonObject
@@ -146,9 +152,11 @@ internal static class DemoCommand
         Console.WriteLine($"   {ChangesCommand.Describe(change)}");
         foreach (var diff in change["diff"]?.AsArray() ?? [])
         {
-            Console.WriteLine($"      {diff?["path"]}: {diff?["before"]?.ToJsonString() ?? "(none)"} -> {diff?["after"]?.ToJsonString() ?? "(none)"}");
+            Console.WriteLine($"      {diff?["path"]}: {Show(diff?["before"])} -> {Show(diff?["after"])}");
         }
     }
+
+    private static string Show(JsonNode? value) => value?.ToJsonString(Readable) ?? "(none)";
 
     private static async Task<bool> WaitForBaselineAsync(AdminClient calhook, string watchId, CancellationToken cancellationToken)
     {

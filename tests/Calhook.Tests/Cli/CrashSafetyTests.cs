@@ -86,11 +86,12 @@ public sealed class CrashSafetyTests
         if (choice == 0)
         {
             var hour = random.Next(8, 18);
+            var day = random.Next(1, 9);
             var created = await PostAsync(google, "events", new JsonObject
             {
                 ["summary"] = $"Event {random.Next()}",
-                ["start"] = new JsonObject { ["dateTime"] = $"2026-12-0{random.Next(1, 9)}T{hour:00}:00:00Z" },
-                ["end"] = new JsonObject { ["dateTime"] = $"2026-12-0{random.Next(1, 9)}T{hour:00}:30:00Z" },
+                ["start"] = new JsonObject { ["dateTime"] = $"2026-12-0{day}T{hour:00}:00:00Z" },
+                ["end"] = new JsonObject { ["dateTime"] = $"2026-12-0{day}T{hour:00}:30:00Z" },
             });
             live.Add((string)created["id"]!);
             return;
