@@ -45,6 +45,13 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Calhook:ApiKey"] = ApiKey,
         });
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("CALHOOK_BENCH_LOG") is { Length: > 0 } level)
+        {
+            // For looking into a slow measure: the service's own log, with timestamps, on stderr.
+            builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ");
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(level, ignoreCase: true));
+        }
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Services.AddCalhook(builder.Configuration);
         configure?.Invoke(builder.Services);

@@ -9,6 +9,8 @@ if (args.Length == 2 && args[0] == "--child-full-sync")
 }
 
 var quick = args.Contains("--quick");
+var onlyIndex = Array.IndexOf(args, "--only");
+var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null;
 var outIndex = Array.IndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindResultsDirectory();
 
@@ -21,6 +23,11 @@ foreach (var (name, run) in new (string, Func<Task<IEnumerable<Measure>>>)[]
     ("full sync", () => FullSyncBench.RunAsync(emulator.BaseAddress, quick)),
 })
 {
+    if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))
+    {
+        continue;
+    }
+
     Console.Error.WriteLine($"running {name}…");
     foreach (var measure in await run())
     {
