@@ -38,9 +38,11 @@ internal sealed class CoreHost : IAsyncDisposable
         Port = port;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        // Only this host's meters: other hosts run in parallel in the same process.
+        var meters = app.Services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == ReceiverMetrics.MeterName)
+            if (instrument.Meter.Name == ReceiverMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meters))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
