@@ -196,4 +196,23 @@ public sealed class EndToEndSyncTests
             Assert.Equal(events.Count, events.Distinct().Count());
         }
     }
+
+    [Fact]
+    public async Task Changes_made_while_the_service_is_down_are_found_by_the_start_up_catch_up()
+    {
+        await using var world = await SyncWorld.StartAsync();
+        var id = await world.InsertAsync(Timed("Before the outage", 9));
+        await world.FeedWithAsync(1, "the creation is in the feed");
+
+        await world.Calhook.StopAsync();
+        await world.PatchAsync(id, new { summary = "Changed during the outage" });
+        var added = await world.InsertAsync(Timed("Added during the outage", 10));
+        await world.Calhook.StartAsync();
+
+        var feed = await world.FeedWithAsync(3, "the outage's changes are in the feed after the restart");
+        Assert.Equal(
+            new[] { $"event.created:{added}", $"event.updated:{id}" },
+            feed.Skip(1).Select(c => $"{c["type"]}:{c["eventId"]}").Order(StringComparer.Ordinal));
+        Assert.Equal(3, feed.Count);
+    }
 }

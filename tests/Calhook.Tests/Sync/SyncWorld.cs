@@ -20,7 +20,14 @@ internal sealed class SyncWorld : IAsyncDisposable
         Emulator = emulator;
         Calhook = calhook;
         Google = google;
+
+        // Its own client: the host's is re-configured on each start, which a used HttpClient refuses.
+        Api = new HttpClient { BaseAddress = calhook.BaseAddress };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
     }
+
+    /// <summary>Calhook's API with the API key; survives restarts of the host (same port).</summary>
+    public HttpClient Api { get; }
 
     public EmulatorServer Emulator { get; }
 
@@ -51,14 +58,14 @@ internal sealed class SyncWorld : IAsyncDisposable
         var watch = await world.PostJsonAsync("v1/watches", new { accountId = (string)account["id"]!, calendarId = Alice });
         world.WatchId = (string)watch["id"]!;
         await Polling.EventuallyAsync(
-            async () => (await world.Calhook.Client.GetFromJsonAsync<JsonObject>($"v1/watches/{world.WatchId}"))!["lastSyncAt"] is not null,
+            async () => (await world.Api.GetFromJsonAsync<JsonObject>($"v1/watches/{world.WatchId}"))!["lastSyncAt"] is not null,
             TimeSpan.FromSeconds(20), "the baseline sync is committed");
         return world;
     }
 
     private async Task<JsonNode> PostJsonAsync(string path, object body)
     {
-        var response = await Calhook.Client.PostAsJsonAsync(path, body);
+        var response = await Api.PostAsJsonAsync(path, body);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
         return JsonNode.Parse(text)!;
@@ -112,7 +119,7 @@ internal sealed class SyncWorld : IAsyncDisposable
     /// <summary>Every change in the feed after <paramref name="after"/>.</summary>
     public async Task<List<JsonObject>> FeedAsync(long after = 0)
     {
-        var page = await Calhook.Client.GetFromJsonAsync<JsonObject>($"v1/changes?after={after}&limit=1000");
+        var page = await Api.GetFromJsonAsync<JsonObject>($"v1/changes?after={after}&limit=1000");
         return [.. ((JsonArray)page!["changes"]!).Select(c => (JsonObject)c!)];
     }
 
@@ -121,7 +128,7 @@ internal sealed class SyncWorld : IAsyncDisposable
         Polling.EventuallyAsync(() => FeedAsync(), changes => changes.Count >= count, TimeSpan.FromSeconds(20), because);
 
     public async Task ForceSyncAsync() =>
-        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await Calhook.Client.PostAsync($"v1/watches/{WatchId}/sync", null)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await Api.PostAsync($"v1/watches/{WatchId}/sync", null)).StatusCode);
 
     public static bool SameJson(JsonNode? a, JsonNode? b) =>
         JsonElement.DeepEquals(JsonSerializer.SerializeToElement(a), JsonSerializer.SerializeToElement(b));
@@ -129,6 +136,7 @@ internal sealed class SyncWorld : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Google.Dispose();
+        Api.Dispose();
         await Calhook.DisposeAsync();
         await Emulator.DisposeAsync();
     }
