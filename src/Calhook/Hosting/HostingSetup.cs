@@ -36,7 +36,7 @@ internal static class HostingSetup
         services.TryAddSingleton<ApiKeyProvider>();
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
-        services.AddHostedService<HostingStartup>();
+        services.AddHostedService<CalhookStartup>();
         return services;
     }
 

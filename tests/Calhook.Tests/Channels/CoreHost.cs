@@ -8,8 +8,6 @@ using System.Text.Json.Nodes;
 using Calhook.Channels;
 using Calhook.Hosting;
 using Calhook.Receiving;
-using Calhook.Storage;
-using Calhook.Storage.Sqlite;
 using Calhook.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -40,9 +38,11 @@ internal sealed class CoreHost : IAsyncDisposable
         Port = port;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        // Only this host's meters: other hosts run in parallel in the same process.
+        var meters = app.Services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == ReceiverMetrics.MeterName)
+            if (instrument.Meter.Name == ReceiverMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meters))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -117,16 +117,8 @@ internal sealed class CoreHost : IAsyncDisposable
         }
 
         builder.Services.AddCalhook(builder.Configuration);
-        if (!builder.Services.Any(s => s.ServiceType == typeof(ICalhookStore)))
-        {
-            // Until the hosting setup registers the store and binds the options itself.
-            builder.Services.Configure<CalhookOptions>(builder.Configuration.GetSection(CalhookOptions.SectionName));
-            builder.Services.AddSingleton<ICalhookStore>(new SqliteStore(data.File("calhook.db")));
-        }
-
         var app = builder.Build();
         app.MapCalhook();
-        await app.Services.GetRequiredService<ICalhookStore>().MigrateAsync(CancellationToken.None);
         await app.StartAsync();
         return new CoreHost(app, new Uri(url + "/"), chosenPort);
     }

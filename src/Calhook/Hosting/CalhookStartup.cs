@@ -8,7 +8,7 @@ namespace Calhook.Hosting;
 /// starts its listener before anything counts, so no early measurement is missed.
 /// </summary>
 #pragma warning disable CS9113 // metrics is taken only to be created at start-up.
-internal sealed class HostingStartup(ApiKeyProvider apiKey, CalhookMetrics metrics) : IHostedLifecycleService
+internal sealed class CalhookStartup(ApiKeyProvider apiKey, CalhookMetrics metrics) : IHostedLifecycleService
 #pragma warning restore CS9113
 {
     public Task StartingAsync(CancellationToken cancellationToken)
