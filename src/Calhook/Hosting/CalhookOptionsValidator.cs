@@ -37,6 +37,12 @@ internal sealed class CalhookOptionsValidator : IValidateOptions<CalhookOptions>
             failures.Add($"{prefix}:DataDirectory '{options.DataDirectory}' is a file, not a directory.");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
+        {
+            // Refused rather than ignored: silently running on SQLite would split a cluster's change log.
+            failures.Add($"{prefix}:Postgres:ConnectionString is set, but this version stores only in SQLite; remove the setting (and --postgres).");
+        }
+
         // The key itself is never echoed: it is a secret even when it is a bad one.
         if (!string.IsNullOrEmpty(options.ApiKey) && (options.ApiKey.Length < MinimumApiKeyLength || options.ApiKey.Any(char.IsWhiteSpace)))
         {

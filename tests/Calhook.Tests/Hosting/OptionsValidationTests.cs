@@ -11,6 +11,7 @@ public sealed class OptionsValidationTests
     [InlineData("Calhook:PublicUrl", "ftp://example.com")]
     [InlineData("Calhook:Google:BaseUrl", "localhost:8080")]
     [InlineData("Calhook:DataDirectory", "   ")]
+    [InlineData("Calhook:Postgres:ConnectionString", "Host=127.0.0.1;Database=calhook")]
     public async Task A_bad_setting_stops_the_host_naming_it(string setting, string value)
     {
         var options = new CalhookTestHostOptions();
