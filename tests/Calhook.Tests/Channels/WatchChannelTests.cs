@@ -104,6 +104,31 @@ public sealed class WatchChannelTests
     }
 
     [Fact]
+    public async Task A_channel_that_expired_while_the_service_was_down_is_replaced_at_start_up()
+    {
+        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 2);
+        using var data = new TestDirectory();
+        string watchId, channelId;
+        int port;
+        await using (var first = await CoreHost.StartAsync(emulator.BaseAddress, data))
+        {
+            var account = await first.AddOAuthAccountAsync(emulator, Alice);
+            watchId = (await first.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+            channelId = (await first.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+            port = first.Port;
+        }
+
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+
+        await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
+        await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
+        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.NotEqual(channelId, channel["id"]!.GetValue<string>());
+        Assert.Equal(channel["id"]!.GetValue<string>(), (await second.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>());
+        Assert.False(second.Channels.TryGet(channelId, out _));
+    }
+
+    [Fact]
     public async Task Unwatch_stops_the_channel()
     {
         await using var emulator = await EmulatorClient.StartAsync();
