@@ -42,7 +42,45 @@ internal static class SeriesOccurrences
         instance["originalStartTime"] = JsonNode.Parse(originalStartTime.GetRawText());
         instance["start"] = JsonNode.Parse(originalStartTime.GetRawText());
         instance["end"] = end;
+        if (EventJson.String(master, "htmlLink") is { } link && InstanceLink(link, instanceId) is { } instanceLink)
+        {
+            instance["htmlLink"] = instanceLink;
+        }
+
         return JsonSerializer.SerializeToElement(instance, ChangeJsonContext.Default.JsonObject);
+    }
+
+    /// <summary>
+    /// Google's <c>htmlLink</c> names the event as <c>eid=base64("{eventId} {calendar}")</c>; an instance's link names
+    /// the instance. Null when the link does not have that shape.
+    /// </summary>
+    private static string? InstanceLink(string link, string instanceId)
+    {
+        var at = link.IndexOf("eid=", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var start = at + 4;
+        var stop = link.IndexOf('&', start) is var amp && amp >= 0 ? amp : link.Length;
+        var eid = link[start..stop];
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(eid.PadRight(eid.Length + ((4 - (eid.Length % 4)) % 4), '=')));
+            var space = decoded.IndexOf(' ', StringComparison.Ordinal);
+            if (space < 0)
+            {
+                return null;
+            }
+
+            var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(instanceId + decoded[space..])).TrimEnd('=');
+            return link[..start] + encoded + link[stop..];
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>True when the master's recurrence has an occurrence starting exactly at <paramref name="originalStartTime"/>.</summary>

@@ -1,5 +1,6 @@
 using Calhook.Changes;
 using Calhook.Google;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,18 +31,35 @@ internal static class SyncSetup
             sp.GetRequiredService<ChangeNotifier>(),
             sp.GetRequiredService<ChangeIds>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<Syncer>>()));
-        services.TryAddSingleton(sp =>
+            sp.GetRequiredService<ILogger<Syncer>>())
+        {
+            ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
+        });
+
+        // The scheduler is built from delegates, so a plain by-type registration made elsewhere cannot construct it.
+        services.RemoveAll<SyncScheduler>();
+        services.AddSingleton(sp =>
         {
             var store = sp.GetRequiredService<ICalhookStore>();
+            var metrics = sp.GetService<CalhookMetrics>();
             return new SyncScheduler(
                 sp.GetRequiredService<Syncer>().SyncAsync,
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 sp.GetRequiredService<IOptions<SyncOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<SyncScheduler>>());
+                sp.GetRequiredService<ILogger<SyncScheduler>>())
+            {
+                SyncFinished = metrics is null ? null : (_, outcome) => metrics.SyncCompleted(OutcomeName(outcome.Result)),
+            };
         });
         services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());
         return services;
     }
+
+    private static string OutcomeName(SyncResult result) => result switch
+    {
+        SyncResult.Synced => "ok",
+        SyncResult.RetryLater => "retry_later",
+        _ => result.ToString().ToLowerInvariant(),
+    };
 }

@@ -70,4 +70,19 @@ public sealed class SeriesOccurrencesTests
         Assert.Null(SeriesOccurrences.DeriveInstance(
             J("""{"id":"bad","start":{"date":"2026-01-01"},"recurrence":["RRULE:FREQ=NONSENSE"]}"""), "x", J("""{"date":"2026-01-01"}""")));
     }
+
+    [Fact]
+    public void Derived_instance_links_to_the_instance_as_Google_does()
+    {
+        // eid = base64("{id} {calendar}") without padding, as in Google's links.
+        var master = J("""
+            {"id":"breakfast","htmlLink":"https://www.google.com/calendar/event?eid=YnJlYWtmYXN0IGFsaWNlQGV4YW1wbGUuY29t",
+             "start":{"date":"2026-01-01"},"end":{"date":"2026-01-02"},"recurrence":["RRULE:FREQ=DAILY"]}
+            """);
+        var instance = SeriesOccurrences.DeriveInstance(master, "breakfast_20260103", J("""{"date":"2026-01-03"}"""))!.Value;
+        var link = instance.GetProperty("htmlLink").GetString()!;
+        var eid = link[(link.IndexOf("eid=", StringComparison.Ordinal) + 4)..];
+        Assert.Equal("breakfast_20260103 alice@example.com",
+            System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(eid.PadRight(eid.Length + ((4 - (eid.Length % 4)) % 4), '='))));
+    }
 }

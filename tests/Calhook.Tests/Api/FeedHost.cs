@@ -1,0 +1,53 @@
+using Calhook.Changes;
+using Calhook.Storage;
+using Calhook.TestKit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Calhook.Tests.Api;
+
+/// <summary>
+/// A real Calhook host whose change log is filled through the store, as a sync commits it (commit, then signal).
+/// The watch is stopped, so no background sync ever calls Google.
+/// </summary>
+internal sealed class FeedHost : IAsyncDisposable
+{
+    private int _next;
+
+    private FeedHost(CalhookTestHost host) => Host = host;
+
+    public CalhookTestHost Host { get; }
+
+    public HttpClient Client => Host.Client;
+
+    public const string WatchId = "wat_feed";
+
+    public static async Task<FeedHost> StartAsync()
+    {
+        var host = await CalhookTestHost.StartAsync();
+        var store = host.Services.GetRequiredService<ICalhookStore>();
+        var now = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+        await store.AddAccountAsync(new AccountRecord("acc_feed", AccountKind.OAuth, "alice@example.com", null, "x", AccountStatus.Active, null, now), CancellationToken.None);
+        await store.AddWatchAsync(new WatchRecord(WatchId, "acc_feed", "alice@example.com", WatchStatus.Stopped, null, now, null, null), CancellationToken.None);
+        return new FeedHost(host);
+    }
+
+    /// <summary>Commits one sync with the given changes (type per entry) on <paramref name="calendarId"/> and signals it.</summary>
+    public async Task<IReadOnlyList<Change>> CommitAsync(string calendarId, params string[] types)
+    {
+        var changes = types.Select(type =>
+        {
+            var id = $"ev{Interlocked.Increment(ref _next)}";
+            var json = $$"""{"id":"{{id}}","status":"confirmed","summary":"Event {{id}}"}""";
+            return new NewChange($"chg_{Guid.NewGuid():N}", type, id, null, null,
+                type == ChangeTypes.Deleted ? null : json, type == ChangeTypes.Created ? null : json, []);
+        }).ToList();
+        var store = Host.Services.GetRequiredService<ICalhookStore>();
+        var appended = await store.CommitSyncAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}"),
+            CancellationToken.None);
+        Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
+        return appended;
+    }
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+}

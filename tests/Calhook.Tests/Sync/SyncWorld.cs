@@ -1,0 +1,145 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Sync;
+
+/// <summary>
+/// The emulator and a real Calhook service over loopback, with one account and one watch whose baseline is done.
+/// Mutations go to the emulator as Google calls; the feed and the emulator's ground-truth history are read over HTTP.
+/// </summary>
+internal sealed class SyncWorld : IAsyncDisposable
+{
+    public const string Alice = "alice@example.com";
+
+    private SyncWorld(EmulatorServer emulator, CalhookTestHost calhook, HttpClient google)
+    {
+        Emulator = emulator;
+        Calhook = calhook;
+        Google = google;
+
+        // Its own client: the host's is re-configured on each start, which a used HttpClient refuses.
+        Api = new HttpClient { BaseAddress = calhook.BaseAddress };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
+    }
+
+    /// <summary>Calhook's API with the API key; survives restarts of the host (same port).</summary>
+    public HttpClient Api { get; }
+
+    public EmulatorServer Emulator { get; }
+
+    public CalhookTestHost Calhook { get; }
+
+    /// <summary>The emulator's Calendar API, signed in as alice.</summary>
+    public HttpClient Google { get; }
+
+    public string WatchId { get; private set; } = "";
+
+    public static async Task<SyncWorld> StartAsync(TimeSpan? safetyNet = null)
+    {
+        var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
+        using var anonymous = new HttpClient { BaseAddress = emulator.BaseAddress };
+        var tokens = JsonNode.Parse(await (await anonymous.PostAsJsonAsync("emulator/v1/tokens", new { user = Alice })).Content.ReadAsStringAsync())!;
+        var google = new HttpClient { BaseAddress = emulator.BaseAddress };
+        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
+
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress };
+        options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
+        options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
+        options.Settings["Calhook:Sync:SafetyNetInterval"] = (safetyNet ?? TimeSpan.FromMinutes(5)).ToString("c");
+        options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
+        var calhook = await CalhookTestHost.StartAsync(options);
+        var world = new SyncWorld(emulator, calhook, google);
+
+        var account = await world.PostJsonAsync("v1/accounts", new { type = "oauth", email = Alice, refreshToken = (string)tokens["refresh_token"]! });
+        var watch = await world.PostJsonAsync("v1/watches", new { accountId = (string)account["id"]!, calendarId = Alice });
+        world.WatchId = (string)watch["id"]!;
+        await Polling.EventuallyAsync(
+            async () => (await world.Api.GetFromJsonAsync<JsonObject>($"v1/watches/{world.WatchId}"))!["lastSyncAt"] is not null,
+            TimeSpan.FromSeconds(20), "the baseline sync is committed");
+        return world;
+    }
+
+    private async Task<JsonNode> PostJsonAsync(string path, object body)
+    {
+        var response = await Api.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!;
+    }
+
+    public static string Events => $"calendar/v3/calendars/{Uri.EscapeDataString(Alice)}/events";
+
+    /// <summary>
+    /// Sends a Calendar API call to the emulator and returns the event it answers (null for no content). Injected
+    /// 503, 429 and 403 rate-limit answers (API faults) are retried, as any Google client would.
+    /// </summary>
+    public async Task<JsonObject?> GoogleAsync(HttpMethod method, string path, object? body = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body);
+            }
+
+            var response = await Google.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            var injected = (int)response.StatusCode is 503 or 429
+                || ((int)response.StatusCode == 403 && text.Contains("rateLimitExceeded", StringComparison.Ordinal));
+            if (injected && attempt < 20)
+            {
+                continue;
+            }
+
+            Assert.True(response.IsSuccessStatusCode, $"{method} {path} answered {(int)response.StatusCode}: {text}");
+            return text.Length == 0 ? null : JsonNode.Parse(text) as JsonObject;
+        }
+    }
+
+    public async Task<string> InsertAsync(object body) => (string)(await GoogleAsync(HttpMethod.Post, Events, body))!["id"]!;
+
+    public Task PatchAsync(string eventId, object body) => GoogleAsync(HttpMethod.Patch, $"{Events}/{eventId}", body);
+
+    public Task DeleteAsync(string eventId) => GoogleAsync(HttpMethod.Delete, $"{Events}/{eventId}");
+
+    /// <summary>The emulator's ground truth after <paramref name="after"/>: <c>{seq, kind, eventId, at, event}</c> items.</summary>
+    public async Task<JsonArray> HistoryAsync(long after = 0) =>
+        (JsonArray)(await Google.GetFromJsonAsync<JsonObject>($"emulator/v1/calendars/{Uri.EscapeDataString(Alice)}/history?after={after}"))!["items"]!;
+
+    public async Task<long> LastHistorySeqAsync() => (await HistoryAsync()).LastOrDefault()?["seq"]?.GetValue<long>() ?? 0;
+
+    public async Task SetFaultsAsync(object faults) =>
+        (await Google.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
+
+    public async Task ClearFaultsAsync() => (await Google.DeleteAsync("emulator/v1/faults")).EnsureSuccessStatusCode();
+
+    /// <summary>Every change in the feed after <paramref name="after"/>.</summary>
+    public async Task<List<JsonObject>> FeedAsync(long after = 0)
+    {
+        var page = await Api.GetFromJsonAsync<JsonObject>($"v1/changes?after={after}&limit=1000");
+        return [.. ((JsonArray)page!["changes"]!).Select(c => (JsonObject)c!)];
+    }
+
+    /// <summary>Waits until the feed holds <paramref name="count"/> changes, and returns them.</summary>
+    public Task<List<JsonObject>> FeedWithAsync(int count, string because) =>
+        Polling.EventuallyAsync(() => FeedAsync(), changes => changes.Count >= count, TimeSpan.FromSeconds(20), because);
+
+    public async Task ForceSyncAsync() =>
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await Api.PostAsync($"v1/watches/{WatchId}/sync", null)).StatusCode);
+
+    public static bool SameJson(JsonNode? a, JsonNode? b) =>
+        JsonElement.DeepEquals(JsonSerializer.SerializeToElement(a), JsonSerializer.SerializeToElement(b));
+
+    public async ValueTask DisposeAsync()
+    {
+        Google.Dispose();
+        Api.Dispose();
+        await Calhook.DisposeAsync();
+        await Emulator.DisposeAsync();
+    }
+}
