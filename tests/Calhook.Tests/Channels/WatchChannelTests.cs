@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Calhook.Tests.Channels;
 
@@ -76,6 +77,31 @@ public sealed class WatchChannelTests
     }
 
     [Fact]
+    public async Task A_seven_day_channel_is_renewed_inside_its_renewal_window_on_the_service_clock()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, time: time);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        var first = (await host.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+
+        // Default policy: renew one day before expiry, up to six hours earlier (jitter). Not before that window…
+        time.Advance(TimeSpan.FromDays(5) + TimeSpan.FromHours(17));
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count >= 1);
+        Assert.Equal(first, Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+
+        // …and within it: a new channel (new id), the old one stopped.
+        time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(async () =>
+            (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() != first);
+        var renewed = Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>();
+        Assert.Equal(renewed, (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>());
+        Assert.False(host.Channels.TryGet(first, out _));
+    }
+
+    [Fact]
     public async Task A_restarted_service_keeps_exactly_one_channel_per_watch()
     {
         await using var emulator = await EmulatorClient.StartAsync();
@@ -101,6 +127,31 @@ public sealed class WatchChannelTests
         var (access, _) = await emulator.TokensAsync(Alice);
         await emulator.CreateEventAsync(access, Alice, "after restart");
         await Eventually.TrueAsync(() => Task.FromResult(second.AcceptedExists >= 1));
+    }
+
+    [Fact]
+    public async Task A_channel_that_expired_while_the_service_was_down_is_replaced_at_start_up()
+    {
+        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 2);
+        using var data = new TestDirectory();
+        string watchId, channelId;
+        int port;
+        await using (var first = await CoreHost.StartAsync(emulator.BaseAddress, data))
+        {
+            var account = await first.AddOAuthAccountAsync(emulator, Alice);
+            watchId = (await first.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+            channelId = (await first.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+            port = first.Port;
+        }
+
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+
+        await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
+        await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
+        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.NotEqual(channelId, channel["id"]!.GetValue<string>());
+        Assert.Equal(channel["id"]!.GetValue<string>(), (await second.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>());
+        Assert.False(second.Channels.TryGet(channelId, out _));
     }
 
     [Fact]

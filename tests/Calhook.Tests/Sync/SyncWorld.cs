@@ -75,7 +75,7 @@ internal sealed class SyncWorld : IAsyncDisposable
 
     /// <summary>
     /// Sends a Calendar API call to the emulator and returns the event it answers (null for no content). Injected
-    /// 503 and 429 answers (API faults) are retried, as any Google client would.
+    /// 503, 429 and 403 rate-limit answers (API faults) are retried, as any Google client would.
     /// </summary>
     public async Task<JsonObject?> GoogleAsync(HttpMethod method, string path, object? body = null)
     {
@@ -89,7 +89,9 @@ internal sealed class SyncWorld : IAsyncDisposable
 
             var response = await Google.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
-            if ((int)response.StatusCode is 503 or 429 && attempt < 20)
+            var injected = (int)response.StatusCode is 503 or 429
+                || ((int)response.StatusCode == 403 && text.Contains("rateLimitExceeded", StringComparison.Ordinal));
+            if (injected && attempt < 20)
             {
                 continue;
             }
