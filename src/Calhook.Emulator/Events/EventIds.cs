@@ -10,6 +10,9 @@ internal static partial class EventIds
 
     public static bool IsValidClientId(string id) => id.Length is >= 5 and <= 1024 && (Plain().IsMatch(id) || Instance().IsMatch(id));
 
+    /// <summary>Ids kept by <c>events.import</c>: copies of events from elsewhere keep their id when it is path-safe.</summary>
+    public static bool IsValidImportedId(string id) => id.Length is >= 1 and <= 1024 && Imported().IsMatch(id);
+
     /// <summary>A new 26-character id, as Google generates them.</summary>
     public static string New()
     {
@@ -26,6 +29,9 @@ internal static partial class EventIds
         var underscore = id.LastIndexOf('_');
         return underscore > 0 && Instance().IsMatch(id) ? id[..underscore] : null;
     }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex Imported();
 
     [GeneratedRegex("^[a-v0-9]+$")]
     private static partial Regex Plain();

@@ -60,6 +60,21 @@ internal static class EventSchema
     {
         using var stream = typeof(EventSchema).Assembly.GetManifestResourceStream("calendar-v3.discovery.json")
             ?? throw new InvalidOperationException("The discovery document is not embedded.");
-        return (JsonObject)JsonNode.Parse(stream)!["schemas"]!;
+        var schemas = (JsonObject)JsonNode.Parse(stream)!["schemas"]!;
+        Materialize(schemas);
+        return schemas;
+    }
+
+    // JsonNode builds its children lazily and is not thread-safe while doing so: build them all once, here.
+    private static void Materialize(JsonNode? node)
+    {
+        if (node is JsonObject obj)
+        {
+            foreach (var (_, child) in obj) Materialize(child);
+        }
+        else if (node is JsonArray array)
+        {
+            foreach (var child in array) Materialize(child);
+        }
     }
 }

@@ -101,7 +101,7 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             string id;
             if (body["id"] is JsonValue idValue && idValue.TryGetValue(out string? given))
             {
-                if (!EventIds.IsValidClientId(given)) return GoogleError.Invalid("Invalid resource id value.");
+                if (!(import ? EventIds.IsValidImportedId(given) : EventIds.IsValidClientId(given))) return GoogleError.Invalid("Invalid resource id value.");
                 if (calendar.Find(given) is not null) return GoogleError.Duplicate();
                 id = given;
             }
@@ -175,8 +175,15 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
 
         if (!requireTimes) return null;
         if (body["start"] is null) return GoogleError.Required("Missing start time.");
-        if (body["end"] is null) return GoogleError.Required("Missing end time.");
         if (!EventTime.TryParse(body["start"], out var start)) return GoogleError.Invalid("Invalid start time.");
+        if (body["end"] is null)
+        {
+            // Google still needs an end unless the event says its end is unspecified.
+            return body["endTimeUnspecified"] is JsonValue u && u.GetValueKind() == System.Text.Json.JsonValueKind.True
+                ? null
+                : GoogleError.Required("Missing end time.");
+        }
+
         if (!EventTime.TryParse(body["end"], out var end)) return GoogleError.Invalid("Invalid end time.");
         if (start.IsAllDay != end.IsAllDay) return GoogleError.Invalid("Invalid end time.");
         if (end.Instant < start.Instant) return GoogleError.TimeRangeEmpty("end");

@@ -61,7 +61,7 @@ internal sealed class FaultInjector
         lock (gate)
         {
             if (settings.Api is not { } api) return null;
-            if (api.ErrorRate > 0 && random.NextDouble() < api.ErrorRate) return GoogleError.Backend(api.ErrorStatus);
+            if (api.ErrorRate > 0 && random.NextDouble() < api.ErrorRate) return GoogleError.Backend(api.ErrorStatus ?? 503);
             if (api.RateLimitRate > 0 && random.NextDouble() < api.RateLimitRate)
             {
                 return GoogleError.RateLimit(random.Next(2) == 0 ? 403 : 429);

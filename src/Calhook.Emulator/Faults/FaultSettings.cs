@@ -54,8 +54,8 @@ internal sealed record ApiFaults
     /// <summary>Share of calls answered <see cref="ErrorStatus"/> with Google's <c>backendError</c> (0–1).</summary>
     public double ErrorRate { get; init; }
 
-    /// <summary>Status of injected server errors. Default 503.</summary>
-    public int ErrorStatus { get; init; } = 503;
+    /// <summary>Status of injected server errors. Default (null) 503.</summary>
+    public int? ErrorStatus { get; init; }
 
     /// <summary>Share of calls answered Google's 403 or 429 <c>rateLimitExceeded</c> (0–1).</summary>
     public double RateLimitRate { get; init; }

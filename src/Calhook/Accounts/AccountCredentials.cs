@@ -10,8 +10,11 @@ using Microsoft.Extensions.Options;
 
 namespace Calhook.Accounts;
 
-/// <summary>An access token, or why there is none.</summary>
-internal readonly record struct AccessTokenResult(string? AccessToken, GoogleError? Error);
+/// <summary>
+/// An access token, or why there is none. <see cref="QuotaUser"/> is the user a service account acts as: Google
+/// charges the per-user quota to it only when told (<c>x-goog-quota-user</c>).
+/// </summary>
+internal readonly record struct AccessTokenResult(string? AccessToken, GoogleError? Error, string? QuotaUser = null);
 
 /// <summary>
 /// Access tokens for Calhook accounts, through Google.Apis.Auth: OAuth user accounts (refresh token + the configured
@@ -72,7 +75,7 @@ internal sealed partial class AccountCredentials
             }
 
             var token = await credential.GetAccessTokenForRequestAsync(authUri: null, cancellationToken);
-            return new AccessTokenResult(token, null);
+            return new AccessTokenResult(token, null, (credential as ServiceAccountCredential)?.User);
         }
         catch (TokenResponseException ex) when (ex.Error?.Error is "invalid_grant" or "invalid_client" or "unauthorized_client" or "access_denied")
         {

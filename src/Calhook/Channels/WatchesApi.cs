@@ -24,7 +24,6 @@ internal static class WatchesApi
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<SyncScheduler>();
         services.AddSingleton<ChannelMap>();
         services.AddSingleton<ChannelSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisor>());

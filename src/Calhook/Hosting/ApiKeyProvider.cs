@@ -79,7 +79,10 @@ internal sealed partial class ApiKeyProvider
         }
 
         var key = File.ReadAllText(path).Trim();
-        return key.Length == 0 ? null : key;
+        return key.Length >= CalhookOptionsValidator.MinimumApiKeyLength
+            ? key
+            : throw new InvalidOperationException(
+                $"The API key file {path} holds no usable key; delete it to generate a new one, or set {CalhookOptions.SectionName}:ApiKey.");
     }
 
     private static partial class Log

@@ -4,7 +4,8 @@ namespace Calhook.Hosting;
 
 /// <summary>
 /// Calhook's counters, on the meter <c>Calhook</c> (so any OpenTelemetry pipeline can collect them as well).
-/// <c>GET /metrics</c> exposes them in Prometheus text format as <c>calhook_…_total</c>. Thread-safe.
+/// <c>GET /metrics</c> exposes them, and the counters of any other <c>Calhook.*</c> meter made by the host's
+/// <see cref="IMeterFactory"/>, in Prometheus text format as <c>calhook_…_total</c>. Thread-safe.
 /// </summary>
 internal sealed class CalhookMetrics : IDisposable
 {
@@ -26,8 +27,8 @@ internal sealed class CalhookMetrics : IDisposable
         _syncs = _meter.CreateCounter<long>("calhook.syncs", description: "Syncs run, by outcome.");
         _googleRequests = _meter.CreateCounter<long>("calhook.google.requests", description: "Requests made to Google, by status class (2xx, 4xx, 5xx, error).");
 
-        // Listens to this instance's meter only: two Calhook hosts in one process keep separate numbers.
-        _exposition = new MetricsExposition(_meter);
+        // Listens to the Calhook meters of this host's factory only: two hosts in one process keep separate numbers.
+        _exposition = new MetricsExposition(meterFactory);
 
         // The documented series exist from the start, at zero, so dashboards and rate() see them before traffic.
         foreach (var type in new[] { Changes.ChangeTypes.Created, Changes.ChangeTypes.Updated, Changes.ChangeTypes.Deleted })

@@ -34,8 +34,9 @@ internal static class HostingSetup
         });
 
         services.TryAddSingleton<ApiKeyProvider>();
+        services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
-        services.AddHostedService<HostingStartup>();
+        services.AddHostedService<CalhookStartup>();
         return services;
     }
 

@@ -6,30 +6,31 @@ using System.Text;
 namespace Calhook.Hosting;
 
 /// <summary>
-/// Sums the counters of one <see cref="Meter"/> through a <see cref="MeterListener"/> and writes them as Prometheus
-/// text. A listener, rather than the OpenTelemetry exporter, because the exporter selects meters by name across the
-/// whole process and would mix the numbers of two Calhook hosts living side by side.
+/// Sums the counters of Calhook's meters (<c>Calhook</c> and <c>Calhook.*</c>) created by one
+/// <see cref="IMeterFactory"/>, through a <see cref="MeterListener"/>, and writes them as Prometheus text.
+/// A listener scoped to the factory, rather than the OpenTelemetry exporter, because the exporter selects meters by
+/// name across the whole process and would mix the numbers of two Calhook hosts living side by side.
+/// Counters (<c>long</c>, <c>int</c>, <c>double</c>) are exposed; other instrument kinds are not.
 /// </summary>
 internal sealed class MetricsExposition : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, long>> _series = new();
+    private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, double>> _series = new();
 
-    public MetricsExposition(Meter meter)
+    public MetricsExposition(IMeterFactory scope)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument is Counter<long>)
+            if (ReferenceEquals(instrument.Meter.Scope, scope) && IsCalhookMeter(instrument.Meter.Name)
+                && instrument is Counter<long> or Counter<int> or Counter<double>)
             {
-                _series.TryAdd(instrument, new ConcurrentDictionary<string, long>(StringComparer.Ordinal));
+                _series.TryAdd(instrument, new ConcurrentDictionary<string, double>(StringComparer.Ordinal));
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            var labels = Labels(tags);
-            _series[instrument].AddOrUpdate(labels, value, (_, total) => total + value);
-        });
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Add(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Add(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Add(instrument, value, tags));
         _listener.Start();
     }
 
@@ -38,8 +39,7 @@ internal sealed class MetricsExposition : IDisposable
         ArgumentNullException.ThrowIfNull(writer);
         foreach (var (instrument, series) in _series.OrderBy(s => s.Key.Name, StringComparer.Ordinal))
         {
-            // "calhook.changes.emitted" → "calhook_changes_emitted_total", as OpenTelemetry names counters.
-            var name = instrument.Name.Replace('.', '_') + "_total";
+            var name = PrometheusName(instrument.Name);
             writer.Write($"# HELP {name} {instrument.Description}\n# TYPE {name} counter\n");
             foreach (var (labels, value) in series.OrderBy(s => s.Key, StringComparer.Ordinal))
             {
@@ -49,6 +49,29 @@ internal sealed class MetricsExposition : IDisposable
     }
 
     public void Dispose() => _listener.Dispose();
+
+    /// <summary>"calhook.changes.emitted" → "calhook_changes_emitted_total", as OpenTelemetry names counters.</summary>
+    internal static string PrometheusName(string instrumentName)
+    {
+        var name = new StringBuilder(instrumentName.Length + 6);
+        foreach (var c in instrumentName)
+        {
+            name.Append(char.IsAsciiLetterOrDigit(c) || c == '_' || c == ':' ? c : '_');
+        }
+
+        return instrumentName.EndsWith("_total", StringComparison.Ordinal) ? name.ToString() : name.Append("_total").ToString();
+    }
+
+    private static bool IsCalhookMeter(string name) =>
+        name == CalhookMetrics.MeterName || name.StartsWith(CalhookMetrics.MeterName + ".", StringComparison.Ordinal);
+
+    private void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        if (_series.TryGetValue(instrument, out var series))
+        {
+            series.AddOrUpdate(Labels(tags), value, (_, total) => total + value);
+        }
+    }
 
     private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {

@@ -92,7 +92,7 @@ internal static class ReceiverEndpoint
                 return Problem(StatusCodes.Status401Unauthorized, "Invalid channel token", "The channel token or resource id does not match the channel.");
             }
 
-            metrics.Count(ReceiverMetrics.Outcomes.Accepted);
+            metrics.CountAccepted(state);
             recorder.Record(channel.WatchId, time.GetUtcNow());
             // `sync` only announces a new channel; the supervisor already asked for the baseline sync. Duplicated and
             // out-of-order message numbers need no care: every ping just asks for "a sync soon", and those fold.

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace Calhook.Receiving;
 
-/// <summary>Receiver counters: <c>calhook_notifications_total{outcome}</c>, outcome one of <see cref="Outcomes"/>.</summary>
+/// <summary>Receiver counters: <c>calhook_notifications_total{outcome[,state]}</c>, outcome one of <see cref="Outcomes"/>.</summary>
 internal sealed class ReceiverMetrics
 {
     public const string MeterName = "Calhook.Receiving";
@@ -16,6 +16,10 @@ internal sealed class ReceiverMetrics
     }
 
     public void Count(string outcome) => _notifications.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>An accepted ping, by resource state (<c>sync</c>, <c>exists</c>, <c>not_exists</c>).</summary>
+    public void CountAccepted(string state) =>
+        _notifications.Add(1, new KeyValuePair<string, object?>("outcome", Outcomes.Accepted), new KeyValuePair<string, object?>("state", state));
 
     public static class Outcomes
     {

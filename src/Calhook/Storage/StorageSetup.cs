@@ -20,7 +20,8 @@ internal static class StorageSetup
     {
         services.TryAddSingleton(provider => new SqliteStore(
             Path.Combine(provider.GetRequiredService<IOptions<CalhookOptions>>().Value.DataDirectory, SqliteFileName),
-            provider.GetRequiredService<ILogger<SqliteStore>>()));
+            provider.GetRequiredService<ILogger<SqliteStore>>(),
+            provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ICalhookStore>(provider => provider.GetRequiredService<SqliteStore>());
         services.AddHostedService<StoreStartup>();
         return services;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Calhook.Changes;
 using Calhook.Hosting;
@@ -77,6 +78,25 @@ public sealed class HealthApiTests
         Assert.Contains("calhook_google_requests_total{status_class=\"error\"} 1\n", after, StringComparison.Ordinal);
         Assert.All(after.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')),
             line => Assert.StartsWith("calhook_", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Metrics_include_other_calhook_meters_of_the_host_and_nothing_else()
+    {
+        await using var host = await CalhookTestHost.StartAsync();
+        var factory = host.Services.GetRequiredService<IMeterFactory>();
+        factory.Create("Calhook.Receiving").CreateCounter<long>("calhook_notifications_total").Add(2, new KeyValuePair<string, object?>("outcome", "forged"));
+        factory.Create("Calhook.Delivery").CreateCounter<double>("calhook.deliveries").Add(1.5);
+        factory.Create("Elsewhere").CreateCounter<long>("elsewhere.requests").Add(1);
+        using var foreign = new Meter("Calhook.Foreign");
+        foreign.CreateCounter<long>("calhook.foreign").Add(1);
+
+        var text = await host.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+
+        Assert.Contains("calhook_notifications_total{outcome=\"forged\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("calhook_deliveries_total 1.5\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("elsewhere", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("calhook_foreign", text, StringComparison.Ordinal);
     }
 
     [Fact]

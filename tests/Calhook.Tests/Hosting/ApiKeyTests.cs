@@ -99,6 +99,18 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task An_unusable_key_file_stops_the_start_naming_the_file()
+    {
+        using var dataDirectory = new TestDirectory();
+        await File.WriteAllTextAsync(dataDirectory.File(ApiKeyProvider.FileName), "  \n");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => CalhookTestHost.StartAsync(
+            WithProtectedEndpoint(o => { o.DataDirectory = dataDirectory.Path; o.Settings["Calhook:ApiKey"] = null; })));
+
+        Assert.Contains(Path.GetFullPath(dataDirectory.File(ApiKeyProvider.FileName)), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_configured_key_writes_no_key_file()
     {
         await using var host = await CalhookTestHost.StartAsync();

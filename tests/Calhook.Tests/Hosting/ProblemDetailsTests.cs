@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Calhook.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Calhook.Tests.Hosting;
 
@@ -42,6 +43,9 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
         var body = await response.Content.ReadAsStringAsync();
         Assert.Contains("JSON", body, StringComparison.Ordinal);
         Assert.Contains("Path: $", body, StringComparison.Ordinal);
+
+        // A client's mistake is not the service's error: nothing at error level.
+        Assert.DoesNotContain(_host.Logs.Entries, entry => entry.Level >= LogLevel.Error);
     }
 
     [Fact]
@@ -64,6 +68,9 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
         var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain("swordfish", body, StringComparison.Ordinal);
         Assert.DoesNotContain("InvalidOperationException", body, StringComparison.Ordinal);
+
+        // The operator still learns what happened.
+        Assert.Contains(_host.Logs.Entries, entry => entry.Level >= LogLevel.Error && entry.Exception is InvalidOperationException);
     }
 
     [Fact]

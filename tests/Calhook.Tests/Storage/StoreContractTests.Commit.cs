@@ -43,7 +43,7 @@ public abstract partial class StoreContractTests
         await Store.CommitSyncAsync(Some.Commit(watch, "t1", Some.Created("e1"), Some.Created("e2")), Ct);
 
         var updated = Some.EventJson("e1", "Moved standup");
-        await Store.CommitSyncAsync(watch is var w ? new SyncCommit(w.Id, w.CalendarId, Some.Time, [new("e1", updated), new("e2", null)], [], "t2") : null!, Ct);
+        await Store.CommitSyncAsync(new SyncCommit(watch.Id, watch.CalendarId, Some.Time, [new("e1", updated), new("e2", null)], [], "t2"), Ct);
 
         var snapshots = await Store.GetSnapshotsAsync(watch.Id, ["e1", "e2", "never"], Ct);
         Assert.Equal(new Dictionary<string, string> { ["e1"] = updated }, snapshots);

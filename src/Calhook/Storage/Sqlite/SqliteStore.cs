@@ -24,8 +24,9 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
 
-    public SqliteStore(string databasePath, ILogger<SqliteStore>? logger = null)
+    public SqliteStore(string databasePath, ILogger<SqliteStore>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
@@ -37,6 +38,7 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
             DefaultTimeout = (int)BusyTimeout.TotalSeconds,
         }.ToString();
         _logger = logger ?? NullLogger<SqliteStore>.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>The database file's full path.</summary>
@@ -79,7 +81,7 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
                 await ExecuteAsync(connection, transaction, sql, cancellationToken);
                 await using var record = Command(connection, transaction, "INSERT INTO schema_version (version, applied_at) VALUES ($v, $at);");
                 record.Parameters.AddWithValue("$v", version);
-                record.Parameters.AddWithValue("$at", StoreText.Time(TimeProvider.System.GetUtcNow()));
+                record.Parameters.AddWithValue("$at", StoreText.Time(_timeProvider.GetUtcNow()));
                 await record.ExecuteNonQueryAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 Log.MigrationApplied(_logger, version, DatabasePath);
@@ -89,14 +91,6 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
                 _writeGate.Release();
             }
         }
-    }
-
-    /// <summary>A trivial query, for readiness: true when the file answers.</summary>
-    public async Task<bool> PingAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT COUNT(*) FROM schema_version;");
-        return await command.ExecuteScalarAsync(cancellationToken) is long;
     }
 
     public void Dispose()

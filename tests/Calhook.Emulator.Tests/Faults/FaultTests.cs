@@ -1,0 +1,135 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator.Tests.Support;
+
+namespace Calhook.Emulator.Tests.Faults;
+
+public sealed class FaultTests
+{
+    private static async Task PutFaultsAsync(EmulatorHost host, object faults)
+    {
+        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
+        (await control.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
+    }
+
+    private static JsonObject Watch(string id, Uri address) => new() { ["id"] = id, ["type"] = "web_hook", ["address"] = address.ToString() };
+
+    [Fact]
+    public async Task Api_errors_hit_calendar_v3_only_and_delete_resets()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await PutFaultsAsync(host, new { seed = 1, api = new { errorRate = 1.0, errorStatus = 502 } });
+        var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath());
+        EmulatorHost.AssertError(502, "backendError", status, json);
+        Assert.NotNull(await host.TokensAsync("bob@example.com"));
+        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
+        Assert.Equal(502, (int)(await control.GetFromJsonAsync<JsonObject>("emulator/v1/faults"))!["api"]!["errorStatus"]!);
+        Assert.Equal(204, (int)(await control.DeleteAsync("emulator/v1/faults")).StatusCode);
+        Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath())).Status);
+    }
+
+    [Fact]
+    public async Task Rate_limits_answer_googles_403_or_429_and_the_seed_makes_them_repeatable()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        async Task<List<int>> RunAsync()
+        {
+            await PutFaultsAsync(host, new { seed = 42, api = new { rateLimitRate = 0.5 } });
+            var statuses = new List<int>();
+            for (var i = 0; i < 12; i++)
+            {
+                var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath());
+                if (status != 200) EmulatorHost.AssertError(status, "rateLimitExceeded", status, json);
+                statuses.Add(status);
+            }
+
+            return statuses;
+        }
+
+        var first = await RunAsync();
+        Assert.Equal(first, await RunAsync());
+        Assert.Contains(200, first);
+        Assert.Contains(first, s => s is 403 or 429);
+    }
+
+    [Fact]
+    public async Task Forced_full_sync_fault_answers_410_on_incremental_lists()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        var (_, token, _) = await host.ListAllAsync("");
+        await PutFaultsAsync(host, new { api = new { fullSyncRequiredRate = 1.0 } });
+        var (status, json) = await host.SendAsync(HttpMethod.Get, $"{EmulatorHost.EventsPath()}?syncToken={Uri.EscapeDataString(token)}");
+        EmulatorHost.AssertError(410, "fullSyncRequired", status, json);
+        Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath())).Status);
+    }
+
+    [Fact]
+    public async Task Invalid_fault_settings_get_400()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
+        Assert.Equal(400, (int)(await control.PutAsJsonAsync("emulator/v1/faults", new { notifications = new { dropRate = 2.0 } })).StatusCode);
+        Assert.Equal(400, (int)(await control.PutAsJsonAsync("emulator/v1/faults", new { api = new { errorStatus = 200 } })).StatusCode);
+        Assert.Equal(400, (int)(await control.PutAsJsonAsync("emulator/v1/faults", new { notifications = new { delayMs = new[] { 5, 1 } } })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Dropped_notifications_never_arrive()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync();
+        await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("d", receiver.Address));
+        await receiver.WaitForAsync(1);
+        await PutFaultsAsync(host, new { notifications = new { dropRate = 1.0 } });
+        await host.InsertAsync("lost", Some.Monday);
+        await PutFaultsAsync(host, new { });
+        await host.InsertAsync("kept", Some.Monday);
+        var all = await receiver.WaitForAsync(2);
+        await host.InsertAsync("witness", Some.Monday);
+        all = await receiver.WaitForAsync(3);
+        Assert.Equal(3, all.Count);
+        Assert.True(all[2].Number - all[1].Number >= 1);
+    }
+
+    [Fact]
+    public async Task Duplicated_notifications_arrive_twice_with_the_same_number()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync();
+        await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("dup", receiver.Address));
+        await receiver.WaitForAsync(1);
+        await PutFaultsAsync(host, new { notifications = new { duplicateRate = 1.0 } });
+        await host.InsertAsync("twice", Some.Monday);
+        var all = await receiver.WaitForAsync(3);
+        Assert.Equal(all[1].Number, all[2].Number);
+    }
+
+    [Fact]
+    public async Task Delayed_notifications_arrive_no_earlier_than_the_delay()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync();
+        await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("slow", receiver.Address));
+        await receiver.WaitForAsync(1);
+        await PutFaultsAsync(host, new { notifications = new { delayMs = new[] { 300, 300 } } });
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await host.InsertAsync("late", Some.Monday);
+        Assert.True(started.ElapsedMilliseconds < 300, "the mutation did not wait for the delivery");
+        await receiver.WaitForAsync(2);
+        Assert.True(started.ElapsedMilliseconds >= 290);
+    }
+
+    [Fact]
+    public async Task Reorder_lets_a_newer_notification_overtake_an_older_one()
+    {
+        await using var host = await EmulatorHost.StartAsync(o => o.ReorderWindow = TimeSpan.FromSeconds(5));
+        await using var receiver = await PushReceiver.StartAsync();
+        await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("mix", receiver.Address));
+        await receiver.WaitForAsync(1);
+        await PutFaultsAsync(host, new { notifications = new { reorder = true } });
+        await host.InsertAsync("one", Some.Monday);
+        await host.InsertAsync("two", Some.Monday);
+        var all = await receiver.WaitForAsync(3);
+        Assert.True(all[1].Number > all[2].Number, $"expected {all[1].Number} after {all[2].Number}");
+    }
+}

@@ -1,0 +1,101 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator;
+
+namespace Calhook.Tests.Channels;
+
+/// <summary>The emulator's control surface and a few Calendar calls, over HTTP.</summary>
+internal sealed class EmulatorClient : IAsyncDisposable
+{
+    private readonly EmulatorServer _server;
+
+    private EmulatorClient(EmulatorServer server)
+    {
+        _server = server;
+        Http = new HttpClient { BaseAddress = server.BaseAddress };
+    }
+
+    public Uri BaseAddress => _server.BaseAddress;
+
+    public HttpClient Http { get; }
+
+    public static async Task<EmulatorClient> StartAsync(int maxChannelTtlSeconds = 604_800) =>
+        new(await EmulatorServer.StartAsync(new EmulatorOptions { MaxChannelTtlSeconds = maxChannelTtlSeconds }));
+
+    public async Task<(string AccessToken, string RefreshToken)> TokensAsync(string user)
+    {
+        var response = await Http.PostAsJsonAsync("emulator/v1/tokens", new { user });
+        response.EnsureSuccessStatusCode();
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        return (body["access_token"]!.GetValue<string>(), body["refresh_token"]!.GetValue<string>());
+    }
+
+    /// <summary>The active channels, optionally of one calendar.</summary>
+    public async Task<List<JsonObject>> ChannelsAsync(string? calendarId = null)
+    {
+        var body = (await Http.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!;
+        return body["items"]!.AsArray().Select(i => i!.AsObject())
+            .Where(c => calendarId is null || c["calendarId"]?.GetValue<string>() == calendarId)
+            .ToList();
+    }
+
+    public async Task SetFaultsAsync(object faults) => (await Http.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
+
+    public async Task ResetFaultsAsync() => (await Http.DeleteAsync("emulator/v1/faults")).EnsureSuccessStatusCode();
+
+    public async Task RevokeAsync(string user) => (await Http.PostAsync($"emulator/v1/users/{Uri.EscapeDataString(user)}/revoke", null)).EnsureSuccessStatusCode();
+
+    /// <summary>Creates an event in the calendar as the user (events.insert).</summary>
+    public async Task CreateEventAsync(string accessToken, string calendarId, string summary)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events")
+        {
+            Content = JsonContent.Create(new
+            {
+                summary,
+                start = new { dateTime = "2026-12-01T10:00:00Z" },
+                end = new { dateTime = "2026-12-01T11:00:00Z" },
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        (await Http.SendAsync(request)).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Opens a channel directly with the emulator (events.watch), behind Calhook's back.</summary>
+    public async Task<JsonObject> WatchDirectlyAsync(string accessToken, string calendarId, string channelId, string token, string address)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events/watch")
+        {
+            Content = JsonContent.Create(new { id = channelId, type = "web_hook", address, token }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        var response = await Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _server.DisposeAsync();
+    }
+}
+
+/// <summary>Polls a condition until it holds or a deadline passes; never a fixed sleep.</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? because = null)
+    {
+        var deadline = TimeProvider.System.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(15)).TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (!await condition())
+        {
+            if (TimeProvider.System.GetTimestamp() > deadline)
+            {
+                Assert.Fail(because?.Invoke() ?? "The condition did not become true in time.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Text;
+using Calhook.TestKit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Calhook.Tests.Channels;
+
+/// <summary>Watches against the emulator over loopback: one channel per watch, renewed, restored, stopped.</summary>
+public sealed class WatchChannelTests
+{
+    private const string Alice = "alice@example.com";
+
+    [Fact]
+    public async Task Watch_opens_exactly_one_channel_with_the_public_address_and_a_fresh_token()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+
+        var created = await host.WatchAsync(account, Alice);
+        Assert.Equal("starting", created["status"]!.GetValue<string>());
+        var watchId = created["id"]!.GetValue<string>();
+        var active = await host.WaitForStatusAsync(watchId, "active");
+
+        var channels = await emulator.ChannelsAsync(Alice);
+        var channel = Assert.Single(channels);
+        Assert.Equal(active["channelId"]!.GetValue<string>(), channel["id"]!.GetValue<string>());
+        Assert.Equal(new Uri(host.BaseAddress, "google/notifications"), new Uri(channel["address"]!.GetValue<string>()));
+        var token = channel["token"]!.GetValue<string>();
+        Assert.True(token.Length >= 43, "a token of at least 32 random bytes");
+        Assert.True(host.Channels.TryGet(channel["id"]!.GetValue<string>(), out var known));
+        Assert.Equal(Encoding.UTF8.GetBytes(token), known.Token);
+        Assert.NotNull(active["channelExpiresAt"]);
+
+        // The token is stored encrypted, never in the clear.
+        foreach (var file in Directory.GetFiles(data.Path, "calhook.db*"))
+        {
+            Assert.DoesNotContain(token, await ReadSharedAsync(file));
+        }
+    }
+
+    [Fact]
+    public async Task Short_lived_channels_are_renewed_before_expiry_without_a_gap_or_a_leftover()
+    {
+        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 3);
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var (access, _) = await emulator.TokensAsync(Alice);
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        await host.WaitForStatusAsync(watchId, "active");
+
+        // For about three channel lifetimes, change the calendar and check a channel is always open.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var mutations = 0;
+        var end = TimeProvider.System.GetUtcNow().AddSeconds(8);
+        while (TimeProvider.System.GetUtcNow() < end)
+        {
+            var open = await emulator.ChannelsAsync(Alice);
+            Assert.NotEmpty(open);
+            Assert.True(open.Count <= 2, $"at most the old and the new channel overlap, saw {open.Count}");
+            seen.UnionWith(open.Select(c => c["id"]!.GetValue<string>()));
+            await emulator.CreateEventAsync(access, Alice, $"event {mutations++}");
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
+        }
+
+        Assert.True(seen.Count >= 3, $"expected at least two renewals, saw channels {string.Join(", ", seen)}");
+        // Every change was announced on some open channel (duplicates during overlaps are fine).
+        await Eventually.TrueAsync(() => Task.FromResult(host.AcceptedExists >= mutations), because: () => $"{host.AcceptedExists} pings for {mutations} changes");
+        Assert.Equal(0, host.Refused);
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 1);
+        var watch = await host.GetWatchAsync(watchId);
+        Assert.Equal("active", watch["status"]!.GetValue<string>());
+        Assert.Equal(watch["channelId"]!.GetValue<string>(), Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_restarted_service_keeps_exactly_one_channel_per_watch()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        string watchId, channelId;
+        int port;
+        await using (var first = await CoreHost.StartAsync(emulator.BaseAddress, data))
+        {
+            var account = await first.AddOAuthAccountAsync(emulator, Alice);
+            watchId = (await first.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+            channelId = (await first.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+            port = first.Port;
+        }
+
+        await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
+        await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
+        var watch = await second.WaitForStatusAsync(watchId, "active");
+        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.Equal(channelId, channel["id"]!.GetValue<string>());
+        Assert.Equal(channelId, watch["channelId"]!.GetValue<string>());
+
+        // Its pings are still recognised after the restart.
+        var (access, _) = await emulator.TokensAsync(Alice);
+        await emulator.CreateEventAsync(access, Alice, "after restart");
+        await Eventually.TrueAsync(() => Task.FromResult(second.AcceptedExists >= 1));
+    }
+
+    [Fact]
+    public async Task A_channel_that_expired_while_the_service_was_down_is_replaced_at_start_up()
+    {
+        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 2);
+        using var data = new TestDirectory();
+        string watchId, channelId;
+        int port;
+        await using (var first = await CoreHost.StartAsync(emulator.BaseAddress, data))
+        {
+            var account = await first.AddOAuthAccountAsync(emulator, Alice);
+            watchId = (await first.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+            channelId = (await first.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+            port = first.Port;
+        }
+
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+
+        await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
+        await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
+        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.NotEqual(channelId, channel["id"]!.GetValue<string>());
+        Assert.Equal(channel["id"]!.GetValue<string>(), (await second.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>());
+        Assert.False(second.Channels.TryGet(channelId, out _));
+    }
+
+    [Fact]
+    public async Task Unwatch_stops_the_channel()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        await host.WaitForStatusAsync(watchId, "active");
+
+        var response = await host.Client.DeleteAsync($"v1/watches/{watchId}");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+        var watch = await host.GetWatchAsync(watchId);
+        Assert.Equal("stopped", watch["status"]!.GetValue<string>());
+        Assert.Null(watch["channelId"]);
+        Assert.Equal(0, host.Channels.Count);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client.DeleteAsync("v1/watches/wch_nope")).StatusCode);
+    }
+
+    private static async Task<string> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream, Encoding.Latin1);
+        return await reader.ReadToEndAsync();
+    }
+}

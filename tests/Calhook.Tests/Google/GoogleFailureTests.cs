@@ -1,0 +1,100 @@
+using Calhook.Google;
+using Calhook.Tests.Channels;
+using Calhook.TestKit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Calhook.Tests.Google;
+
+/// <summary>Google's failures against the emulator: rate limits and 5xx are retried, 401 and 404 are final and clear.</summary>
+public sealed class GoogleFailureTests
+{
+    private const string Alice = "alice@example.com";
+
+    [Fact]
+    public async Task Bursts_of_429_and_503_are_retried_with_backoff_and_the_watch_recovers()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var client = host.Services.GetRequiredService<GoogleCalendarClient>();
+
+        await emulator.SetFaultsAsync(new { seed = 42, api = new { rateLimitRate = 0.4, errorRate = 0.3, errorStatus = 503 } });
+        for (var i = 0; i < 5; i++)
+        {
+            var page = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+            Assert.True(page.IsSuccess, page.Error?.ToString());
+        }
+
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        await host.WaitForStatusAsync(watchId, "active");
+        Assert.Single(await emulator.ChannelsAsync(Alice));
+    }
+
+    [Fact]
+    public async Task An_outage_that_outlives_the_retries_is_a_transient_result_then_the_watch_recovers()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, settings: new Dictionary<string, string?>
+        {
+            ["Calhook:Google:MaxRetryAttempts"] = "2",
+        });
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var client = host.Services.GetRequiredService<GoogleCalendarClient>();
+        await emulator.SetFaultsAsync(new { api = new { errorRate = 1.0, errorStatus = 503 } });
+
+        var failed = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.Equal(GoogleErrorKind.Transient, failed.Error?.Kind);
+        Assert.Equal(503, failed.Error?.Status);
+
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        var failing = await host.WaitForStatusAsync(watchId, "failing");
+        Assert.Contains("503", failing["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(await emulator.ChannelsAsync(Alice));
+
+        await emulator.ResetFaultsAsync();
+        var active = await host.WaitForStatusAsync(watchId, "active");
+        Assert.Null(active["error"]);
+        Assert.Single(await emulator.ChannelsAsync(Alice));
+    }
+
+    [Fact]
+    public async Task A_revoked_refresh_token_marks_the_watch_as_needing_reauthorisation_at_renewal()
+    {
+        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 2);
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        await host.WaitForStatusAsync(watchId, "active");
+
+        await emulator.RevokeAsync(Alice);
+
+        var watch = await host.WaitForStatusAsync(watchId, "needs_reauth");
+        Assert.Contains("re-authorise", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(watch["channelId"]);
+        var listed = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.Equal(GoogleErrorKind.NeedsReauth, listed.Error?.Kind);
+        // No loop: the last channel lapses and nothing opens another one.
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+        Assert.Equal("needs_reauth", (await host.GetWatchAsync(watchId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_calendar_that_does_not_exist_marks_the_watch_failing_with_a_clear_reason()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+
+        var watchId = (await host.WatchAsync(account, "nobody@example.com"))["id"]!.GetValue<string>();
+
+        var watch = await host.WaitForStatusAsync(watchId, "failing");
+        Assert.Contains("404", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(await emulator.ChannelsAsync());
+        var result = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, "nobody@example.com", null, null, CancellationToken.None);
+        Assert.Equal(GoogleErrorKind.NotFound, result.Error?.Kind);
+    }
+}

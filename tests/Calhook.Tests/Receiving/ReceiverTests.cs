@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Calhook.Tests.Channels;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Receiving;
+
+/// <summary>The push receiver over loopback: forged and malformed pings are refused and trigger nothing.</summary>
+public sealed class ReceiverTests : IAsyncLifetime
+{
+    private const string Alice = "alice@example.com";
+    private readonly TestDirectory _data = new();
+    private EmulatorClient _emulator = null!;
+    private CoreHost _host = null!;
+    private string _watchId = null!;
+    private JsonObject _channel = null!;
+
+    public async Task InitializeAsync()
+    {
+        _emulator = await EmulatorClient.StartAsync();
+        _host = await CoreHost.StartAsync(_emulator.BaseAddress, _data);
+        var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
+        _watchId = (await _host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        await _host.WaitForStatusAsync(_watchId, "active");
+        _channel = Assert.Single(await _emulator.ChannelsAsync(Alice));
+        // The emulator's `sync` ping for the new channel.
+        await Eventually.TrueAsync(() => Task.FromResult(_host.Accepted >= 1));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _emulator.DisposeAsync();
+        _data.Dispose();
+    }
+
+    [Fact]
+    public async Task A_ping_with_the_right_channel_token_and_resource_is_acknowledged_and_recorded()
+    {
+        var before = _host.AcceptedExists;
+        var response = await PingAsync(Id, Token, ResourceId, "exists", "7");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(before + 1, _host.AcceptedExists);
+        await Eventually.TrueAsync(async () => (await _host.GetWatchAsync(_watchId))["lastNotificationAt"] is not null);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_for_a_known_channel_is_refused_with_401_and_triggers_nothing()
+    {
+        var accepted = _host.Accepted;
+        var response = await PingAsync(Id, Token[..^2] + "xx", ResourceId, "exists", "9");
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+
+        var missingToken = await PingAsync(Id, null, ResourceId, "exists", "9");
+        await AssertProblemAsync(missingToken, HttpStatusCode.Unauthorized);
+
+        var wrongResource = await PingAsync(Id, Token, "another-resource", "exists", "9");
+        await AssertProblemAsync(wrongResource, HttpStatusCode.Unauthorized);
+        Assert.Equal(accepted, _host.Accepted);
+        Assert.Equal(3, _host.Refused);
+    }
+
+    [Theory]
+    [InlineData(null, "exists", "5")]
+    [InlineData("ch", null, "5")]
+    [InlineData("ch", "changed", "5")]
+    [InlineData("ch", "exists", null)]
+    [InlineData("ch", "exists", "five")]
+    public async Task Missing_or_malformed_headers_are_refused_with_400(string? channel, string? state, string? number)
+    {
+        var accepted = _host.Accepted;
+        var response = await PingAsync(channel is null ? null : Id, Token, ResourceId, state, number);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal(accepted, _host.Accepted);
+    }
+
+    [Fact]
+    public async Task A_body_larger_than_the_limit_is_refused()
+    {
+        using var request = Request(Id, Token, ResourceId, "exists", "3");
+        request.Content = new StringContent(new string('x', 10_000));
+        var response = await _host.Client.SendAsync(request);
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task Duplicate_and_out_of_order_message_numbers_are_harmless()
+    {
+        var before = _host.AcceptedExists;
+        foreach (var number in new[] { "20", "20", "12", "30" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PingAsync(Id, Token, ResourceId, "exists", number)).StatusCode);
+        }
+
+        Assert.Equal(before + 4, _host.AcceptedExists);
+        Assert.Equal("active", (await _host.GetWatchAsync(_watchId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_unknown_channel_is_answered_200_and_stopped_in_the_background()
+    {
+        var (access, _) = await _emulator.TokensAsync(Alice);
+        // An orphan: a channel on the same calendar that Calhook has no record of (e.g. from a lost database).
+        await _emulator.WatchDirectlyAsync(access, Alice, "orphan-channel", "orphan-token", new Uri(_host.BaseAddress, "google/notifications").ToString());
+
+        await Eventually.TrueAsync(async () => (await _emulator.ChannelsAsync(Alice)).All(c => c["id"]!.GetValue<string>() != "orphan-channel"),
+            because: () => "the orphan channel was never stopped");
+        Assert.True(_host.Unknown >= 1);
+        Assert.Equal(Id, Assert.Single(await _emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_sync_ping_that_arrives_before_the_watch_call_returned_is_accepted()
+    {
+        // Recorded before the watch call, so Google's resource id is not known yet: the token decides.
+        _host.Channels.Add(Calhook.Channels.KnownChannel.Create("opening", _watchId, "acc", "early-token"));
+        var accepted = _host.Accepted;
+
+        var response = await PingAsync("opening", "early-token", "resource-from-google", "sync", "1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(accepted + 1, _host.Accepted);
+        await AssertProblemAsync(await PingAsync("opening", "forged", "resource-from-google", "sync", "1"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task An_unknown_channel_on_a_resource_nobody_here_holds_is_still_answered_200()
+    {
+        var accepted = _host.Accepted;
+        var response = await PingAsync("not-ours", "whatever", "unknown-resource", "exists", "2");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(accepted, _host.Accepted);
+        Assert.Single(await _emulator.ChannelsAsync(Alice));
+    }
+
+    private string Id => _channel["id"]!.GetValue<string>();
+
+    private string Token => _channel["token"]!.GetValue<string>();
+
+    private string ResourceId => _channel["resourceId"]!.GetValue<string>();
+
+    private async Task<HttpResponseMessage> PingAsync(string? channel, string? token, string? resource, string? state, string? number)
+    {
+        using var request = Request(channel, token, resource, state, number);
+        return await _host.Client.SendAsync(request);
+    }
+
+    private static HttpRequestMessage Request(string? channel, string? token, string? resource, string? state, string? number)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "google/notifications");
+        // Google's pings carry no API key.
+        request.Headers.Authorization = null;
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                request.Headers.Add(name, value);
+            }
+        }
+
+        Add("X-Goog-Channel-ID", channel);
+        Add("X-Goog-Channel-Token", token);
+        Add("X-Goog-Resource-ID", resource);
+        Add("X-Goog-Resource-State", state);
+        Add("X-Goog-Message-Number", number);
+        Add("X-Goog-Resource-URI", "https://www.googleapis.com/calendar/v3/calendars/alice%40example.com/events?alt=json");
+        return request;
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal((int)status, problem["status"]!.GetValue<int>());
+    }
+}
