@@ -34,6 +34,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private readonly RenewalPolicy _policy;
     private readonly IOptions<CalhookOptions> _calhook;
     private readonly ILogger<ChannelSupervisor> _logger;
+    private readonly TaskCompletionSource _restored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ChannelSupervisor(
         ICalhookStore store, GoogleCalendarClient google, ChannelMap map, SecretProtector secrets, SyncScheduler sync,
@@ -53,8 +54,6 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     /// <summary>Completes when start-up restoration (store and Google) is done; tests and readiness can await it.</summary>
     public Task Restored => _restored.Task;
-
-    private readonly TaskCompletionSource _restored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Opens a channel for a new watch.</summary>
     public void Watch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Open, watchId, null));

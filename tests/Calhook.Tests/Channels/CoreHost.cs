@@ -90,7 +90,8 @@ internal sealed class CoreHost : IAsyncDisposable
 
     public long Unknown => Interlocked.Read(ref _unknown);
 
-    public static async Task<CoreHost> StartAsync(Uri emulator, TestDirectory data, int? port = null, IDictionary<string, string?>? settings = null)
+    public static async Task<CoreHost> StartAsync(
+        Uri emulator, TestDirectory data, int? port = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var chosenPort = port ?? FreePort();
         var url = $"http://127.0.0.1:{chosenPort}";
@@ -114,6 +115,11 @@ internal sealed class CoreHost : IAsyncDisposable
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
         }
 
         builder.Services.AddCalhook(builder.Configuration);

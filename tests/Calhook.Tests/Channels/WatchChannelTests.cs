@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Calhook.Tests.Channels;
 
@@ -73,6 +74,31 @@ public sealed class WatchChannelTests
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("active", watch["status"]!.GetValue<string>());
         Assert.Equal(watch["channelId"]!.GetValue<string>(), Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_seven_day_channel_is_renewed_inside_its_renewal_window_on_the_service_clock()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        using var data = new TestDirectory();
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, time: time);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
+        var first = (await host.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>();
+
+        // Default policy: renew one day before expiry, up to six hours earlier (jitter). Not before that window…
+        time.Advance(TimeSpan.FromDays(5) + TimeSpan.FromHours(17));
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count >= 1);
+        Assert.Equal(first, Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+
+        // …and within it: a new channel (new id), the old one stopped.
+        time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(async () =>
+            (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() != first);
+        var renewed = Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>();
+        Assert.Equal(renewed, (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>());
+        Assert.False(host.Channels.TryGet(first, out _));
     }
 
     [Fact]
