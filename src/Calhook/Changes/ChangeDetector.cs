@@ -75,6 +75,13 @@ internal static class ChangeDetector
         {
             var id = EventJson.Id(item)!;
             var stored = snapshots.GetValueOrDefault(id);
+            var raw = item.GetRawText();
+            if (raw == stored)
+            {
+                // Byte for byte what Calhook has: the common case of a full resync, and nothing to parse or write.
+                continue;
+            }
+
             var before = Snapshot(id);
             if (before is null && EventJson.RecurringEventId(item) is { } masterId && EventJson.OriginalStartTime(item) is { } originalStart
                 && Snapshot(masterId) is { } master && !EventJson.IsCancelled(master))
@@ -84,16 +91,15 @@ internal static class ChangeDetector
             }
 
             var live = !EventJson.IsCancelled(item);
-            var raw = item.GetRawText();
 
             // Cancelled instances are kept (Google says: for the life of the series), so a full resync that lists
             // them again finds them known; other tombstones only make Calhook forget the event.
             var keep = live || EventJson.RecurringEventId(item) is not null;
-            if (keep && raw != stored)
+            if (keep)
             {
                 writes.Add(new SnapshotWrite(id, raw));
             }
-            else if (!keep && stored is not null)
+            else if (stored is not null)
             {
                 writes.Add(new SnapshotWrite(id, null));
             }

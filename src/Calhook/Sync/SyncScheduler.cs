@@ -222,13 +222,4 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         {
         }
     }
-
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "Sync of watch {WatchId} crashed; it will be retried")]
-    private partial void LogSyncCrashed(Exception exception, string watchId);
-
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Retrying sync of watch {WatchId} (failure {Failures}) in {Delay}")]
-    private partial void LogRetryScheduled(string watchId, int failures, TimeSpan delay);
-
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Could not list watches for the safety-net sync")]
-    private partial void LogSafetyNetFailed(Exception exception);
 }

@@ -134,13 +134,4 @@ internal sealed partial class Syncer(
         await store.SetWatchStatusAsync(watch.Id, status, message, cancellationToken);
         return new SyncOutcome(result, 0, error);
     }
-
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Sync token of watch {WatchId} expired (410); running a full resync")]
-    private partial void LogFullResync(string watchId);
-
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Synced watch {WatchId} ({Kind}): {Items} items read, {Changes} changes appended")]
-    private partial void LogSynced(string watchId, SyncKind kind, int items, int changes);
-
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Sync of watch {WatchId} failed: {Kind} ({Status} {Reason})")]
-    private partial void LogSyncFailed(string watchId, GoogleErrorKind kind, int status, string? reason);
 }

@@ -81,4 +81,17 @@ public sealed class ChangesStreamTests
         var events = await ReadEventsAsync(reader, 1);
         Assert.Equal("3", events[0].Id);
     }
+
+    [Fact]
+    public async Task A_Last_Event_ID_that_is_not_a_sequence_is_a_400_problem()
+    {
+        await using var host = await FeedHost.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/changes/stream");
+        request.Headers.Add("Last-Event-ID", "chg_nope");
+
+        var response = await host.Client.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
 }

@@ -146,4 +146,12 @@ public sealed class ChangeDetectorTests
         Assert.Empty(Detect(SyncKind.Incremental, [tombstone], ("breakfast", SeriesOccurrencesTests.DailyMaster)).Changes);
         Assert.Empty(Detect(SyncKind.Incremental, [tombstone]).Changes);
     }
+
+    [Fact]
+    public void Events_identical_to_their_snapshot_are_neither_reported_nor_rewritten()
+    {
+        var d = Detect(SyncKind.FullResync, [Ev("a", "A"), Ev("b", "B")], ("a", Ev("a", "A")), ("b", Ev("b", "B")));
+        Assert.Empty(d.Changes);
+        Assert.Empty(d.Snapshots);
+    }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
 using Calhook.TestKit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Tests.Sync;
 
@@ -38,7 +39,7 @@ internal sealed class SyncWorld : IAsyncDisposable
 
     public string WatchId { get; private set; } = "";
 
-    public static async Task<SyncWorld> StartAsync(TimeSpan? safetyNet = null)
+    public static async Task<SyncWorld> StartAsync(TimeSpan? safetyNet = null, Action<IServiceCollection>? configureServices = null)
     {
         var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
         using var anonymous = new HttpClient { BaseAddress = emulator.BaseAddress };
@@ -46,7 +47,7 @@ internal sealed class SyncWorld : IAsyncDisposable
         var google = new HttpClient { BaseAddress = emulator.BaseAddress };
         google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
 
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress };
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress, ConfigureServices = configureServices };
         options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
         options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
         options.Settings["Calhook:Sync:SafetyNetInterval"] = (safetyNet ?? TimeSpan.FromMinutes(5)).ToString("c");

@@ -1,0 +1,18 @@
+using Calhook.Changes;
+using Calhook.Google;
+using Microsoft.Extensions.Logging;
+
+namespace Calhook.Sync;
+
+// Event ids 3000–3199 belong to sync.
+internal sealed partial class Syncer
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Sync token of watch {WatchId} expired (410); running a full resync")]
+    private partial void LogFullResync(string watchId);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Synced watch {WatchId} ({Kind}): {Items} items read, {Changes} changes appended")]
+    private partial void LogSynced(string watchId, SyncKind kind, int items, int changes);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Sync of watch {WatchId} failed: {Kind} ({Status} {Reason})")]
+    private partial void LogSyncFailed(string watchId, GoogleErrorKind kind, int status, string? reason);
+}
