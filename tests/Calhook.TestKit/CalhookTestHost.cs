@@ -108,8 +108,9 @@ public sealed class CalhookTestHost : IAsyncDisposable
             }
         }
 
-        Client.BaseAddress = BaseAddress;
-        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", EffectiveApiKey());
+        // A restart keeps the port and the key; an HttpClient that has sent requests refuses a new base address.
+        Client.BaseAddress ??= BaseAddress;
+        Client.DefaultRequestHeaders.Authorization ??= new AuthenticationHeaderValue("Bearer", EffectiveApiKey());
     }
 
     /// <summary>The configured key, or the one the service generated into its data directory.</summary>

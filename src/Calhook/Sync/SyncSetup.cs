@@ -36,8 +36,6 @@ internal static class SyncSetup
             ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
         });
 
-        // The scheduler is built from delegates, so a plain by-type registration made elsewhere cannot construct it.
-        services.RemoveAll<SyncScheduler>();
         services.AddSingleton(sp =>
         {
             var store = sp.GetRequiredService<ICalhookStore>();
