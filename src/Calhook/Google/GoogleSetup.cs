@@ -18,6 +18,7 @@ internal static class GoogleSetup
             .ValidateOnStart();
         services.AddSingleton(sp => PerUserRateLimitHandler.CreateLimiter(sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value));
         services.AddTransient<PerUserRateLimitHandler>();
+        services.AddTransient<GoogleMetricsHandler>();
         services.AddSingleton<GoogleCalendarClient>();
 
         var http = services.AddHttpClient(GoogleCalendarClient.HttpClientName, (sp, client) =>
@@ -44,6 +45,7 @@ internal static class GoogleSetup
             });
         // Added after the resilience handler, so it runs inside it: every attempt waits for a permit.
         http.AddHttpMessageHandler<PerUserRateLimitHandler>();
+        http.AddHttpMessageHandler<GoogleMetricsHandler>();
         return services;
     }
 

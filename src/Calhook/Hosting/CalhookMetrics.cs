@@ -13,7 +13,6 @@ internal sealed class CalhookMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Counter<long> _changesEmitted;
-    private readonly Counter<long> _notificationsReceived;
     private readonly Counter<long> _syncs;
     private readonly Counter<long> _googleRequests;
     private readonly MetricsExposition _exposition;
@@ -23,7 +22,6 @@ internal sealed class CalhookMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(MeterName);
         _changesEmitted = _meter.CreateCounter<long>("calhook.changes.emitted", description: "Changes appended to the change log, by type.");
-        _notificationsReceived = _meter.CreateCounter<long>("calhook.notifications.received", description: "Push notifications received, by outcome.");
         _syncs = _meter.CreateCounter<long>("calhook.syncs", description: "Syncs run, by outcome.");
         _googleRequests = _meter.CreateCounter<long>("calhook.google.requests", description: "Requests made to Google, by status class (2xx, 4xx, 5xx, error).");
 
@@ -40,10 +38,6 @@ internal sealed class CalhookMetrics : IDisposable
     /// <summary>Counts changes appended to the log; <paramref name="type"/> is one of <see cref="Changes.ChangeTypes"/>.</summary>
     public void ChangesEmitted(string type, long count = 1) =>
         _changesEmitted.Add(count, new KeyValuePair<string, object?>("type", type));
-
-    /// <summary>Counts a push notification; <paramref name="outcome"/> is a short word such as <c>accepted</c>, <c>unknown_channel</c>, <c>bad_token</c>.</summary>
-    public void NotificationReceived(string outcome) =>
-        _notificationsReceived.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a finished sync; <paramref name="outcome"/> is a short word such as <c>ok</c>, <c>full_resync</c>, <c>failed</c>.</summary>
     public void SyncCompleted(string outcome) =>

@@ -60,7 +60,6 @@ public sealed class HealthApiTests
         var before = await client.GetStringAsync(new Uri("metrics", UriKind.Relative));
         metrics.ChangesEmitted(ChangeTypes.Updated, 3);
         metrics.ChangesEmitted(ChangeTypes.Updated);
-        metrics.NotificationReceived("accepted");
         metrics.SyncCompleted("ok");
         metrics.GoogleRequest(503);
         metrics.GoogleRequest(null);
@@ -72,7 +71,6 @@ public sealed class HealthApiTests
         Assert.Contains("# TYPE calhook_changes_emitted_total counter\n", after, StringComparison.Ordinal);
         Assert.Contains("calhook_changes_emitted_total{type=\"event.updated\"} 4\n", after, StringComparison.Ordinal);
         Assert.Contains("calhook_changes_emitted_total{type=\"event.created\"} 0\n", after, StringComparison.Ordinal);
-        Assert.Contains("calhook_notifications_received_total{outcome=\"accepted\"} 1\n", after, StringComparison.Ordinal);
         Assert.Contains("calhook_syncs_total{outcome=\"ok\"} 1\n", after, StringComparison.Ordinal);
         Assert.Contains("calhook_google_requests_total{status_class=\"5xx\"} 1\n", after, StringComparison.Ordinal);
         Assert.Contains("calhook_google_requests_total{status_class=\"error\"} 1\n", after, StringComparison.Ordinal);
