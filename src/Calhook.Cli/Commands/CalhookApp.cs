@@ -26,6 +26,10 @@ internal static class CalhookApp
             builder.Configuration["Calhook:PublicUrl"] = listenUrl.TrimEnd('/');
         }
 
+        // Per-request framework logs drown Calhook's own; appsettings.json can still turn them back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
         if (quiet)
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -34,6 +34,30 @@ internal static class DemoAccount
         return (string)watch["id"]!;
     }
 
+    /// <summary>Waits until the watch's first sync (the baseline) is committed; false after <paramref name="timeout"/>.</summary>
+    public static async Task<bool> WaitForBaselineAsync(AdminClient calhook, string watchId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                var watch = await calhook.SendAsync(HttpMethod.Get, $"/v1/watches/{watchId}", null, limit.Token);
+                if (watch?["lastSyncAt"] is not null)
+                {
+                    return true;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, limit.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Creates the emulator user if needed and returns <c>{access_token, refresh_token, expires_in}</c>.</summary>
     public static async Task<JsonObject> IssueTokensAsync(Uri emulator, string user, CancellationToken cancellationToken)
     {

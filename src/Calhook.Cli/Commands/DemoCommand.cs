@@ -54,7 +54,7 @@ internal static class DemoCommand
         const string user = ServeCommand.DemoUser;
         var watchId = await DemoAccount.EnsureWatchedAsync(calhook, apiKey, emulator.BaseAddress, user, cancellationToken);
         using var feed = new AdminClient(calhook, apiKey, json: false);
-        if (!await WaitForBaselineAsync(feed, watchId, cancellationToken))
+        if (!await DemoAccount.WaitForBaselineAsync(feed, watchId, StepTimeout, cancellationToken))
         {
             await Console.Error.WriteLineAsync("calhook demo: the first sync of the demo calendar did not finish.");
             return 1;
@@ -157,29 +157,6 @@ internal static class DemoCommand
     }
 
     private static string Show(JsonNode? value) => value?.ToJsonString(Readable) ?? "(none)";
-
-    private static async Task<bool> WaitForBaselineAsync(AdminClient calhook, string watchId, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(StepTimeout);
-        try
-        {
-            while (true)
-            {
-                var watch = await calhook.SendAsync(HttpMethod.Get, $"/v1/watches/{watchId}", null, timeout.Token);
-                if (watch?["lastSyncAt"] is not null)
-                {
-                    return true;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, timeout.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
 
     private static async Task<JsonObject> SendAsync(HttpClient google, HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
     {

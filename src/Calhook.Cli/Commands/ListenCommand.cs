@@ -12,7 +12,14 @@ internal static class ListenCommand
     public static Command Create()
     {
         var admin = new AdminOptions();
-        var forwardTo = new Option<Uri>("--forward-to") { Description = "Where to POST each change (JSON).", Required = true };
+        var forwardTo = new Option<string>("--forward-to") { Description = "Where to POST each change (JSON).", Required = true };
+        forwardTo.Validators.Add(result =>
+        {
+            if (!Uri.TryCreate(result.GetValueOrDefault<string>(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                result.AddError("--forward-to must be an absolute http(s) URL.");
+            }
+        });
         var after = new Option<long?>("--after") { Description = "Start after this sequence (default: only new changes)." };
         var command = new Command("listen", "Forward changes as they arrive to a local URL.") { forwardTo, after };
         admin.AddTo(command);
@@ -25,9 +32,13 @@ internal static class ListenCommand
             {
                 // Only new changes: begin at the end of the log.
                 start = await LastSequenceAsync(client, cancellationToken);
+                if (start is null)
+                {
+                    return 1;
+                }
             }
 
-            var url = parse.GetValue(forwardTo)!;
+            var url = new Uri(parse.GetValue(forwardTo)!);
             Console.Error.WriteLine($"Forwarding changes after #{start} to {url} (Ctrl+C to stop)");
             try
             {
@@ -55,14 +66,20 @@ internal static class ListenCommand
         return command;
     }
 
-    private static async Task<long> LastSequenceAsync(AdminClient client, CancellationToken cancellationToken)
+    /// <summary>The end of the log, or null when the feed answered an error (already printed).</summary>
+    private static async Task<long?> LastSequenceAsync(AdminClient client, CancellationToken cancellationToken)
     {
         long after = 0;
         while (true)
         {
             var page = await client.SendAsync(HttpMethod.Get, $"/v1/changes?after={after}&limit=1000", null, cancellationToken);
-            after = (long?)page?["next"] ?? after;
-            if (page?["hasMore"]?.GetValue<bool>() != true)
+            if (page is null)
+            {
+                return null;
+            }
+
+            after = (long?)page["next"] ?? after;
+            if (page["hasMore"]?.GetValue<bool>() != true)
             {
                 return after;
             }

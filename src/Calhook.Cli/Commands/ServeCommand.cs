@@ -76,6 +76,12 @@ internal static class ServeCommand
                     Console.WriteLine($"  Emulator:       {emulator.BaseAddress} (Google Calendar API and OAuth)");
                     var watch = await DemoAccount.EnsureWatchedAsync(new Uri(baseUrl), key, emulator.BaseAddress, DemoUser, cancellationToken);
                     Console.WriteLine($"  Demo account:   {DemoUser}, watch {watch}");
+                    using var admin = new AdminClient(new Uri(baseUrl), key, json: false);
+                    if (!await DemoAccount.WaitForBaselineAsync(admin, watch, TimeSpan.FromSeconds(30), cancellationToken))
+                    {
+                        await Console.Error.WriteLineAsync($"calhook: the first sync of {DemoUser} has not finished yet; see `calhook watch list`.");
+                    }
+
                     Console.WriteLine();
                     Console.WriteLine("Make a change in the emulator, then read the feed:");
                     Console.WriteLine($"  TOKEN=$(curl -s -X POST {emulator.BaseAddress}emulator/v1/tokens -d '{{\"user\":\"{DemoUser}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')");

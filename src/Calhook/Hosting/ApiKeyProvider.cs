@@ -55,7 +55,8 @@ internal sealed partial class ApiKeyProvider
                 create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
 
-            using (var writer = new StreamWriter(path, Encoding.UTF8, create))
+            // No byte-order mark: shell users read the key with $(cat api-key).
+            using (var writer = new StreamWriter(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), create))
             {
                 writer.Write(key);
             }

@@ -57,14 +57,28 @@ internal sealed class CalhookProcess : IAsyncDisposable
         return new CalhookProcess(Process.Start(info)!);
     }
 
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768+), where the in-process hosts of parallel tests, which bind
+    /// port 0, never land: a restarted process can take its port back without another test having grabbed it.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
     }
 
-    /// <summary>Waits until <c>/healthz</c> answers 200, failing early if the process exits.</summary>
+    /// <summary>Waits until this process says it runs and <c>/healthz</c> answers 200, failing early if it exits.</summary>
     public async Task WaitUntilHealthyAsync(Uri baseAddress, TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
@@ -73,6 +87,11 @@ internal sealed class CalhookProcess : IAsyncDisposable
             if (process.HasExited)
             {
                 throw new InvalidOperationException($"calhook exited with {process.ExitCode}:\n{Output}");
+            }
+
+            if (!Output.Contains("Calhook is running at", StringComparison.Ordinal))
+            {
+                return false;
             }
 
             using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));

@@ -79,6 +79,7 @@ public sealed class ApiKeyTests
         Assert.StartsWith("chk_", key, StringComparison.Ordinal);
         Assert.Equal(4 + 43, key.Length);
         Assert.Equal(key, await File.ReadAllTextAsync(keyFile));
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(key), await File.ReadAllBytesAsync(keyFile)); // no BOM: $(cat api-key) works
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));

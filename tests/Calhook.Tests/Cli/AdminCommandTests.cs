@@ -1,0 +1,122 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Cli;
+
+/// <summary>The admin commands, run as the real executable against a running service.</summary>
+public sealed class AdminCommandTests : IAsyncLifetime
+{
+    private const string User = "admin-cli@example.com";
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private EmulatorServer emulator = null!;
+    private CalhookTestHost host = null!;
+    private string accountId = null!;
+    private HttpClient google = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
+        host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
+        using var control = new HttpClient { BaseAddress = emulator.BaseAddress };
+        var tokens = (await (await control.PostAsJsonAsync("/emulator/v1/tokens", new { user = User })).Content.ReadFromJsonAsync<JsonObject>())!;
+        var account = await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = (string?)tokens["refresh_token"] });
+        accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
+        google.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        google.Dispose();
+        await host.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Watch_add_list_and_remove_manage_a_watch()
+    {
+        var added = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var id = (string)added["id"]!;
+
+        await Polling.EventuallyAsync(
+            async () => (await RunOkAsync("watch", "list", "--json")).Contains("\"lastSyncAt\"", StringComparison.Ordinal),
+            Generous, "watch list shows the baseline of the new watch");
+        var listed = JsonNode.Parse(await RunOkAsync("watch", "list", "--json"))!["items"]!.AsArray();
+        Assert.Equal(id, (string?)Assert.Single(listed)!["id"]);
+        Assert.Contains(id, await RunOkAsync("watch", "list"), StringComparison.Ordinal);
+
+        await RunOkAsync("watch", "remove", id);
+        var after = JsonNode.Parse(await RunOkAsync("watch", "list", "--json"))!["items"]!.AsArray();
+        Assert.DoesNotContain(after, w => (string?)w!["id"] == id && (string?)w["status"] != "stopped");
+    }
+
+    [Fact]
+    public async Task Changes_prints_the_feed_and_status_reports_readiness()
+    {
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        await Polling.EventuallyAsync(
+            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            Generous, "the baseline finishes");
+        (await google.PostAsJsonAsync("events", new
+        {
+            summary = "Printed by the CLI",
+            start = new { dateTime = "2026-12-03T10:00:00Z" },
+            end = new { dateTime = "2026-12-03T11:00:00Z" },
+        })).EnsureSuccessStatusCode();
+
+        var line = await Polling.EventuallyAsync(() => RunOkAsync("changes"), o => o.Contains("event.created", StringComparison.Ordinal), Generous, "changes prints the new event");
+        Assert.Contains("\"Printed by the CLI\"", line, StringComparison.Ordinal);
+        var json = JsonNode.Parse((await RunOkAsync("changes", "--json", "--after", "0")).Split('\n')[0])!;
+        Assert.Equal("event.created", (string?)json["type"]);
+
+        var status = JsonNode.Parse(await RunOkAsync("status", "--json"))!;
+        Assert.True((bool)status["ready"]!);
+        Assert.Equal(1, (int)status["watches"]!["active"]!);
+    }
+
+    [Fact]
+    public async Task Listen_forwards_each_new_change_to_the_local_url()
+    {
+        await using var target = await LoopbackReceiver.StartAsync();
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        await Polling.EventuallyAsync(
+            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            Generous, "the baseline finishes");
+        await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.BaseAddress.ToString(), .. Connection()]);
+        await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("Forwarding", StringComparison.Ordinal)), Generous, "listen starts");
+
+        (await google.PostAsJsonAsync("events", new
+        {
+            summary = "Forwarded",
+            start = new { dateTime = "2026-12-04T10:00:00Z" },
+            end = new { dateTime = "2026-12-04T11:00:00Z" },
+        })).EnsureSuccessStatusCode();
+
+        var received = await target.WaitForRequestsAsync(1, Generous);
+        var change = JsonNode.Parse(received[0].Body)!;
+        Assert.Equal("event.created", (string?)change["type"]);
+        Assert.Equal("Forwarded", (string?)change["event"]!["summary"]);
+    }
+
+    [Fact]
+    public async Task A_wrong_api_key_is_reported_as_one_line_with_a_failing_exit_code()
+    {
+        await using var run = CalhookProcess.Start("watch", "list", "--server", host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
+        var exit = await run.WaitForExitAsync(Generous);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("401", run.Output, StringComparison.Ordinal);
+    }
+
+    private string[] Connection() => ["--server", host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
+
+    private async Task<string> RunOkAsync(params string[] arguments)
+    {
+        await using var run = CalhookProcess.Start([.. arguments, .. Connection()]);
+        var exit = await run.WaitForExitAsync(Generous);
+        Assert.True(exit == 0, $"calhook {string.Join(' ', arguments)} exited {exit}:\n{run.Output}");
+        return run.Output;
+    }
+}
