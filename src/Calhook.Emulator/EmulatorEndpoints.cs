@@ -28,6 +28,7 @@ public static class EmulatorEndpoints
             .ValidateOnStart();
         services.AddSingleton(sp => new EmulatorRuntime(sp.GetRequiredService<IOptions<EmulatorOptions>>().Value));
         services.AddSingleton<UserDirectory>();
+        services.AddSingleton<ServiceAccounts>();
         services.AddSingleton<CalendarStore>();
         services.AddSingleton<ChangeSignal>();
         services.AddSingleton<ListTokens>();

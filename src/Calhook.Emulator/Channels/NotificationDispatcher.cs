@@ -58,10 +58,12 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     /// <summary>Queues an <c>exists</c> message on every active channel watching the collection.</summary>
     public void Publish(string collection)
     {
-        var now = runtime.Clock.GetUtcNow();
+        DateTimeOffset? now = null;
         foreach (var channel in registry.Watching(collection))
         {
-            if (!channel.IsActive(now)) continue;
+            // The clock is read only when someone watches: most mutations of a bulk load have no channel.
+            now ??= runtime.Clock.GetUtcNow();
+            if (!channel.IsActive(now.Value)) continue;
             channel.Queue.Writer.TryWrite(new PushMessage(channel.NextNumber(faults.NextMessageGap()), "exists"));
         }
     }

@@ -28,6 +28,25 @@ internal static class ControlEndpoints
             var issued = users.Issue(body.User!);
             return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Default.TokenAnswer);
         });
+        control.MapPost("/service-accounts", async (HttpRequest request, ServiceAccounts accounts) =>
+        {
+            // The body is optional: without a name the account gets a fresh one.
+            ServiceAccountRequest? body = null;
+            if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+            {
+                (body, var error) = await ReadAsync(request, EmulatorJson.Default.ServiceAccountRequest);
+                if (error is not null) return error.ToResult();
+            }
+
+            var name = body?.Name ?? "svc-" + Guid.NewGuid().ToString("N")[..8];
+            if (!ServiceAccounts.IsValidName(name))
+            {
+                return GoogleError.Invalid("\"name\" must be 6-30 lowercase letters, digits or dashes, starting with a letter.").ToResult();
+            }
+
+            var origin = new Uri($"{request.Scheme}://{request.Host}/");
+            return Results.Json(accounts.CreateKey(name, origin), EmulatorJson.Default.ServiceAccountKeyFile);
+        });
         control.MapPost("/users/{user}/revoke", (string user, UserDirectory users) =>
             Results.Json(new RevokeAnswer(user, users.Revoke(user)), EmulatorJson.Default.RevokeAnswer));
         control.MapGet("/channels", (ChannelRegistry registry, EmulatorRuntime runtime) =>

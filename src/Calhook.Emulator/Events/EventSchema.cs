@@ -12,9 +12,11 @@ internal static class EventSchema
     private static readonly Lazy<JsonObject> Schemas = new(LoadSchemas);
 
     /// <summary>Null when valid, else the dotted path of the first field with a wrong type.</summary>
-    public static string? FindTypeError(JsonObject body) => Check(body, (JsonObject)Schemas.Value["Event"]!, "");
+    public static string? FindTypeError(JsonObject body) => Check(body, (JsonObject)Schemas.Value["Event"]!) is { } bad ? bad.TrimStart('.') : null;
 
-    private static string? Check(JsonNode? value, JsonObject schema, string path)
+    // Returns the failing path relative to `value` ("" for the value itself), so a valid body allocates no path strings:
+    // the path is built only on the way back from a failure.
+    private static string? Check(JsonNode? value, JsonObject schema)
     {
         if (value is null) return null;
         if (schema["$ref"] is JsonValue reference) schema = (JsonObject)Schemas.Value[reference.GetValue<string>()]!;
@@ -22,32 +24,32 @@ internal static class EventSchema
         switch (type)
         {
             case "string":
-                return value is JsonValue s && s.GetValueKind() == JsonValueKind.String ? null : path;
+                return value is JsonValue s && s.GetValueKind() == JsonValueKind.String ? null : "";
             case "integer":
                 return value is JsonValue i && (i.GetValueKind() == JsonValueKind.Number && long.TryParse(i.ToJsonString(), out _)
-                    || i.GetValueKind() == JsonValueKind.String && long.TryParse(i.GetValue<string>(), out _)) ? null : path;
+                    || i.GetValueKind() == JsonValueKind.String && long.TryParse(i.GetValue<string>(), out _)) ? null : "";
             case "number":
-                return value is JsonValue n && n.GetValueKind() == JsonValueKind.Number ? null : path;
+                return value is JsonValue n && n.GetValueKind() == JsonValueKind.Number ? null : "";
             case "boolean":
-                return value is JsonValue b && b.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? null : path;
+                return value is JsonValue b && b.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? null : "";
             case "array":
-                if (value is not JsonArray array) return path;
+                if (value is not JsonArray array) return "";
                 var items = (JsonObject)schema["items"]!;
                 for (var k = 0; k < array.Count; k++)
                 {
-                    if (Check(array[k], items, $"{path}[{k}]") is { } bad) return bad;
+                    if (Check(array[k], items) is { } bad) return $"[{k}]{bad}";
                 }
 
                 return null;
             case "object":
-                if (value is not JsonObject obj) return path;
+                if (value is not JsonObject obj) return "";
                 var properties = schema["properties"] as JsonObject;
                 var additional = schema["additionalProperties"] as JsonObject;
                 foreach (var (name, child) in obj)
                 {
                     var childSchema = properties?[name] as JsonObject ?? additional;
                     if (childSchema is null) continue;
-                    if (Check(child, childSchema, path.Length == 0 ? name : $"{path}.{name}") is { } bad) return bad;
+                    if (Check(child, childSchema) is { } bad) return $".{name}{bad}";
                 }
 
                 return null;

@@ -116,7 +116,8 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             }
 
             var kind = cancelled ? MutationKind.Deleted : MutationKind.Created;
-            return new WriteOutcome(Commit(calendar, (JsonObject)body.DeepClone(), id, null, kind), null);
+            // Commit copies what it keeps, so the caller's body is not cloned here.
+            return new WriteOutcome(Commit(calendar, body, id, null, kind), null);
         }
     }
 

@@ -9,7 +9,7 @@ namespace Calhook.Emulator.Users;
 
 /// <summary>
 /// Google's OAuth at <c>/o/oauth2/v2/auth</c> (a consent page that approves for a chosen user) and <c>/token</c>
-/// (authorization_code and refresh_token grants). Any client id and secret is accepted.
+/// (authorization_code, refresh_token and the service accounts' jwt-bearer grants). Any client id and secret is accepted.
 /// </summary>
 internal static class OAuthEndpoints
 {
@@ -44,7 +44,8 @@ internal static class OAuthEndpoints
             if (form["state"].ToString() is { Length: > 0 } state) location += $"&state={Uri.EscapeDataString(state)}";
             return Results.Redirect(location);
         });
-        endpoints.MapPost("/token", async (HttpRequest request, UserDirectory users) =>
+        endpoints.MapPost("/token", async (HttpRequest request, UserDirectory users, ServiceAccounts serviceAccounts, CalendarStore store,
+            EmulatorRuntime runtime) =>
         {
             if (!request.HasFormContentType) return OAuthFail("invalid_request", "Expected application/x-www-form-urlencoded.");
             var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
@@ -67,6 +68,15 @@ internal static class OAuthEndpoints
 
                     var (access, expiresIn) = users.IssueAccessToken(user);
                     return Answer(new TokenAnswer(access, expiresIn, null, "https://www.googleapis.com/auth/calendar", "Bearer"));
+                case JwtBearerGrant.GrantType:
+                    var ownTokenUrl = $"{request.Scheme}://{request.Host}/token";
+                    var outcome = JwtBearerGrant.Verify(form["assertion"].ToString(), ownTokenUrl, serviceAccounts, runtime.Clock.GetUtcNow());
+                    if (outcome.Error is { } refused) return Results.Json(refused, EmulatorJson.Default.OAuthError, statusCode: 400);
+
+                    // A Workspace user acted as already exists at Google, so an unknown subject is created here.
+                    store.EnsureUser(outcome.User!);
+                    var (serviceToken, lifetime) = users.IssueAccessToken(outcome.User!);
+                    return Answer(new TokenAnswer(serviceToken, lifetime, null, null, "Bearer"));
                 default:
                     return OAuthFail("unsupported_grant_type", "Invalid grant_type: " + form["grant_type"]);
             }

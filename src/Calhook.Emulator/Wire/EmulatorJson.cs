@@ -20,6 +20,20 @@ internal sealed record OAuthError(
 
 internal sealed record TokenRequest(string? User);
 
+internal sealed record ServiceAccountRequest(string? Name);
+
+/// <summary>A service account's JSON key, field for field as Google's IAM hands it out.</summary>
+internal sealed record ServiceAccountKeyFile(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("project_id")] string ProjectId,
+    [property: JsonPropertyName("private_key_id")] string PrivateKeyId,
+    [property: JsonPropertyName("private_key")] string PrivateKey,
+    [property: JsonPropertyName("client_email")] string ClientEmail,
+    [property: JsonPropertyName("client_id")] string ClientId,
+    [property: JsonPropertyName("auth_uri")] string AuthUri,
+    [property: JsonPropertyName("token_uri")] string TokenUri,
+    [property: JsonPropertyName("universe_domain")] string UniverseDomain);
+
 /// <summary>The Channel resource of <c>events.watch</c> (request and answer); <c>expiration</c> is int64 as a string.</summary>
 internal sealed record ChannelResource
 {
@@ -48,6 +62,8 @@ internal sealed record RevokeAnswer(string User, int Revoked);
 [JsonSerializable(typeof(TokenAnswer))]
 [JsonSerializable(typeof(OAuthError))]
 [JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(ServiceAccountRequest))]
+[JsonSerializable(typeof(ServiceAccountKeyFile))]
 [JsonSerializable(typeof(ChannelResource))]
 [JsonSerializable(typeof(ItemList<ChannelItem>))]
 [JsonSerializable(typeof(ItemList<HistoryItem>))]

@@ -60,6 +60,8 @@ internal sealed class CredentialFactory
     public ICredential CreateServiceAccountCredential(ServiceAccountKey key, string? subject)
     {
         ArgumentNullException.ThrowIfNull(key);
+        // The configured token server, never the key's token_uri: a key from Google then works against the emulator,
+        // and a submitted key cannot make Calhook send signed assertions to an address of its choosing.
         var initializer = new ServiceAccountCredential.Initializer(key.ClientEmail, TokenUrl)
         {
             User = subject,

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Calhook.Tests.Channels;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Accounts;
+
+/// <summary>
+/// A service account with domain-wide delegation, end to end over loopback: a key issued by the emulator, the account
+/// in Calhook, a watch of the subject's primary calendar, a change made as that user, the change in the feed.
+/// </summary>
+public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
+{
+    private const string Subject = "erin@example.com";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private EmulatorClient _emulator = null!;
+    private CalhookTestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _emulator = await EmulatorClient.StartAsync();
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
+        options.Settings["Calhook:Receiving:FlushInterval"] = "00:00:00.100";
+        _host = await CalhookTestHost.StartAsync(options);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _emulator.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_change_made_by_the_delegated_subject_reaches_the_feed()
+    {
+        var key = await CreateKeyAsync();
+        // A key downloaded from Google names Google's token server: Calhook must still ask the configured one.
+        key["token_uri"] = "https://oauth2.googleapis.com/token";
+        var accountId = await AddServiceAccountAsync(key, Subject);
+        var watchId = await WatchAsync(accountId, Subject);
+
+        var channels = await Polling.EventuallyAsync(() => _emulator.ChannelsAsync(Subject), c => c.Count == 1, Timeout,
+            "Calhook opened a channel on the subject's calendar");
+        Assert.Equal(Subject, (string)channels[0]["user"]!);
+        await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => w["lastSyncAt"] is not null, Timeout,
+            "the baseline sync of the subject's calendar is committed");
+
+        var (accessToken, _) = await _emulator.TokensAsync(Subject);
+        await _emulator.CreateEventAsync(accessToken, Subject, "Quarterly planning");
+
+        var changes = await Polling.EventuallyAsync(ChangesAsync, c => c.Count > 0, Timeout, "the creation is in the feed");
+        var change = Assert.Single(changes);
+        Assert.Equal("event.created", (string)change["type"]!);
+        Assert.Equal(Subject, (string)change["calendarId"]!);
+        Assert.Equal("Quarterly planning", (string)change["event"]!["summary"]!);
+        Assert.Equal("active", (string)(await WatchStateAsync(watchId))["status"]!);
+    }
+
+    [Fact]
+    public async Task A_key_the_token_server_never_issued_leaves_the_watch_needing_reauthorisation()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = await CreateKeyAsync();
+        key["private_key"] = rsa.ExportPkcs8PrivateKeyPem();
+        var accountId = await AddServiceAccountAsync(key, Subject);
+        var watchId = await WatchAsync(accountId, Subject);
+
+        var state = await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth",
+            Timeout, "the refused signature needs a person to fix the account");
+        Assert.Contains("re-authorise", (string)state["error"]!, StringComparison.Ordinal);
+        Assert.Empty(await _emulator.ChannelsAsync(Subject));
+    }
+
+    private async Task<JsonObject> CreateKeyAsync()
+    {
+        var response = await _emulator.Http.PostAsJsonAsync("emulator/v1/service-accounts", new { name = "calhook-sync" });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    private async Task<string> AddServiceAccountAsync(JsonObject key, string subject)
+    {
+        var response = await _host.Client.PostAsJsonAsync("v1/accounts", new { type = "serviceAccount", key, subject });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+    }
+
+    private async Task<string> WatchAsync(string accountId, string calendarId)
+    {
+        var response = await _host.Client.PostAsJsonAsync("v1/watches", new { accountId, calendarId });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+    }
+
+    private async Task<JsonObject> WatchStateAsync(string watchId) =>
+        (await _host.Client.GetFromJsonAsync<JsonObject>($"v1/watches/{watchId}"))!;
+
+    private async Task<List<JsonObject>> ChangesAsync()
+    {
+        var page = (await _host.Client.GetFromJsonAsync<JsonObject>($"v1/changes?after=0&calendarId={Uri.EscapeDataString(Subject)}"))!;
+        return page["changes"]!.AsArray().Select(c => c!.AsObject()).ToList();
+    }
+}
