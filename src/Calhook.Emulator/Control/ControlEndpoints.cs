@@ -21,12 +21,12 @@ internal static class ControlEndpoints
         var control = endpoints.MapGroup("/emulator/v1");
         control.MapPost("/tokens", async (HttpRequest request, UserDirectory users, CalendarStore store) =>
         {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Default.TokenRequest);
+            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.TokenRequest);
             if (error is not null) return error.ToResult();
             if (!UserDirectory.IsValidEmail(body?.User)) return GoogleError.Invalid("\"user\" must be an email address.").ToResult();
             store.EnsureUser(body!.User!);
             var issued = users.Issue(body.User!);
-            return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Default.TokenAnswer);
+            return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Wire.TokenAnswer);
         });
         control.MapPost("/service-accounts", async (HttpRequest request, ServiceAccounts accounts) =>
         {
@@ -34,7 +34,7 @@ internal static class ControlEndpoints
             ServiceAccountRequest? body = null;
             if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
             {
-                (body, var error) = await ReadAsync(request, EmulatorJson.Default.ServiceAccountRequest);
+                (body, var error) = await ReadAsync(request, EmulatorJson.Wire.ServiceAccountRequest);
                 if (error is not null) return error.ToResult();
             }
 
@@ -45,10 +45,10 @@ internal static class ControlEndpoints
             }
 
             var origin = new Uri($"{request.Scheme}://{request.Host}/");
-            return Results.Json(accounts.CreateKey(name, origin), EmulatorJson.Default.ServiceAccountKeyFile);
+            return Results.Json(accounts.CreateKey(name, origin), EmulatorJson.Wire.ServiceAccountKeyFile);
         });
         control.MapPost("/users/{user}/revoke", (string user, UserDirectory users) =>
-            Results.Json(new RevokeAnswer(user, users.Revoke(user)), EmulatorJson.Default.RevokeAnswer));
+            Results.Json(new RevokeAnswer(user, users.Revoke(user)), EmulatorJson.Wire.RevokeAnswer));
         control.MapGet("/channels", (ChannelRegistry registry, EmulatorRuntime runtime) =>
         {
             var now = runtime.Clock.GetUtcNow();
@@ -56,7 +56,7 @@ internal static class ControlEndpoints
                 .Select(c => new ChannelItem(c.Id, c.ResourceId, c.CalendarId, c.Address.ToString(), c.Token,
                     c.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), c.User, c.Delivered, c.Failed))
                 .ToList();
-            return Results.Json(new ItemList<ChannelItem>(items), EmulatorJson.Default.ItemListChannelItem);
+            return Results.Json(new ItemList<ChannelItem>(items), EmulatorJson.Wire.ItemListChannelItem);
         });
         control.MapGet("/calendars/{calendarId}/history", (string calendarId, long? after, int? limit, CalendarStore store) =>
         {
@@ -65,7 +65,7 @@ internal static class ControlEndpoints
             lock (calendar.Gate) entries = calendar.HistoryAfter(after ?? 0, Math.Clamp(limit ?? 100_000, 1, 100_000));
             var items = entries.Select(h => new HistoryItem(h.Seq, h.Kind.ToString().ToLowerInvariant(), h.EventId,
                 EventTime.FormatUtc(h.At), JsonNode.Parse(h.Event)!)).ToList();
-            return Results.Json(new ItemList<HistoryItem>(items), EmulatorJson.Default.ItemListHistoryItem);
+            return Results.Json(new ItemList<HistoryItem>(items), EmulatorJson.Wire.ItemListHistoryItem);
         });
         control.MapPost("/calendars/{calendarId}/expire-sync-tokens", (string calendarId, CalendarStore store, ListTokens tokens) =>
         {
@@ -73,25 +73,25 @@ internal static class ControlEndpoints
             lock (calendar.Gate) calendar.TokensValidFrom = tokens.NextIssueNumber;
             return Results.NoContent();
         });
-        control.MapGet("/faults", (FaultInjector faults) => Results.Json(faults.Settings, EmulatorJson.Default.FaultSettings));
+        control.MapGet("/faults", (FaultInjector faults) => Results.Json(faults.Settings, EmulatorJson.Wire.FaultSettings));
         control.MapPut("/faults", async (HttpRequest request, FaultInjector faults) =>
         {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Default.FaultSettings);
+            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.FaultSettings);
             if (error is not null) return error.ToResult();
             var settings = body ?? new FaultSettings();
             if (settings.Validate() is { } problem) return GoogleError.Invalid(problem).ToResult();
             faults.Apply(settings);
-            return Results.Json(settings, EmulatorJson.Default.FaultSettings);
+            return Results.Json(settings, EmulatorJson.Wire.FaultSettings);
         });
         control.MapDelete("/faults", (FaultInjector faults) =>
         {
             faults.Reset();
             return Results.NoContent();
         });
-        control.MapGet("/config", (EmulatorRuntime runtime) => Results.Json(runtime.Config, EmulatorJson.Default.RuntimeConfig));
+        control.MapGet("/config", (EmulatorRuntime runtime) => Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig));
         control.MapPut("/config", async (HttpRequest request, EmulatorRuntime runtime) =>
         {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Default.ConfigBody);
+            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.ConfigBody);
             if (error is not null) return error.ToResult();
             var current = runtime.Config;
             if (body?.MaxChannelTtlSeconds is < 1 || body?.SyncTokenLifetimeSeconds is < 0)
@@ -103,7 +103,7 @@ internal static class ControlEndpoints
             runtime.Config = new RuntimeConfig(body?.MaxChannelTtlSeconds ?? current.MaxChannelTtlSeconds,
                 body?.SyncTokenLifetimeSeconds is { } life ? (life == 0 ? null : life) : current.SyncTokenLifetimeSeconds,
                 body?.RequireHttpsAddress ?? current.RequireHttpsAddress);
-            return Results.Json(runtime.Config, EmulatorJson.Default.RuntimeConfig);
+            return Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig);
         });
     }
 

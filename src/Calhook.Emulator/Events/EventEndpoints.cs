@@ -62,7 +62,7 @@ internal static class EventEndpoints
             }
             else if (writer.VirtualInstance(calendar, eventId) is { } instance)
             {
-                (json, etag) = (JsonSerializer.SerializeToUtf8Bytes(instance, EmulatorJson.Default.JsonObject), (string)instance["etag"]!);
+                (json, etag) = (JsonSerializer.SerializeToUtf8Bytes(instance, EmulatorJson.Wire.JsonObject), (string)instance["etag"]!);
             }
             else
             {

@@ -134,5 +134,5 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
         return result;
     }
 
-    private static byte[] Serialize(JsonObject node) => JsonSerializer.SerializeToUtf8Bytes(node, EmulatorJson.Default.JsonObject);
+    private static byte[] Serialize(JsonObject node) => JsonSerializer.SerializeToUtf8Bytes(node, EmulatorJson.Wire.JsonObject);
 }

@@ -48,7 +48,9 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
 
             if (Validate(merged, requireTimes: true) is { } error) return error;
             var status = merged["status"]?.GetValue<string>();
-            var kind = status == "cancelled" ? MutationKind.Deleted : existing is null ? MutationKind.Created : MutationKind.Updated;
+            // Without a stored event this is the first edit of an occurrence of a series: the instance existed
+            // already (virtually), so the history records an update of it, as Calhook reports it.
+            var kind = status == "cancelled" ? MutationKind.Deleted : MutationKind.Updated;
             outcome = new WriteOutcome(Commit(calendar, merged, eventId, existing, kind), null);
         }
 
@@ -134,7 +136,10 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             ["id"] = id,
             ["status"] = body["status"]?.DeepClone() ?? "confirmed",
             ["htmlLink"] = $"https://www.google.com/calendar/event?eid={Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(id + " " + calendar.Id)).TrimEnd('=')}",
-            ["created"] = previous?.Node["created"]?.DeepClone() ?? EventTime.FormatUtc(updated),
+            // An instance keeps its series' creation time, as Google's recorded exceptions show.
+            ["created"] = previous?.Node["created"]?.DeepClone()
+                ?? (body["recurringEventId"] is not null ? body["created"]?.DeepClone() : null)
+                ?? EventTime.FormatUtc(updated),
             ["updated"] = EventTime.FormatUtc(updated),
         };
         foreach (var (name, value) in body)

@@ -47,7 +47,7 @@ internal static class InstancesEndpoint
 
                 if (StoredEvent.Overlaps(occurrence.Start, occurrence.End, query.TimeMin, query.TimeMax))
                 {
-                    items.Add(JsonSerializer.SerializeToUtf8Bytes(InstanceJson.Build(master, occurrence), EmulatorJson.Default.JsonObject));
+                    items.Add(JsonSerializer.SerializeToUtf8Bytes(InstanceJson.Build(master, occurrence), EmulatorJson.Wire.JsonObject));
                 }
             }
 

@@ -21,7 +21,7 @@ internal sealed class StoredEvent
         Updated = updated;
         Id = (string)node["id"]!;
         Etag = (string)node["etag"]!;
-        Utf8 = JsonSerializer.SerializeToUtf8Bytes(node, Wire.EmulatorJson.Default.JsonObject);
+        Utf8 = JsonSerializer.SerializeToUtf8Bytes(node, Wire.EmulatorJson.Wire.JsonObject);
         IsCancelled = node["status"]?.GetValue<string>() == "cancelled";
         RecurringEventId = node["recurringEventId"] is JsonValue r && r.TryGetValue(out string? rid) ? rid : null;
         IsRecurring = node["recurrence"] is JsonArray { Count: > 0 };

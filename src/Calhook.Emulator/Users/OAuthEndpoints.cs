@@ -71,7 +71,7 @@ internal static class OAuthEndpoints
                 case JwtBearerGrant.GrantType:
                     var ownTokenUrl = $"{request.Scheme}://{request.Host}/token";
                     var outcome = JwtBearerGrant.Verify(form["assertion"].ToString(), ownTokenUrl, serviceAccounts, runtime.Clock.GetUtcNow());
-                    if (outcome.Error is { } refused) return Results.Json(refused, EmulatorJson.Default.OAuthError, statusCode: 400);
+                    if (outcome.Error is { } refused) return Results.Json(refused, EmulatorJson.Wire.OAuthError, statusCode: 400);
 
                     // A Workspace user acted as already exists at Google, so an unknown subject is created here.
                     store.EnsureUser(outcome.User!);
@@ -83,8 +83,8 @@ internal static class OAuthEndpoints
         });
     }
 
-    private static IResult Answer(TokenAnswer answer) => Results.Json(answer, EmulatorJson.Default.TokenAnswer);
+    private static IResult Answer(TokenAnswer answer) => Results.Json(answer, EmulatorJson.Wire.TokenAnswer);
 
     private static IResult OAuthFail(string error, string description) =>
-        Results.Json(new OAuthError(error, description), EmulatorJson.Default.OAuthError, statusCode: 400);
+        Results.Json(new OAuthError(error, description), EmulatorJson.Wire.OAuthError, statusCode: 400);
 }

@@ -71,4 +71,16 @@ internal sealed record RevokeAnswer(string User, int Revoked);
 [JsonSerializable(typeof(ConfigBody))]
 [JsonSerializable(typeof(RuntimeConfig))]
 [JsonSerializable(typeof(RevokeAnswer))]
-internal sealed partial class EmulatorJson : JsonSerializerContext;
+internal sealed partial class EmulatorJson : JsonSerializerContext
+{
+    /// <summary>
+    /// What goes on the wire: Google escapes only what JSON requires (an etag reads <c>"\"3181…\""</c>, an offset
+    /// <c>+01:00</c>), while the default encoder writes <c>\u0022</c> and <c>\u002B</c>.
+    /// </summary>
+    public static EmulatorJson Wire { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.Strict,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
