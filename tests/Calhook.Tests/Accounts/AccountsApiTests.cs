@@ -40,6 +40,11 @@ public sealed class AccountsApiTests : IAsyncLifetime
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         Assert.StartsWith("acc_", id, StringComparison.Ordinal);
         Assert.True(Directory.EnumerateFiles(Path.Combine(_data.Path, "keys")).Any(), "Data Protection keys are persisted in the data directory");
+        if (!OperatingSystem.IsWindows())
+        {
+            // The key ring is plain XML on Linux: only the service's user may read its folder.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(_data.Path, "keys")));
+        }
         foreach (var file in Directory.GetFiles(_data.Path, "calhook.db*"))
         {
             await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
