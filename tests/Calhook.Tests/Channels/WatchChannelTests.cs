@@ -92,12 +92,17 @@ public sealed class WatchChannelTests
         await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count >= 1);
         Assert.Equal(first, Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
 
-        // …and within it: a new channel (new id), the old one stopped.
+        // …and within it: a new channel (new id); the old one stays open and accepted for the overlap…
         time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(async () =>
-            (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() != first);
-        var renewed = Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>();
-        Assert.Equal(renewed, (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>());
+        await Eventually.TrueAsync(async () => (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>() != first);
+        var renewed = (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>();
+        var open = (await emulator.ChannelsAsync(Alice)).Select(c => c["id"]!.GetValue<string>()).ToHashSet();
+        Assert.Equal(new HashSet<string> { first, renewed }, open);
+        Assert.True(host.Channels.TryGet(first, out _), "the old channel is still accepted during the overlap");
+
+        // …and is stopped once the default 30 s overlap is over.
+        time.Advance(TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() == renewed);
         Assert.False(host.Channels.TryGet(first, out _));
     }
 
