@@ -56,6 +56,7 @@ internal sealed partial class ChannelSupervisor
             // The store failed around the watch call: this channel is not the watch's. Forget it and, if Google opened
             // it, stop it (best effort; a survivor pings as unknown and is stopped from there). The caller retries.
             _map.Remove(id);
+            await RunSafelyAsync("forget-unrecorded", () => _store.MarkChannelStoppedAsync(id, _time.GetUtcNow(), CancellationToken.None));
             if (opened is not null)
             {
                 await RunSafelyAsync("stop-unrecorded", () => _google.StopChannelAsync(slot.AccountId, id, opened.ResourceId, CancellationToken.None));
@@ -227,18 +228,27 @@ internal sealed partial class ChannelSupervisor
             return; // ours and open: being opened right now, or restored a moment ago
         }
 
-        var accountId = record is not null && await _store.GetWatchAsync(record.WatchId, cancellationToken) is { } watch
-            ? watch.AccountId
-            : _map.AccountForResource(resourceId);
-        if (accountId is null)
+        IReadOnlyList<string> accounts = record is not null && await _store.GetWatchAsync(record.WatchId, cancellationToken) is { } watch
+            ? [watch.AccountId]
+            : _map.AccountsForResource(resourceId);
+        if (accounts.Count == 0)
         {
             LogUnknownNotStoppable(_logger, channelId);
             return;
         }
 
-        var result = await _google.StopChannelAsync(accountId, channelId, record?.ResourceId ?? resourceId, cancellationToken);
-        Interlocked.Increment(ref _unknownStopCalls);
-        LogUnknownStopped(_logger, channelId, result.IsSuccess ? 200 : result.Error!.Status);
+        // Only the account that opened a channel can stop it: try each account that watches the resource until one can.
+        foreach (var accountId in accounts)
+        {
+            var result = await _google.StopChannelAsync(accountId, channelId, record?.ResourceId ?? resourceId, cancellationToken);
+            Interlocked.Increment(ref _unknownStopCalls);
+            LogUnknownStopped(_logger, channelId, result.IsSuccess ? 200 : result.Error!.Status);
+            if (result.IsSuccess)
+            {
+                break;
+            }
+        }
+
         if (record is { StoppedAt: null })
         {
             await _store.MarkChannelStoppedAsync(channelId, _time.GetUtcNow(), cancellationToken);
