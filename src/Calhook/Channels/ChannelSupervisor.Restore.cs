@@ -94,7 +94,12 @@ internal sealed partial class ChannelSupervisor
             return;
         }
 
-        await _store.RecordChannelOpenedAsync(watch.Id, cancellationToken);
+        if (watch.ChannelProblem is not null || watch.Status != WatchStatus.Active)
+        {
+            // Only when there is something to clear: a restart of thousands of healthy watches writes nothing here.
+            await _store.RecordChannelOpenedAsync(watch.Id, cancellationToken);
+        }
+
         slot.Current = _map.Confirm(keep.Id, keep.ResourceId!, keep.ExpiresAt!.Value);
         slot.Restoring = false;
         slot.Failures = 0;
