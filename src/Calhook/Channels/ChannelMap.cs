@@ -20,7 +20,7 @@ internal sealed class ChannelMap
 {
     private readonly ConcurrentDictionary<string, KnownChannel> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, KnownChannel> _currentByWatch = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _accountByResource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _accountsByResource = new(StringComparer.Ordinal);
 
     public int Count => _byId.Count;
 
@@ -29,8 +29,12 @@ internal sealed class ChannelMap
     /// <summary>The watch's current (confirmed) channel, if any.</summary>
     public KnownChannel? CurrentOf(string watchId) => _currentByWatch.TryGetValue(watchId, out var channel) ? channel : null;
 
-    /// <summary>An account that watches the resource, to stop an unknown channel on it with.</summary>
-    public string? AccountForResource(string resourceId) => _accountByResource.TryGetValue(resourceId, out var account) ? account : null;
+    /// <summary>
+    /// The accounts that watch the resource, to stop an unknown channel on it with. Several accounts may watch one
+    /// shared calendar, and only the one that opened a channel can stop it.
+    /// </summary>
+    public IReadOnlyList<string> AccountsForResource(string resourceId) =>
+        _accountsByResource.TryGetValue(resourceId, out var accounts) ? accounts.Keys.Order(StringComparer.Ordinal).ToList() : [];
 
     /// <summary>Adds a channel about to be opened (before the watch call, so an early <c>sync</c> ping is recognised).</summary>
     public void Add(KnownChannel channel) => _byId[channel.ChannelId] = channel;
@@ -41,7 +45,7 @@ internal sealed class ChannelMap
         var confirmed = _byId[channelId] with { ResourceId = resourceId, ExpiresAt = expiresAt };
         _byId[channelId] = confirmed;
         _currentByWatch[confirmed.WatchId] = confirmed;
-        _accountByResource[resourceId] = confirmed.AccountId;
+        _accountsByResource.GetOrAdd(resourceId, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[confirmed.AccountId] = 0;
         return confirmed;
     }
 

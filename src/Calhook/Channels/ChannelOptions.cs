@@ -31,4 +31,10 @@ internal sealed class ChannelOptions
 
     /// <summary>Unknown channels are stopped at most once per this window (stopped channels may still ping). Default 10 minutes.</summary>
     public TimeSpan UnknownChannelStopWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// After a renewal, how long the replaced channel stays open and accepted before it is stopped, so pings already
+    /// on their way to it still count. Default 30 seconds; never past the old channel's expiry. Zero stops it at once.
+    /// </summary>
+    public TimeSpan RenewalOverlap { get; set; } = TimeSpan.FromSeconds(30);
 }

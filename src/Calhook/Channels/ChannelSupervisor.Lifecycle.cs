@@ -6,8 +6,9 @@ namespace Calhook.Channels;
 internal sealed partial class ChannelSupervisor
 {
     /// <summary>
-    /// Opens a new channel for the watch (first open, renewal or replacement) and, once Google confirmed it, stops
-    /// the previous one: the two overlap for the length of one watch call, so no change goes unnoticed in between.
+    /// Opens a new channel for the watch (first open, renewal or replacement) and, once Google confirmed it, retires
+    /// the previous one: it stays open and accepted for <see cref="ChannelOptions.RenewalOverlap"/>, so pings already
+    /// on their way to it still count, and is stopped after that.
     /// </summary>
     private async Task OpenChannelAsync(WatchSlot slot, CancellationToken cancellationToken)
     {
@@ -18,37 +19,120 @@ internal sealed partial class ChannelSupervisor
         await _store.AddChannelAsync(new ChannelRecord(id, slot.WatchId, _secrets.ProtectChannelToken(token), null, null, now, null), cancellationToken);
         _map.Add(KnownChannel.Create(id, slot.WatchId, slot.AccountId, token));
 
-        var result = await _google.WatchEventsAsync(slot.AccountId, slot.CalendarId, new ChannelRequest(id, token, Address, _options.RequestedTtl), cancellationToken);
-        if (!result.IsSuccess)
+        OpenedChannel? opened = null;
+        try
         {
+            var result = await _google.WatchEventsAsync(slot.AccountId, slot.CalendarId, new ChannelRequest(id, token, Address, _options.RequestedTtl), cancellationToken);
+            if (!result.IsSuccess)
+            {
+                _map.Remove(id);
+                await _store.MarkChannelStoppedAsync(id, _time.GetUtcNow(), cancellationToken);
+                await HandleOpenFailureAsync(slot, result.Error!, cancellationToken);
+                return;
+            }
+
+            opened = result.Value!;
+            var expiresAt = opened.ExpiresAt ?? now + _options.AssumedTtl;
+            await _store.ConfirmChannelAsync(id, opened.ResourceId, expiresAt, cancellationToken);
+            await _store.RecordChannelOpenedAsync(slot.WatchId, cancellationToken);
+            var previous = slot.Current;
+            slot.Current = _map.Confirm(id, opened.ResourceId, expiresAt);
+            slot.Failures = 0;
+            Schedule(slot, _policy.RenewAt(now, expiresAt, Random.Shared.NextDouble()));
+            LogOpened(_logger, slot.WatchId, id, expiresAt);
+
+            if (previous is null)
+            {
+                // The first channel of this watch in this process: the baseline (or catch-up) sync starts now.
+                _sync.RequestSync(slot.WatchId);
+            }
+            else
+            {
+                Retire(previous, slot.AccountId);
+            }
+        }
+        catch (Exception) when (slot.Current?.ChannelId != id)
+        {
+            // The store failed around the watch call: this channel is not the watch's. Forget it and, if Google opened
+            // it, stop it (best effort; a survivor pings as unknown and is stopped from there). The caller retries.
             _map.Remove(id);
-            await _store.MarkChannelStoppedAsync(id, _time.GetUtcNow(), cancellationToken);
-            await HandleOpenFailureAsync(slot, result.Error!, cancellationToken);
+            await RunSafelyAsync("forget-unrecorded", () => _store.MarkChannelStoppedAsync(id, _time.GetUtcNow(), CancellationToken.None));
+            if (opened is not null)
+            {
+                await RunSafelyAsync("stop-unrecorded", () => _google.StopChannelAsync(slot.AccountId, id, opened.ResourceId, CancellationToken.None));
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Keeps a replaced channel accepted for the overlap (never past its expiry), then stops it.</summary>
+    private void Retire(KnownChannel previous, string accountId)
+    {
+        var stopAt = _time.GetUtcNow() + _options.RenewalOverlap;
+        if (previous.ExpiresAt is { } expiresAt && expiresAt < stopAt)
+        {
+            stopAt = expiresAt;
+        }
+
+        _retiring.Enqueue(new RetiringChannel(previous.ChannelId, previous.ResourceId, accountId, previous.ExpiresAt), stopAt);
+    }
+
+    private async Task StopRetiredAsync(RetiringChannel channel, CancellationToken cancellationToken)
+    {
+        if (!_map.TryGet(channel.ChannelId, out _))
+        {
+            return; // already stopped meanwhile (unwatch, give-up)
+        }
+
+        if (channel.ExpiresAt <= _time.GetUtcNow())
+        {
+            // Google forgets an expired channel by itself: no call needed.
+            _map.Remove(channel.ChannelId);
+            await _store.MarkChannelStoppedAsync(channel.ChannelId, _time.GetUtcNow(), cancellationToken);
             return;
         }
 
-        var opened = result.Value!;
-        var expiresAt = opened.ExpiresAt ?? now + _options.AssumedTtl;
-        await _store.ConfirmChannelAsync(id, opened.ResourceId, expiresAt, cancellationToken);
-        var previous = slot.Current;
-        slot.Current = _map.Confirm(id, opened.ResourceId, expiresAt);
-        slot.Failures = 0;
-        Schedule(slot, _policy.RenewAt(now, expiresAt, Random.Shared.NextDouble()));
-        LogOpened(_logger, slot.WatchId, id, expiresAt);
+        await StopChannelAsync(channel.ChannelId, channel.ResourceId, channel.AccountId, cancellationToken);
+    }
 
-        if (await _store.GetWatchAsync(slot.WatchId, cancellationToken) is { } watch && watch.Status != WatchStatus.Active)
+    /// <summary>
+    /// Runs one step for one watch (open, renew, restore). A failure that is not Google's answer (the store threw, a
+    /// bug) is recorded on the watch as its channel problem and the step is retried with backoff; the loop and every
+    /// other watch go on.
+    /// </summary>
+    private async Task RunWatchStepAsync(WatchSlot slot, Func<WatchSlot, CancellationToken, Task> step, CancellationToken cancellationToken)
+    {
+        try
         {
-            await _store.SetWatchStatusAsync(slot.WatchId, WatchStatus.Active, null, cancellationToken);
+            await step(slot, cancellationToken);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            slot.Failures++;
+            var now = _time.GetUtcNow();
+            var retryAt = now + _policy.RetryDelay(slot.Failures, now, slot.Current?.ExpiresAt, Random.Shared.NextDouble());
+            LogWatchStepFailed(_logger, slot.WatchId, retryAt, ex);
+            if (_slots.TryGetValue(slot.WatchId, out var current) && ReferenceEquals(current, slot))
+            {
+                Schedule(slot, retryAt);
+            }
 
-        if (previous is null)
-        {
-            // The first channel of this watch in this process: the baseline (or catch-up) sync starts now.
-            _sync.RequestSync(slot.WatchId);
-        }
-        else
-        {
-            await StopChannelAsync(previous.ChannelId, previous.ResourceId, slot.AccountId, cancellationToken);
+            if (slot.Current?.ExpiresAt > now)
+            {
+                return; // the current channel still covers the calendar; the retry comes well before it expires
+            }
+
+            try
+            {
+                var problem = new WatchProblem(WatchProblemKind.Error, $"Keeping the channel open failed ({ex.GetType().Name}: {ex.Message}); retrying at {retryAt:O}.");
+                await _store.SetChannelProblemAsync(slot.WatchId, problem, cancellationToken);
+            }
+            catch (Exception recordFailure) when (recordFailure is not OperationCanceledException)
+            {
+                // The store is still failing: the log says it, and the retry records the problem or clears it.
+                LogWatchStepFailed(_logger, slot.WatchId, retryAt, recordFailure);
+            }
         }
     }
 
@@ -59,10 +143,10 @@ internal sealed partial class ChannelSupervisor
         switch (error.Kind)
         {
             case GoogleErrorKind.NeedsReauth:
-                await GiveUpAsync(slot, WatchStatus.NeedsReauth, $"Google refused the account's credentials; re-authorise account '{slot.AccountId}'. ({error.Message})", cancellationToken);
+                await GiveUpAsync(slot, WatchProblemKind.NeedsReauth, $"Google refused the account's credentials; re-authorise account '{slot.AccountId}'. ({error.Message})", cancellationToken);
                 return;
             case GoogleErrorKind.NotFound:
-                await GiveUpAsync(slot, WatchStatus.Failing, $"Calendar '{slot.CalendarId}' was not found or is not visible to the account (404).", cancellationToken);
+                await GiveUpAsync(slot, WatchProblemKind.Error, $"Calendar '{slot.CalendarId}' was not found or is not visible to the account (404).", cancellationToken);
                 return;
         }
 
@@ -75,13 +159,13 @@ internal sealed partial class ChannelSupervisor
         {
             // No open channel covers the calendar meanwhile: say so, and why.
             var reason = $"Opening the channel failed ({error.Status} {error.Reason ?? error.Kind.ToString()}: {error.Message}); retrying at {retryAt:O}.";
-            await _store.SetWatchStatusAsync(slot.WatchId, WatchStatus.Failing, reason, cancellationToken);
+            await _store.SetChannelProblemAsync(slot.WatchId, new WatchProblem(WatchProblemKind.Error, reason), cancellationToken);
         }
     }
 
-    private async Task GiveUpAsync(WatchSlot slot, WatchStatus status, string reason, CancellationToken cancellationToken)
+    private async Task GiveUpAsync(WatchSlot slot, WatchProblemKind kind, string reason, CancellationToken cancellationToken)
     {
-        await _store.SetWatchStatusAsync(slot.WatchId, status, reason, cancellationToken);
+        await _store.SetChannelProblemAsync(slot.WatchId, new WatchProblem(kind, reason), cancellationToken);
         _slots.Remove(slot.WatchId);
         slot.DueAt = null;
         _map.ClearWatch(slot.WatchId);
@@ -115,7 +199,11 @@ internal sealed partial class ChannelSupervisor
         await _store.MarkChannelStoppedAsync(channelId, _time.GetUtcNow(), cancellationToken);
     }
 
-    /// <summary>A ping for a channel not in the map: stop it when some account of ours can (invariant 6).</summary>
+    /// <summary>
+    /// A ping for a channel not in the map: stop it when an account of ours can (invariant 6). A channel of ours
+    /// (stopped, or left over from a failed open) is stopped as its watch's account, with the resource id Google gave
+    /// us; a foreign one on a calendar we watch, as the account that watches that resource. Each id once per window.
+    /// </summary>
     private async Task StopUnknownAsync(string channelId, string resourceId, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
@@ -124,28 +212,46 @@ internal sealed partial class ChannelSupervisor
             return;
         }
 
-        if (_unknownStopped.Count > 10_000)
+        if (_unknownStopped.Count >= 10_000)
         {
-            _unknownStopped.Clear();
+            // Forget only the entries whose window is over, so a flood cannot reset the ones still in theirs.
+            foreach (var (id, stoppedAt) in _unknownStopped.Where(e => now - e.Value >= _options.UnknownChannelStopWindow).ToList())
+            {
+                _unknownStopped.Remove(id, out _);
+            }
         }
 
         _unknownStopped[channelId] = now;
         var record = await _store.GetChannelAsync(channelId, cancellationToken);
-        if (record is { StoppedAt: null })
+        if (record is { StoppedAt: null } && now - record.CreatedAt < _options.UnknownChannelStopWindow)
         {
             return; // ours and open: being opened right now, or restored a moment ago
         }
 
-        var accountId = record is not null && await _store.GetWatchAsync(record.WatchId, cancellationToken) is { } watch
-            ? watch.AccountId
-            : _map.AccountForResource(resourceId);
-        if (accountId is null)
+        IReadOnlyList<string> accounts = record is not null && await _store.GetWatchAsync(record.WatchId, cancellationToken) is { } watch
+            ? [watch.AccountId]
+            : _map.AccountsForResource(resourceId);
+        if (accounts.Count == 0)
         {
             LogUnknownNotStoppable(_logger, channelId);
             return;
         }
 
-        var result = await _google.StopChannelAsync(accountId, channelId, resourceId, cancellationToken);
-        LogUnknownStopped(_logger, channelId, result.IsSuccess ? 200 : result.Error!.Status);
+        // Only the account that opened a channel can stop it: try each account that watches the resource until one can.
+        foreach (var accountId in accounts)
+        {
+            var result = await _google.StopChannelAsync(accountId, channelId, record?.ResourceId ?? resourceId, cancellationToken);
+            Interlocked.Increment(ref _unknownStopCalls);
+            LogUnknownStopped(_logger, channelId, result.IsSuccess ? 200 : result.Error!.Status);
+            if (result.IsSuccess)
+            {
+                break;
+            }
+        }
+
+        if (record is { StoppedAt: null })
+        {
+            await _store.MarkChannelStoppedAsync(channelId, _time.GetUtcNow(), cancellationToken);
+        }
     }
 }

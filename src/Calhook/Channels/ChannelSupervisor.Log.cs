@@ -28,4 +28,7 @@ internal sealed partial class ChannelSupervisor
 
     [LoggerMessage(EventId = 1308, Level = LogLevel.Error, Message = "Channel supervisor step '{Step}' failed")]
     private static partial void LogLoopError(ILogger logger, string step, Exception exception);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Error, Message = "Keeping the channel of watch {WatchId} open failed; retrying at {RetryAt:O}")]
+    private static partial void LogWatchStepFailed(ILogger logger, string watchId, DateTimeOffset retryAt, Exception exception);
 }

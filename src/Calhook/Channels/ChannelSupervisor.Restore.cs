@@ -7,68 +7,106 @@ internal sealed partial class ChannelSupervisor
     /// <summary>
     /// Start-up: every watched calendar keeps exactly one open channel. A confirmed channel still in the store is
     /// reused (its renewal rescheduled); duplicates are stopped; unconfirmed ones (a crash during a watch call) are
-    /// forgotten and stopped later from their first ping; watches without a usable channel get a new one.
+    /// forgotten and stopped later from their first ping; watches without a usable channel get a new one. Each watch is
+    /// restored on its own: one that fails is recorded and retried with backoff while the others go on.
     /// </summary>
     private async Task RestoreAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
         var watches = (await _store.ListWatchesAsync(cancellationToken)).ToDictionary(w => w.Id, StringComparer.Ordinal);
         var channelsByWatch = (await _store.ListOpenChannelsAsync(cancellationToken)).ToLookup(c => c.WatchId, StringComparer.Ordinal);
 
-        foreach (var group in channelsByWatch)
+        foreach (var group in channelsByWatch.Where(g => !watches.ContainsKey(g.Key)))
         {
-            if (!watches.ContainsKey(group.Key))
+            // The watch was stopped (or removed) while channels were still open: stop them.
+            await RunSafelyAsync("restore-stop", async () =>
             {
-                // The watch was stopped (or removed) while channels were still open: stop them.
                 var stoppedWatch = await _store.GetWatchAsync(group.Key, cancellationToken);
                 foreach (var channel in group)
                 {
                     await StopOrForgetAsync(channel, stoppedWatch?.AccountId, cancellationToken);
                 }
-            }
+            });
         }
 
         foreach (var watch in watches.Values)
         {
+            if (_slots.ContainsKey(watch.Id))
+            {
+                continue; // a retried restore: this watch came back already
+            }
+
+            var slot = _slots[watch.Id] = new WatchSlot(watch) { Restoring = true };
             var channels = channelsByWatch[watch.Id].ToList();
-            if (watch.Status == WatchStatus.NeedsReauth)
-            {
-                foreach (var channel in channels)
-                {
-                    _map.Remove(channel.Id);
-                    await _store.MarkChannelStoppedAsync(channel.Id, now, cancellationToken);
-                }
-
-                continue;
-            }
-
-            var keep = channels
-                .Where(c => c.ResourceId is not null && c.ExpiresAt > now && _map.TryGet(c.Id, out _))
-                .MaxBy(c => c.ExpiresAt);
-            foreach (var channel in channels.Where(c => c != keep))
-            {
-                await StopOrForgetAsync(channel, watch.AccountId, cancellationToken);
-            }
-
-            var slot = _slots[watch.Id] = new WatchSlot(watch.Id, watch.AccountId, watch.CalendarId);
-            if (keep is null)
-            {
-                await RunSafelyAsync("restore-open", () => OpenChannelAsync(slot, cancellationToken));
-                continue;
-            }
-
-            slot.Current = _map.Confirm(keep.Id, keep.ResourceId!, keep.ExpiresAt!.Value);
-            Schedule(slot, _policy.RenewAt(keep.CreatedAt, keep.ExpiresAt.Value, Random.Shared.NextDouble()));
-            if (watch.Status != WatchStatus.Active)
-            {
-                await _store.SetWatchStatusAsync(watch.Id, WatchStatus.Active, null, cancellationToken);
-            }
-
-            // Pings may have been missed while the service was down: catch up.
-            _sync.RequestSync(watch.Id);
+            await RunWatchStepAsync(slot, (s, ct) => RestoreWatchAsync(s, watch, channels, ct), cancellationToken);
         }
 
         LogRestored(_logger, _slots.Count, _map.Count);
+    }
+
+    /// <summary>The retry of a watch whose restoration failed: reads its watch and channels again.</summary>
+    private async Task RestoreWatchAsync(WatchSlot slot, CancellationToken cancellationToken)
+    {
+        var watch = await _store.GetWatchAsync(slot.WatchId, cancellationToken);
+        var channels = (await _store.ListOpenChannelsAsync(cancellationToken)).Where(c => c.WatchId == slot.WatchId).ToList();
+        if (watch is null || watch.Status == WatchStatus.Stopped)
+        {
+            _slots.Remove(slot.WatchId);
+            foreach (var channel in channels)
+            {
+                await StopOrForgetAsync(channel, watch?.AccountId, cancellationToken);
+            }
+
+            return;
+        }
+
+        slot.Bind(watch);
+        await RestoreWatchAsync(slot, watch, channels, cancellationToken);
+    }
+
+    private async Task RestoreWatchAsync(WatchSlot slot, WatchRecord watch, List<ChannelRecord> channels, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (watch.ChannelProblem is { Kind: WatchProblemKind.NeedsReauth })
+        {
+            // Nothing can be opened until the account is authorised again.
+            _slots.Remove(watch.Id);
+            foreach (var channel in channels)
+            {
+                _map.Remove(channel.Id);
+                await _store.MarkChannelStoppedAsync(channel.Id, now, cancellationToken);
+            }
+
+            return;
+        }
+
+        var keep = channels
+            .Where(c => c.ResourceId is not null && c.ExpiresAt > now && _map.TryGet(c.Id, out _))
+            .MaxBy(c => c.ExpiresAt);
+        foreach (var channel in channels.Where(c => c != keep))
+        {
+            await StopOrForgetAsync(channel, watch.AccountId, cancellationToken);
+        }
+
+        if (keep is null)
+        {
+            slot.Restoring = false;
+            await OpenChannelAsync(slot, cancellationToken);
+            return;
+        }
+
+        if (watch.ChannelProblem is not null || watch.Status != WatchStatus.Active)
+        {
+            // Only when there is something to clear: a restart of thousands of healthy watches writes nothing here.
+            await _store.RecordChannelOpenedAsync(watch.Id, cancellationToken);
+        }
+
+        slot.Current = _map.Confirm(keep.Id, keep.ResourceId!, keep.ExpiresAt!.Value);
+        slot.Restoring = false;
+        slot.Failures = 0;
+        Schedule(slot, _policy.RenewAt(keep.CreatedAt, keep.ExpiresAt.Value, Random.Shared.NextDouble()));
+
+        // Pings may have been missed while the service was down: catch up.
+        _sync.RequestSync(watch.Id);
     }
 
     private async Task StopOrForgetAsync(ChannelRecord channel, string? accountId, CancellationToken cancellationToken)

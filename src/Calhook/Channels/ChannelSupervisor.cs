@@ -22,6 +22,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _pendingUnknown = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _schedule = new();
+    private readonly PriorityQueue<RetiringChannel, DateTimeOffset> _retiring = new();
     private readonly Dictionary<string, WatchSlot> _slots = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _unknownStopped = new(StringComparer.Ordinal);
     private readonly ICalhookStore _store;
@@ -35,6 +36,9 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private readonly IOptions<CalhookOptions> _calhook;
     private readonly ILogger<ChannelSupervisor> _logger;
     private readonly TaskCompletionSource _restored = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset? _restoreDueAt;
+    private long _unknownStopCalls;
+    private int _restoreFailures;
 
     public ChannelSupervisor(
         ICalhookStore store, GoogleCalendarClient google, ChannelMap map, SecretProtector secrets, SyncScheduler sync,
@@ -52,8 +56,14 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>Completes when start-up restoration (store and Google) is done; tests and readiness can await it.</summary>
+    /// <summary>
+    /// Completes when the first start-up restoration attempt (store and Google) is done; tests and readiness can await
+    /// it. Watches whose restoration failed are retried with backoff after that.
+    /// </summary>
     public Task Restored => _restored.Task;
+
+    /// <summary>How many stop calls went to Google for channels the receiver did not know (one per channel id and window).</summary>
+    public long UnknownStopCalls => Interlocked.Read(ref _unknownStopCalls);
 
     /// <summary>Opens a channel for a new watch.</summary>
     public void Watch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Open, watchId, null));
@@ -91,28 +101,24 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await RestoreAsync(stoppingToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogLoopError(_logger, "restore", ex);
-        }
-        finally
-        {
-            _restored.TrySetResult();
-        }
+        await RunRestoreAsync(stoppingToken);
+        _restored.TrySetResult();
 
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Commands first (new watches, unwatches), then every renewal that is due, then sleep until the next.
+            // Commands first (new watches, unwatches), then a restore retry, every renewal or retry that is due, the
+            // old channels whose overlap is over; then sleep until the next of those.
             while (_commands.Reader.TryRead(out var command))
             {
                 await RunSafelyAsync(command.Kind.ToString(), () => HandleAsync(command, stoppingToken));
             }
 
             var now = _time.GetUtcNow();
+            if (_restoreDueAt <= now)
+            {
+                await RunRestoreAsync(stoppingToken);
+            }
+
             while (_schedule.TryPeek(out var watchId, out var due) && due <= now)
             {
                 _schedule.Dequeue();
@@ -120,11 +126,35 @@ internal sealed partial class ChannelSupervisor : BackgroundService
                 if (_slots.TryGetValue(watchId, out var slot) && slot.DueAt == due)
                 {
                     slot.DueAt = null;
-                    await RunSafelyAsync("renew", () => OpenChannelAsync(slot, stoppingToken));
+                    await RunWatchStepAsync(slot, slot.Restoring ? RestoreWatchAsync : OpenChannelAsync, stoppingToken);
                 }
             }
 
+            while (_retiring.TryPeek(out var channel, out var stopAt) && stopAt <= now)
+            {
+                _retiring.Dequeue();
+                await RunSafelyAsync("stop-old", () => StopRetiredAsync(channel, stoppingToken));
+            }
+
             await WaitForWorkAsync(stoppingToken);
+        }
+    }
+
+    /// <summary>Restores, and when the store fails before any watch could be looked at, tries again with backoff.</summary>
+    private async Task RunRestoreAsync(CancellationToken stoppingToken)
+    {
+        _restoreDueAt = null;
+        try
+        {
+            await RestoreAsync(stoppingToken);
+            _restoreFailures = 0;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogLoopError(_logger, "restore", ex);
+            _restoreFailures++;
+            var now = _time.GetUtcNow();
+            _restoreDueAt = now + _policy.RetryDelay(_restoreFailures, now, null, Random.Shared.NextDouble());
         }
     }
 
@@ -132,9 +162,20 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     {
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var waits = new List<Task> { _commands.Reader.WaitToReadAsync(wake.Token).AsTask() };
-        if (_schedule.TryPeek(out _, out var due))
+        DateTimeOffset? next = _restoreDueAt;
+        if (_schedule.TryPeek(out _, out var due) && (next is null || due < next))
         {
-            var delay = due - _time.GetUtcNow();
+            next = due;
+        }
+
+        if (_retiring.TryPeek(out _, out var stopAt) && (next is null || stopAt < next))
+        {
+            next = stopAt;
+        }
+
+        if (next is { } at)
+        {
+            var delay = at - _time.GetUtcNow();
             waits.Add(delay > TimeSpan.Zero ? Task.Delay(delay, _time, wake.Token) : Task.CompletedTask);
         }
 
@@ -147,12 +188,27 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         switch (command.Kind)
         {
             case CommandKind.Open:
-                if (await _store.GetWatchAsync(command.Id, cancellationToken) is { Status: not WatchStatus.Stopped } watch)
+                if (_slots.TryGetValue(command.Id, out var existing))
                 {
-                    var slot = _slots.TryGetValue(watch.Id, out var existing) ? existing : _slots[watch.Id] = new WatchSlot(watch.Id, watch.AccountId, watch.CalendarId);
-                    await OpenChannelAsync(slot, cancellationToken);
+                    await RunWatchStepAsync(existing, OpenChannelAsync, cancellationToken);
+                    break;
                 }
 
+                // Until the watch is read, the slot knows only its id: a failure here is retried as a restore.
+                var slot = _slots[command.Id] = new WatchSlot(command.Id) { Restoring = true };
+                await RunWatchStepAsync(slot, async (s, ct) =>
+                {
+                    if (await _store.GetWatchAsync(s.WatchId, ct) is { Status: not WatchStatus.Stopped } watch)
+                    {
+                        s.Bind(watch);
+                        s.Restoring = false;
+                        await OpenChannelAsync(s, ct);
+                    }
+                    else
+                    {
+                        _slots.Remove(s.WatchId);
+                    }
+                }, cancellationToken);
                 break;
             case CommandKind.Unwatch:
                 if (_slots.Remove(command.Id, out var removed))
@@ -214,14 +270,30 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     private sealed record Command(CommandKind Kind, string Id, string? ResourceId);
 
-    /// <summary>The loop's view of one watch: its identity, current channel, failures and next due time.</summary>
-    private sealed class WatchSlot(string watchId, string accountId, string calendarId)
+    /// <summary>A replaced channel, kept open for the renewal overlap so pings already on their way are still accepted.</summary>
+    private sealed record RetiringChannel(string ChannelId, string? ResourceId, string AccountId, DateTimeOffset? ExpiresAt);
+
+    /// <summary>
+    /// The loop's view of one watch: its identity, current channel, failures and next due time. A slot that is
+    /// <see cref="Restoring"/> re-reads its watch and channels from the store when it is due (its last attempt failed
+    /// before it knew them); otherwise it opens a new channel when due.
+    /// </summary>
+    private sealed class WatchSlot(string watchId)
     {
+        public WatchSlot(WatchRecord watch) : this(watch.Id) => Bind(watch);
+
         public string WatchId { get; } = watchId;
-        public string AccountId { get; } = accountId;
-        public string CalendarId { get; } = calendarId;
+        public string AccountId { get; private set; } = "";
+        public string CalendarId { get; private set; } = "";
         public KnownChannel? Current { get; set; }
         public int Failures { get; set; }
         public DateTimeOffset? DueAt { get; set; }
+        public bool Restoring { get; set; }
+
+        public void Bind(WatchRecord watch)
+        {
+            AccountId = watch.AccountId;
+            CalendarId = watch.CalendarId;
+        }
     }
 }

@@ -22,6 +22,7 @@ internal static class WatchesApi
             .BindConfiguration(ChannelOptions.SectionName)
             .Validate(o => o.RenewalMargin > TimeSpan.Zero && o.RenewalSpread >= TimeSpan.Zero, "Calhook:Channels:RenewalMargin must be positive and RenewalSpread not negative.")
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
+            .Validate(o => o.RenewalOverlap >= TimeSpan.Zero, "Calhook:Channels:RenewalOverlap must not be negative.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ChannelMap>();

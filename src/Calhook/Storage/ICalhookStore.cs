@@ -28,6 +28,11 @@ public interface ICalhookStore
     /// <summary>All watches that are not stopped.</summary>
     Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The watch's lifecycle: <c>Stopped</c> stops it, <c>Starting</c> and <c>Active</c> set whether a channel has been
+    /// open. <c>Failing</c> and <c>NeedsReauth</c> (with their error) are recorded as the sync's problem; new code calls
+    /// <see cref="SetChannelProblemAsync"/> or <see cref="SetSyncProblemAsync"/> instead.
+    /// </summary>
     Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken);
 
     Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken);
@@ -69,4 +74,21 @@ public interface ICalhookStore
 
     /// <summary>The highest sequence in the log, 0 when empty.</summary>
     Task<long> GetLastSequenceAsync(CancellationToken cancellationToken);
+
+    // Watch health (appended) --------------------------------------------------------------------------
+
+    /// <summary>
+    /// Sets (or with null clears) the channel supervisor's problem with a watch. Only the supervisor writes it, so a
+    /// working sync never hides a channel that cannot be opened, and the other way round.
+    /// </summary>
+    Task SetChannelProblemAsync(string watchId, WatchProblem? problem, CancellationToken cancellationToken);
+
+    /// <summary>Sets (or with null clears) the syncer's problem with a watch. Only the syncer writes it.</summary>
+    Task SetSyncProblemAsync(string watchId, WatchProblem? problem, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A channel of the watch is open: clears the channel problem and ends <c>starting</c> once the baseline is in
+    /// too. A stopped watch stays stopped.
+    /// </summary>
+    Task RecordChannelOpenedAsync(string watchId, CancellationToken cancellationToken);
 }

@@ -23,6 +23,10 @@ public sealed record AccountRecord(
 /// <summary>Watch states as the API shows them: <c>starting</c>, <c>active</c>, <c>failing</c>, <c>needs_reauth</c>, <c>stopped</c>.</summary>
 public enum WatchStatus { Starting, Active, Failing, NeedsReauth, Stopped }
 
+/// <summary>
+/// A watched calendar. <see cref="Status"/> and <see cref="Error"/> are derived on read from the lifecycle and the two
+/// problems below (see <c>WatchHealth.Derive</c>); the channel supervisor and the syncer each write only their own problem.
+/// </summary>
 public sealed record WatchRecord(
     string Id,
     string AccountId,
@@ -31,7 +35,9 @@ public sealed record WatchRecord(
     string? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset? LastNotificationAt,
-    DateTimeOffset? LastSyncAt);
+    DateTimeOffset? LastSyncAt,
+    WatchProblem? ChannelProblem = null,
+    WatchProblem? SyncProblem = null);
 
 /// <summary>
 /// A push channel. <see cref="ProtectedToken"/> is the channel token, encrypted by the caller.
@@ -73,3 +79,9 @@ public sealed record SyncCommit(
 
 /// <summary>A read of the change log. <see cref="Limit"/> is already clamped by the caller.</summary>
 public sealed record ChangeQuery(long After, int Limit, string? CalendarId = null, IReadOnlyCollection<string>? Types = null);
+
+/// <summary>How bad a watch's problem is: <c>NeedsReauth</c> needs a person to re-authorise the account.</summary>
+public enum WatchProblemKind { Error, NeedsReauth }
+
+/// <summary>What went wrong for one writer of a watch (its channel, or its sync), with a message for people.</summary>
+public sealed record WatchProblem(WatchProblemKind Kind, string Message);

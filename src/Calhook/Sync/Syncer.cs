@@ -93,9 +93,10 @@ internal sealed partial class Syncer(
         }
 
         LogSynced(watchId, kind, items.Count, appended.Count);
-        if (watch.Status is WatchStatus.Failing or WatchStatus.NeedsReauth || watch.Error is not null)
+        if (watch.SyncProblem is not null)
         {
-            await store.SetWatchStatusAsync(watchId, WatchStatus.Active, null, CancellationToken.None);
+            // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
+            await store.SetSyncProblemAsync(watchId, null, CancellationToken.None);
         }
 
         return new SyncOutcome(SyncResult.Synced, appended.Count);
@@ -131,7 +132,8 @@ internal sealed partial class Syncer(
             _ => (WatchStatus.Failing, SyncResult.Failed, $"events.list failed ({error.Status} {error.Reason}): {error.Message}"),
         };
 
-        await store.SetWatchStatusAsync(watch.Id, status, message, cancellationToken);
+        var kind = status == WatchStatus.NeedsReauth ? WatchProblemKind.NeedsReauth : WatchProblemKind.Error;
+        await store.SetSyncProblemAsync(watch.Id, new WatchProblem(kind, message), cancellationToken);
         return new SyncOutcome(result, 0, error);
     }
 }

@@ -17,7 +17,20 @@ public sealed class ChannelMapTests
 
         map.Confirm("ch1", "res1", Expiry);
         Assert.Equal("ch1", map.CurrentOf("w1")?.ChannelId);
-        Assert.Equal("a1", map.AccountForResource("res1"));
+        Assert.Equal(["a1"], map.AccountsForResource("res1"));
+    }
+
+    [Fact]
+    public void Every_account_that_watches_a_shared_resource_is_offered_to_stop_an_unknown_channel_on_it()
+    {
+        var map = new ChannelMap();
+        map.Add(KnownChannel.Create("ch1", "w1", "bob", "t1"));
+        map.Confirm("ch1", "shared", Expiry);
+        map.Add(KnownChannel.Create("ch2", "w2", "alice", "t2"));
+        map.Confirm("ch2", "shared", Expiry);
+
+        Assert.Equal(["alice", "bob"], map.AccountsForResource("shared"));
+        Assert.Empty(map.AccountsForResource("elsewhere"));
     }
 
     [Fact]

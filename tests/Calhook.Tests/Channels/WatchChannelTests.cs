@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using System.Text;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,9 +69,14 @@ public sealed class WatchChannelTests
         }
 
         Assert.True(seen.Count >= 3, $"expected at least two renewals, saw channels {string.Join(", ", seen)}");
-        // Every change was announced on some open channel (duplicates during overlaps are fine).
+        // Every change was announced on some open channel (duplicates during overlaps are fine), and no ping on a
+        // replaced channel was turned away as unknown: the old channel stays accepted for the renewal overlap.
         await Eventually.TrueAsync(() => Task.FromResult(host.AcceptedExists >= mutations), because: () => $"{host.AcceptedExists} pings for {mutations} changes");
         Assert.Equal(0, host.Refused);
+        Assert.Equal(0, host.Unknown);
+        // No notification lost: every mutation reached the feed.
+        await Eventually.TrueAsync(async () =>
+            (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations);
         await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 1);
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("active", watch["status"]!.GetValue<string>());
@@ -92,12 +99,17 @@ public sealed class WatchChannelTests
         await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count >= 1);
         Assert.Equal(first, Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
 
-        // …and within it: a new channel (new id), the old one stopped.
+        // …and within it: a new channel (new id); the old one stays open and accepted for the overlap…
         time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(async () =>
-            (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() != first);
-        var renewed = Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>();
-        Assert.Equal(renewed, (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>());
+        await Eventually.TrueAsync(async () => (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>() != first);
+        var renewed = (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>();
+        var open = (await emulator.ChannelsAsync(Alice)).Select(c => c["id"]!.GetValue<string>()).ToHashSet();
+        Assert.Equal(new HashSet<string> { first, renewed }, open);
+        Assert.True(host.Channels.TryGet(first, out _), "the old channel is still accepted during the overlap");
+
+        // …and is stopped once the default 30 s overlap is over.
+        time.Advance(TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() == renewed);
         Assert.False(host.Channels.TryGet(first, out _));
     }
 

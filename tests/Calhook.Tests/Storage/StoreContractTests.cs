@@ -76,7 +76,11 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await Store.RecordNotificationAsync(watch.Id, Some.Time.AddMinutes(1), Ct);
 
         var stored = await Store.GetWatchAsync(watch.Id, Ct);
-        Assert.Equal(watch with { Status = WatchStatus.Failing, Error = "403 forbidden", LastNotificationAt = Some.Time.AddMinutes(1) }, stored);
+        Assert.Equal(watch with
+        {
+            Status = WatchStatus.Failing, Error = "403 forbidden", LastNotificationAt = Some.Time.AddMinutes(1),
+            SyncProblem = new WatchProblem(WatchProblemKind.Error, "403 forbidden"),
+        }, stored);
     }
 
     [Fact]

@@ -70,5 +70,17 @@ internal static class SqliteMigrations
             );
             CREATE INDEX ix_changes_calendar ON changes (calendar_id, sequence);
             """),
+        // 3: the watch's status is derived; the channel supervisor and the syncer each keep their own problem.
+        // The old shared error becomes the sync's problem; the status column keeps only the lifecycle.
+        (3, """
+            ALTER TABLE watches ADD COLUMN channel_error_kind TEXT NULL;
+            ALTER TABLE watches ADD COLUMN channel_error TEXT NULL;
+            ALTER TABLE watches ADD COLUMN sync_error_kind TEXT NULL;
+            ALTER TABLE watches ADD COLUMN sync_error TEXT NULL;
+            UPDATE watches SET sync_error_kind = CASE status WHEN 'needs_reauth' THEN 'needs_reauth' ELSE 'error' END, sync_error = error
+            WHERE error IS NOT NULL AND status IN ('failing', 'needs_reauth');
+            UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
+            UPDATE watches SET error = NULL;
+            """),
     ];
 }

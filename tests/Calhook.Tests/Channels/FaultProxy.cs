@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Calhook.Tests.Channels;
+
+/// <summary>
+/// A real HTTP proxy on 127.0.0.1 in front of the emulator that forwards every call unchanged, except the kinds of
+/// call told to fail, which it answers with Google's error body. It lets one Google call fail while the others work
+/// (events.watch refused while events.list succeeds), which the emulator's random faults cannot single out.
+/// </summary>
+internal sealed class FaultProxy : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _upstream;
+    private volatile StatusBox? _watchStatus;
+    private volatile StatusBox? _listStatus;
+
+    private FaultProxy(WebApplication app, HttpClient upstream, Uri baseAddress)
+    {
+        _app = app;
+        _upstream = upstream;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The status that <c>events.watch</c> answers, or null to forward it.</summary>
+    public int? WatchStatus { get => _watchStatus?.Status; set => _watchStatus = value is { } s ? new StatusBox(s) : null; }
+
+    /// <summary>The status that <c>events.list</c> answers, or null to forward it.</summary>
+    public int? ListStatus { get => _listStatus?.Status; set => _listStatus = value is { } s ? new StatusBox(s) : null; }
+
+    public static async Task<FaultProxy> StartAsync(Uri emulator)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        var upstream = new HttpClient { BaseAddress = emulator };
+        FaultProxy? proxy = null;
+        app.Run(context => proxy!.ForwardAsync(context));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        proxy = new FaultProxy(app, upstream, new Uri(address + "/"));
+        return proxy;
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var path = request.Path.Value ?? "";
+        var fault = path.EndsWith("/events/watch", StringComparison.Ordinal) ? _watchStatus
+            : HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal) ? _listStatus
+            : null;
+        if (fault is not null)
+        {
+            var reason = fault.Status switch { 404 => "notFound", 401 => "authError", _ => "backendError" };
+            context.Response.StatusCode = fault.Status;
+            context.Response.ContentType = "application/json; charset=UTF-8";
+            await context.Response.WriteAsync(
+                $$$"""{"error":{"code":{{{fault.Status}}},"message":"Injected by the test proxy","errors":[{"domain":"global","reason":"{{{reason}}}","message":"Injected by the test proxy"}]}}""");
+            return;
+        }
+
+        using var forward = new HttpRequestMessage(new HttpMethod(request.Method), path.TrimStart('/') + request.QueryString);
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            forward.Content = new StreamContent(request.Body);
+            if (request.ContentType is { } contentType)
+            {
+                forward.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        foreach (var name in new[] { "Authorization", "Accept" })
+        {
+            if (request.Headers.TryGetValue(name, out var value))
+            {
+                forward.Headers.TryAddWithoutValidation(name, value.ToArray());
+            }
+        }
+
+        using var response = await _upstream.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        context.Response.StatusCode = (int)response.StatusCode;
+        if (response.Content.Headers.ContentType is { } type)
+        {
+            context.Response.ContentType = type.ToString();
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _upstream.Dispose();
+    }
+
+    private sealed record StatusBox(int Status);
+}
