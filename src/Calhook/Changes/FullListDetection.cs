@@ -16,6 +16,7 @@ internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly List<NewChange?> _changes = [];
     private readonly Dictionary<string, int> _changeAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _forget = new(StringComparer.Ordinal);
 
     /// <summary>Events listed so far.</summary>
     public int Count => _seen.Count;
@@ -62,6 +63,7 @@ internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
                 if (!firstCopy)
                 {
                     rows.Add(new StagedSnapshot(id, before));
+                    _forget.Remove(id);
                 }
 
                 continue;
@@ -69,7 +71,16 @@ internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
 
             // Cancelled instances are kept (Google says: for the life of the series); other tombstones are forgotten.
             var keep = !EventJson.IsCancelled(item) || EventJson.RecurringEventId(item) is not null;
-            rows.Add(new StagedSnapshot(id, keep ? raw.ToArray() : null));
+            if (keep)
+            {
+                rows.Add(new StagedSnapshot(id, raw.ToArray()));
+                _forget.Remove(id);
+            }
+            else
+            {
+                _forget.Add(id);
+            }
+
             if (kind == SyncKind.Baseline)
             {
                 continue;
@@ -95,6 +106,9 @@ internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
 
     /// <summary>The stored events this list did not name, of <paramref name="storedIds"/>: deleted while Calhook was not looking.</summary>
     public List<string> Absent(IEnumerable<string> storedIds) => [.. storedIds.Where(id => !_seen.Contains(id))];
+
+    /// <summary>The snapshots to delete once the staged rows are in: the absent events and those last listed as a tombstone.</summary>
+    public List<string> Forgotten(IReadOnlyList<string> absent) => [.. absent, .. _forget.Order(StringComparer.Ordinal)];
 
     /// <summary>The changes in order, then the deletion of each absent event that was not already a tombstone.</summary>
     public List<NewChange> Changes(IReadOnlyList<string> absent, IReadOnlyDictionary<string, byte[]> absentSnapshots)

@@ -74,12 +74,12 @@ public sealed record SyncCommit(
 /// <summary>A read of the change log. <see cref="Limit"/> is already clamped by the caller.</summary>
 public sealed record ChangeQuery(long After, int Limit, string? CalendarId = null, IReadOnlyCollection<string>? Types = null);
 
-/// <summary>A snapshot row of a full list in progress: the event's JSON as UTF-8, or null to forget the event.</summary>
-public sealed record StagedSnapshot(string EventId, byte[]? Json);
+/// <summary>A snapshot row of a full list in progress: the event's JSON as UTF-8.</summary>
+public sealed record StagedSnapshot(string EventId, byte[] Json);
 
 /// <summary>
 /// What the end of a full list commits, in one transaction: the attempt's staged snapshots, the forgotten events
-/// (stored but absent from the list), the changes and the list's sync token (invariant 1).
+/// (stored but absent from the list, or last listed as a tombstone), the changes and the list's sync token (invariant 1).
 /// </summary>
 public sealed record FullSyncCommit(
     string WatchId,

@@ -147,6 +147,7 @@ internal sealed partial class Syncer(
                     : await store.GetSnapshotBytesAsync(watch.Id, ChangeDetector.SnapshotIdsFor(page.Items), cancellationToken);
                 await store.StageSnapshotsAsync(watch.Id, attemptId, detection.Observe(page.Items, stored), cancellationToken);
                 items += page.Items.Count;
+                LogStaged(watch.Id, kind, items);
                 if (last)
                 {
                     nextSyncToken = page.NextSyncToken!;
@@ -169,7 +170,8 @@ internal sealed partial class Syncer(
         }
 
         var changes = detection.Changes(absent, absentSnapshots);
-        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), absent, changes, nextSyncToken);
+        LogFullListRead(watch.Id, kind, items, changes.Count);
+        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten(absent), changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
         return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);

@@ -71,14 +71,14 @@ internal static class SqliteMigrations
             CREATE INDEX ix_changes_calendar ON changes (calendar_id, sequence);
             """),
         (2, """
-            -- A full list in progress: each page's snapshots (UTF-8 JSON, NULL to forget the event), moved into
+            -- A full list in progress: each page's snapshots (UTF-8 JSON) appended in list order, moved into
             -- snapshots by the transaction that stores the list's sync token; leftovers of a crashed attempt are deleted.
+            -- No key: rows are only appended, then read once in event order (a later copy of an event wins).
             CREATE TABLE snapshot_staging (
                 watch_id   TEXT NOT NULL,
                 attempt_id TEXT NOT NULL,
                 event_id   TEXT NOT NULL,
-                json       BLOB NULL,
-                PRIMARY KEY (watch_id, attempt_id, event_id)
+                json       BLOB NOT NULL
             );
             """),
     ];

@@ -33,8 +33,7 @@ internal sealed partial class SqliteStore
             await ExecuteAsync(connection, null, "PRAGMA synchronous=NORMAL;", cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
             await using var insert = Command(connection, transaction, """
-                INSERT INTO snapshot_staging (watch_id, attempt_id, event_id, json) VALUES ($w, $a, $e, $j)
-                ON CONFLICT (watch_id, attempt_id, event_id) DO UPDATE SET json = excluded.json;
+                INSERT INTO snapshot_staging (watch_id, attempt_id, event_id, json) VALUES ($w, $a, $e, $j);
                 """);
             insert.Parameters.AddWithValue("$w", watchId);
             insert.Parameters.AddWithValue("$a", attemptId);
@@ -44,7 +43,7 @@ internal sealed partial class SqliteStore
             foreach (var row in rows)
             {
                 eventId.Value = row.EventId;
-                json.Value = (object?)row.Json ?? DBNull.Value;
+                json.Value = row.Json;
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -87,22 +86,36 @@ internal sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(commit);
         return WriteAsync(async (connection, transaction) =>
         {
-            // Snapshots stay TEXT: the staged UTF-8 bytes become text as they are, without a re-encoding.
+            // Snapshots stay TEXT: the staged UTF-8 bytes become text as they are, without a re-encoding. In event
+            // order the inserts fill the snapshot b-tree from left to right; for a repeated event the later row
+            // (higher rowid) is written last and wins.
             await using (var move = Command(connection, transaction, """
                 INSERT INTO snapshots (watch_id, event_id, json)
                 SELECT watch_id, event_id, CAST(json AS TEXT) FROM snapshot_staging
-                WHERE watch_id = $w AND attempt_id = $a AND json IS NOT NULL
+                WHERE watch_id = $w AND attempt_id = $a ORDER BY event_id, rowid
                 ON CONFLICT (watch_id, event_id) DO UPDATE SET json = excluded.json;
 
-                DELETE FROM snapshots WHERE watch_id = $w AND event_id IN
-                    (SELECT event_id FROM snapshot_staging WHERE watch_id = $w AND attempt_id = $a AND json IS NULL);
-
-                DELETE FROM snapshot_staging WHERE watch_id = $w AND attempt_id = $a;
                 """))
             {
                 move.Parameters.AddWithValue("$w", commit.WatchId);
                 move.Parameters.AddWithValue("$a", commit.AttemptId);
                 await move.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // Usually the only full list in progress: then the table is emptied whole, which frees its pages at once
+            // instead of deleting 100,000s of rows one by one.
+            await using (var clear = Command(connection, transaction, """
+                SELECT EXISTS (SELECT 1 FROM snapshot_staging WHERE watch_id <> $w OR attempt_id <> $a);
+                """))
+            {
+                clear.Parameters.AddWithValue("$w", commit.WatchId);
+                clear.Parameters.AddWithValue("$a", commit.AttemptId);
+                var others = (long)(await clear.ExecuteScalarAsync(cancellationToken))! != 0;
+                clear.Parameters.Clear();
+                clear.CommandText = others ? "DELETE FROM snapshot_staging WHERE watch_id = $w AND attempt_id = $a;" : "DELETE FROM snapshot_staging;";
+                clear.Parameters.AddWithValue("$w", commit.WatchId);
+                clear.Parameters.AddWithValue("$a", commit.AttemptId);
+                await clear.ExecuteNonQueryAsync(cancellationToken);
             }
 
             var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
