@@ -62,11 +62,21 @@ internal sealed class BenchHost : IAsyncDisposable
     }
 
     /// <summary>Connects an emulator user and watches its primary calendar; returns the watch id once the baseline is done.</summary>
-    public async Task<string> WatchAsync(Uri emulator, string user, TimeSpan timeout)
+    public async Task<string> WatchAsync(Uri emulator, string user, TimeSpan timeout) =>
+        await WatchAsync(await AddAccountAsync(emulator, user), user, timeout);
+
+    /// <summary>Connects an emulator user; returns the account id.</summary>
+    public async Task<string> AddAccountAsync(Uri emulator, string user)
     {
         var tokens = await Emulator.TokensAsync(emulator, user);
         var account = await PostAsync(Client, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] });
-        var watch = await PostAsync(Client, "/v1/watches", new JsonObject { ["accountId"] = (string?)account["id"], ["calendarId"] = user });
+        return (string)account["id"]!;
+    }
+
+    /// <summary>Watches the user's primary calendar with a connected account; returns the watch id once the baseline is done.</summary>
+    public async Task<string> WatchAsync(string accountId, string user, TimeSpan timeout)
+    {
+        var watch = await PostAsync(Client, "/v1/watches", new JsonObject { ["accountId"] = accountId, ["calendarId"] = user });
         var id = (string)watch["id"]!;
         await WaitForBaselineAsync(id, timeout);
         return id;

@@ -9,17 +9,22 @@ using Microsoft.Extensions.Logging;
 namespace Calhook.Bench;
 
 /// <summary>
-/// <c>receiver-throughput</c> and <c>receiver-ack-p99-ms</c>: valid pings per second that Calhook's receiver
-/// acknowledges, against a bare Kestrel endpoint that returns 200, under the same closed-loop load in the same run.
+/// <c>receiver-throughput</c>: valid pings per second that Calhook's receiver acknowledges, against a bare Kestrel
+/// endpoint that returns 200, under the same closed-loop load in the same run. <c>receiver-ack-p99-ms</c>: the ack
+/// latency of single pings sent at a fixed moderate rate (open loop, <see cref="OpenLoopRate"/> per second), next to
+/// the bare endpoint's p99 under the same schedule.
 /// </summary>
 internal static class ReceiverBench
 {
     private const int Workers = 32;
 
+    /// <summary>Pings per second of the open-loop latency run.</summary>
+    private const int OpenLoopRate = 500;
+
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
     {
         var duration = TimeSpan.FromSeconds(quick ? 3 : 10);
-        var bare = await MeasureBareAsync(duration);
+        var (bare, bareP99) = await MeasureBareAsync(duration);
 
         await using var calhook = await BenchHost.StartAsync(emulator);
         await calhook.WatchAsync(emulator, "receiver-bench@example.com", TimeSpan.FromSeconds(30));
@@ -34,18 +39,19 @@ internal static class ReceiverBench
             ["X-Goog-Resource-State"] = "exists",
             ["X-Goog-Resource-URI"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
         };
-        var (rate, latencies) = await LoadAsync(new Uri(calhook.BaseAddress, "google/notifications"), headers, duration);
+        var target = new Uri(calhook.BaseAddress, "google/notifications");
+        var (rate, _) = await LoadAsync(target, headers, duration);
+        var p99 = Results.Percentile(await OpenLoopAsync(target, headers, duration), 99);
 
         var ratio = rate / bare;
-        var p99 = Results.Percentile(latencies, 99);
         return
         [
             new Measure("receiver-throughput", rate, "pings/s", bare, ratio, ">= 0.8 of bare", ratio >= 0.8),
-            new Measure("receiver-ack-p99-ms", p99, "ms", null, null, "< 2 ms", p99 < 2),
+            new Measure("receiver-ack-p99-ms", p99, $"ms ({OpenLoopRate} pings/s open loop)", bareP99, p99 / bareP99, "< 2 ms", p99 < 2),
         ];
     }
 
-    private static async Task<double> MeasureBareAsync(TimeSpan duration)
+    private static async Task<(double Rate, double P99)> MeasureBareAsync(TimeSpan duration)
     {
         var port = BenchHost.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
@@ -54,9 +60,55 @@ internal static class ReceiverBench
         await using var app = builder.Build();
         app.MapPost("/google/notifications", () => Microsoft.AspNetCore.Http.Results.Ok());
         await app.StartAsync();
-        var (rate, _) = await LoadAsync(new Uri($"http://127.0.0.1:{port}/google/notifications"), new Dictionary<string, string>(), duration);
+        var target = new Uri($"http://127.0.0.1:{port}/google/notifications");
+        var (rate, _) = await LoadAsync(target, new Dictionary<string, string>(), duration);
+        var p99 = Results.Percentile(await OpenLoopAsync(target, new Dictionary<string, string>(), duration), 99);
         await app.StopAsync();
-        return rate;
+        return (rate, p99);
+    }
+
+    /// <summary>
+    /// Sends one ping every 1/<see cref="OpenLoopRate"/> s for <paramref name="duration"/>, whatever the answers do
+    /// (open loop), and returns each ping's ack latency in milliseconds.
+    /// </summary>
+    private static async Task<List<double>> OpenLoopAsync(Uri target, Dictionary<string, string> headers, TimeSpan duration)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Workers });
+        var clock = TimeProvider.System;
+        var count = (int)(duration.TotalSeconds * OpenLoopRate);
+        var latencies = new double[count];
+        var sends = new List<Task>(count);
+        var started = clock.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / OpenLoopRate) - clock.GetElapsedTime(started);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, clock);
+            }
+
+            var index = i;
+            sends.Add(Task.Run(async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, target);
+                foreach (var (name, value) in headers)
+                {
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+
+                request.Headers.TryAddWithoutValidation("X-Goog-Message-Number", (1_000_000 + index).ToString(CultureInfo.InvariantCulture));
+                var sent = clock.GetTimestamp();
+                using var response = await http.SendAsync(request);
+                latencies[index] = clock.GetElapsedTime(sent).TotalMilliseconds;
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"The receiver answered {(int)response.StatusCode}.");
+                }
+            }));
+        }
+
+        await Task.WhenAll(sends);
+        return [.. latencies];
     }
 
     /// <summary>A closed loop of <see cref="Workers"/> concurrent senders for <paramref name="duration"/>.</summary>

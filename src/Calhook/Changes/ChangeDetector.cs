@@ -133,7 +133,8 @@ internal static class ChangeDetector
         return new Detection(writes, changes);
     }
 
-    private static NewChange? Classify(JsonElement item, JsonElement? before)
+    /// <summary>The change from <paramref name="before"/> (null: unknown) to <paramref name="item"/>, or null when nothing a user sees changed.</summary>
+    internal static NewChange? Classify(JsonElement item, JsonElement? before)
     {
         var id = EventJson.Id(item)!;
         var wasLive = before is { } b && !EventJson.IsCancelled(b);
@@ -157,7 +158,7 @@ internal static class ChangeDetector
         return null;
     }
 
-    private static NewChange Deleted(string id, JsonElement previous, JsonElement? tombstone = null) =>
+    internal static NewChange Deleted(string id, JsonElement previous, JsonElement? tombstone = null) =>
         Change(ChangeTypes.Deleted, id, tombstone ?? previous, null, previous, []);
 
     /// <param name="source">Where the instance fields come from: the event now, or the tombstone or previous state on deletion.</param>

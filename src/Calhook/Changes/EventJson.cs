@@ -7,6 +7,8 @@ internal static class EventJson
 {
     public static JsonElement Parse(string json) => JsonSerializer.Deserialize(json, ChangeJsonContext.Default.JsonElement);
 
+    public static JsonElement Parse(ReadOnlySpan<byte> utf8Json) => JsonSerializer.Deserialize(utf8Json, ChangeJsonContext.Default.JsonElement);
+
     public static string? Id(JsonElement item) => String(item, "id");
 
     public static string? RecurringEventId(JsonElement item) => String(item, "recurringEventId");

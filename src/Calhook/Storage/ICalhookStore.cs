@@ -91,4 +91,21 @@ public interface ICalhookStore
     /// too. A stopped watch stays stopped.
     /// </summary>
     Task RecordChannelOpenedAsync(string watchId, CancellationToken cancellationToken);
+
+    // Full lists (baseline and resync), staged page by page -------------------------------------------------
+
+    /// <summary>Deletes the staged rows every earlier full-list attempt of the watch left behind (a crash, a failure).</summary>
+    Task ClearStagingAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>Stages one page's snapshot rows of a full-list attempt, in their own short transaction; a later row of an event wins over an earlier one.</summary>
+    Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken);
+
+    /// <summary>The stored snapshots of the given events as UTF-8 bytes; missing ids are absent.</summary>
+    Task<IReadOnlyDictionary<string, byte[]>> GetSnapshotBytesAsync(string watchId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: moves the attempt's staged rows into the snapshots, then forgets <see cref="FullSyncCommit.Forgotten"/>,
+    /// appends the changes, stores the sync token and deletes the attempt's staging. Either all of it happens or none.
+    /// </summary>
+    Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken);
 }

@@ -85,3 +85,19 @@ public enum WatchProblemKind { Error, NeedsReauth }
 
 /// <summary>What went wrong for one writer of a watch (its channel, or its sync), with a message for people.</summary>
 public sealed record WatchProblem(WatchProblemKind Kind, string Message);
+
+/// <summary>A snapshot row of a full list in progress: the event's JSON as UTF-8.</summary>
+public sealed record StagedSnapshot(string EventId, byte[] Json);
+
+/// <summary>
+/// What the end of a full list commits, in one transaction: the attempt's staged snapshots, the forgotten events
+/// (stored but absent from the list, or last listed as a tombstone), the changes and the list's sync token (invariant 1).
+/// </summary>
+public sealed record FullSyncCommit(
+    string WatchId,
+    string CalendarId,
+    string AttemptId,
+    DateTimeOffset DetectedAt,
+    IReadOnlyList<string> Forgotten,
+    IReadOnlyList<NewChange> Changes,
+    string NextSyncToken);

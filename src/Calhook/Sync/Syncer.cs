@@ -11,10 +11,14 @@ internal delegate Task<GoogleResponse<EventsPage>> EventsPageReader(
     string accountId, string calendarId, string? syncToken, string? pageToken, CancellationToken cancellationToken);
 
 /// <summary>
-/// Syncs one watch: reads every page Google has since the stored sync token (or the whole calendar for the
-/// baseline and after a 410), detects the changes against the snapshots, and commits snapshots, changes and the
-/// final sync token in one transaction. Nothing is written before that commit, so a sync interrupted anywhere
-/// leaves the watch as it was and the next sync redoes it. Callers run at most one sync per watch at a time.
+/// Syncs one watch. An incremental sync (since the stored sync token) reads its few pages into memory, detects the
+/// changes against the snapshots and commits snapshots, changes and the next sync token in one transaction. A full
+/// list (the baseline, and the resync after a 410) can hold 100,000s of events, so it is streamed: each page is
+/// detected as it arrives (while Google serves the next one) and its snapshot rows are staged in the store; one
+/// final transaction moves them into the snapshots, forgets the events the list no longer names, appends the changes
+/// and stores the sync token. A sync interrupted anywhere therefore leaves the watch as it was (staged rows are not
+/// snapshots, and the next full list deletes them first), and the next sync redoes it.
+/// Callers run at most one sync per watch at a time.
 /// </summary>
 internal sealed partial class Syncer(
     ICalhookStore store,
@@ -24,6 +28,8 @@ internal sealed partial class Syncer(
     TimeProvider timeProvider,
     ILogger<Syncer> logger)
 {
+    private static readonly IReadOnlyDictionary<string, byte[]> NoSnapshots = new Dictionary<string, byte[]>();
+
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
@@ -36,28 +42,52 @@ internal sealed partial class Syncer(
         }
 
         var state = await store.GetSyncStateAsync(watchId, cancellationToken);
-        var kind = state.SyncToken is null ? SyncKind.Baseline : SyncKind.Incremental;
+        var run = state.SyncToken is { } syncToken
+            ? await IncrementalAsync(watch, syncToken, cancellationToken)
+            : await FullListAsync(watch, SyncKind.Baseline, cancellationToken);
+        if (run.Error is { } error)
+        {
+            return await FailAsync(watch, error, cancellationToken);
+        }
+
+        var appended = run.Appended;
+        if (appended.Count > 0)
+        {
+            notifier.Notify(appended[^1].Sequence);
+            foreach (var change in appended)
+            {
+                ChangeEmitted?.Invoke(change.Type);
+            }
+        }
+
+        LogSynced(watchId, run.Kind, run.Items, appended.Count);
+        if (watch.SyncProblem is not null)
+        {
+            // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
+            await store.SetSyncProblemAsync(watchId, null, CancellationToken.None);
+        }
+
+        return new SyncOutcome(SyncResult.Synced, appended.Count);
+    }
+
+    private async Task<Run> IncrementalAsync(WatchRecord watch, string syncToken, CancellationToken cancellationToken)
+    {
         var items = new List<JsonElement>();
         string? pageToken = null;
-        string nextSyncToken;
         while (true)
         {
-            var syncToken = kind == SyncKind.Incremental ? state.SyncToken : null;
             var response = await readPage(watch.AccountId, watch.CalendarId, syncToken, pageToken, cancellationToken);
-            if (response.Error is { Kind: GoogleErrorKind.FullSyncRequired } && kind == SyncKind.Incremental)
+            if (response.Error is { Kind: GoogleErrorKind.FullSyncRequired })
             {
                 // The token is gone: list everything and diff it against the snapshots, so deletions made during
                 // the gap are still reported and unchanged events are not (never treat a 410 as "nothing changed").
-                LogFullResync(watchId);
-                kind = SyncKind.FullResync;
-                items.Clear();
-                pageToken = null;
-                continue;
+                LogFullResync(watch.Id);
+                return await FullListAsync(watch, SyncKind.FullResync, cancellationToken);
             }
 
             if (response.Error is { } error)
             {
-                return await FailAsync(watch, error, cancellationToken);
+                return Run.Failed(error);
             }
 
             var page = response.Value!;
@@ -70,52 +100,90 @@ internal sealed partial class Syncer(
 
             if (page.NextSyncToken is null)
             {
-                return await FailAsync(watch, new GoogleError(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken."), cancellationToken);
+                return Run.Failed(NoSyncToken);
             }
 
-            nextSyncToken = page.NextSyncToken;
-            break;
+            var snapshots = await store.GetSnapshotsAsync(watch.Id, ChangeDetector.SnapshotIdsFor(items), cancellationToken);
+            var detection = ChangeDetector.Detect(SyncKind.Incremental, items, snapshots, changeIds.Next);
+            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), detection.Snapshots, detection.Changes, page.NextSyncToken);
+
+            // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null);
         }
-
-        var snapshots = await LoadSnapshotsAsync(watchId, kind, items, cancellationToken);
-        var detection = ChangeDetector.Detect(kind, items, snapshots, changeIds.Next);
-        var commit = new SyncCommit(watchId, watch.CalendarId, timeProvider.GetUtcNow(), detection.Snapshots, detection.Changes, nextSyncToken);
-
-        // Past this point the sync is one transaction; cancelling it now would only waste the work done.
-        var appended = await store.CommitSyncAsync(commit, CancellationToken.None);
-        if (appended.Count > 0)
-        {
-            notifier.Notify(appended[^1].Sequence);
-            foreach (var change in appended)
-            {
-                ChangeEmitted?.Invoke(change.Type);
-            }
-        }
-
-        LogSynced(watchId, kind, items.Count, appended.Count);
-        if (watch.SyncProblem is not null)
-        {
-            // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
-            await store.SetSyncProblemAsync(watchId, null, CancellationToken.None);
-        }
-
-        return new SyncOutcome(SyncResult.Synced, appended.Count);
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> LoadSnapshotsAsync(
-        string watchId, SyncKind kind, List<JsonElement> items, CancellationToken cancellationToken)
+    private async Task<Run> FullListAsync(WatchRecord watch, SyncKind kind, CancellationToken cancellationToken)
     {
-        switch (kind)
+        var attemptId = Guid.NewGuid().ToString("N");
+        await store.ClearStagingAsync(watch.Id, cancellationToken);
+        var detection = new FullListDetection(kind, changeIds.Next);
+        var items = 0;
+        string nextSyncToken;
+        var reading = readPage(watch.AccountId, watch.CalendarId, null, null, cancellationToken);
+        try
         {
-            case SyncKind.Baseline:
-                return new Dictionary<string, string>();
-            case SyncKind.FullResync:
-                var ids = new HashSet<string>(await store.ListSnapshotIdsAsync(watchId, cancellationToken), StringComparer.Ordinal);
-                ids.UnionWith(ChangeDetector.SnapshotIdsFor(items));
-                return await store.GetSnapshotsAsync(watchId, ids, cancellationToken);
-            default:
-                return await store.GetSnapshotsAsync(watchId, ChangeDetector.SnapshotIdsFor(items), cancellationToken);
+            while (true)
+            {
+                var response = await reading;
+                if (response.Error is { } error)
+                {
+                    return Run.Failed(error);
+                }
+
+                var page = response.Value!;
+                if (page.NextPageToken is null && page.NextSyncToken is null)
+                {
+                    return Run.Failed(NoSyncToken);
+                }
+
+                // Google serves the next page while this one is detected and staged.
+                var last = page.NextPageToken is null;
+                if (!last)
+                {
+                    reading = readPage(watch.AccountId, watch.CalendarId, null, page.NextPageToken, cancellationToken);
+                }
+
+                var stored = kind == SyncKind.Baseline
+                    ? NoSnapshots
+                    : await store.GetSnapshotBytesAsync(watch.Id, ChangeDetector.SnapshotIdsFor(page.Items), cancellationToken);
+                await store.StageSnapshotsAsync(watch.Id, attemptId, detection.Observe(page.Items, stored), cancellationToken);
+                items += page.Items.Count;
+                LogStaged(watch.Id, kind, items);
+                if (last)
+                {
+                    nextSyncToken = page.NextSyncToken!;
+                    break;
+                }
+            }
         }
+        finally
+        {
+            // A page still in flight when the list failed: wait for it, and ignore it.
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        IReadOnlyList<string> absent = [];
+        var absentSnapshots = NoSnapshots;
+        if (kind == SyncKind.FullResync)
+        {
+            absent = detection.Absent(await store.ListSnapshotIdsAsync(watch.Id, cancellationToken));
+            absentSnapshots = await store.GetSnapshotBytesAsync(watch.Id, absent, cancellationToken);
+        }
+
+        var changes = detection.Changes(absent, absentSnapshots);
+        LogFullListRead(watch.Id, kind, items, changes.Count);
+        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten(absent), changes, nextSyncToken);
+
+        // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);
+    }
+
+    private static GoogleError NoSyncToken => new(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken.");
+
+    /// <summary>What reading and committing gave: the appended changes, or the Google error that stopped the sync.</summary>
+    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error)
+    {
+        public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error);
     }
 
     private async Task<SyncOutcome> FailAsync(WatchRecord watch, GoogleError error, CancellationToken cancellationToken)

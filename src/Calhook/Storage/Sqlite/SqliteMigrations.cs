@@ -70,6 +70,17 @@ internal static class SqliteMigrations
             );
             CREATE INDEX ix_changes_calendar ON changes (calendar_id, sequence);
             """),
+        (2, """
+            -- A full list in progress: each page's snapshots (UTF-8 JSON) appended in list order, moved into
+            -- snapshots by the transaction that stores the list's sync token; leftovers of a crashed attempt are deleted.
+            -- No key: rows are only appended, then read once in event order (a later copy of an event wins).
+            CREATE TABLE snapshot_staging (
+                watch_id   TEXT NOT NULL,
+                attempt_id TEXT NOT NULL,
+                event_id   TEXT NOT NULL,
+                json       BLOB NOT NULL
+            );
+            """),
         // 3: the watch's status is derived; the channel supervisor and the syncer each keep their own problem.
         // The old shared error becomes the sync's problem; the status column keeps only the lifecycle.
         (3, """

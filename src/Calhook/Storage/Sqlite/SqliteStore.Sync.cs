@@ -67,17 +67,21 @@ internal sealed partial class SqliteStore
         {
             await WriteSnapshotsAsync(connection, transaction, commit, cancellationToken);
             var changes = await AppendChangesAsync(connection, transaction, commit, cancellationToken);
-
-            await using var state = Command(connection, transaction, """
-                INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES ($w, $token, $at)
-                ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at;
-                """);
-            state.Parameters.AddWithValue("$w", commit.WatchId);
-            state.Parameters.AddWithValue("$token", commit.NextSyncToken);
-            state.Parameters.AddWithValue("$at", StoreText.Time(commit.DetectedAt));
-            await state.ExecuteNonQueryAsync(cancellationToken);
+            await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
             return changes;
         }, cancellationToken);
+    }
+
+    private static async Task StoreSyncTokenAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
+    {
+        await using var state = Command(connection, transaction, """
+            INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES ($w, $token, $at)
+            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at;
+            """);
+        state.Parameters.AddWithValue("$w", commit.WatchId);
+        state.Parameters.AddWithValue("$token", commit.NextSyncToken);
+        state.Parameters.AddWithValue("$at", StoreText.Time(commit.DetectedAt));
+        await state.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken)
