@@ -35,6 +35,7 @@ public sealed class CalhookTestHost : IAsyncDisposable
         }
 
         DataDirectory = options.DataDirectory ?? _ownedDirectory!.Path;
+        _port = options.Port ?? 0;
         Client = new HttpClient();
     }
 

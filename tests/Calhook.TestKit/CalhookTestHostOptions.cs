@@ -9,6 +9,12 @@ public sealed class CalhookTestHostOptions
     /// <summary>The Google origin (usually the emulator's <c>BaseAddress</c>); sets <c>Calhook:Google:BaseUrl</c>.</summary>
     public Uri? GoogleBaseUrl { get; set; }
 
+    /// <summary>
+    /// A fixed port, for a test that starts a second host where a first one ran (open channels point at the old
+    /// address). Default: a free port chosen at the first start and kept across restarts.
+    /// </summary>
+    public int? Port { get; set; }
+
     /// <summary>The data directory. Default: a fresh temp folder owned (and deleted) by the host.</summary>
     public string? DataDirectory { get; set; }
 

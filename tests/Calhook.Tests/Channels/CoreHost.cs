@@ -18,28 +18,28 @@ using Microsoft.Extensions.Logging;
 namespace Calhook.Tests.Channels;
 
 /// <summary>
-/// Calhook on real Kestrel (127.0.0.1) with SQLite in a temp folder, pointed at an emulator. A fixed port can be
-/// passed to restart on the same public URL (the address open channels point at).
+/// The shared <see cref="CalhookTestHost"/> pointed at an emulator, with fast retry settings and counters of what
+/// the receiver accepted or refused. A fixed port can be passed to restart on the same public URL (the address open
+/// channels point at).
 /// </summary>
 internal sealed class CoreHost : IAsyncDisposable
 {
     public const string ApiKey = "test-api-key-0123456789";
-    private readonly WebApplication _app;
+    private readonly CalhookTestHost _host;
     private readonly MeterListener _listener = new();
     private long _accepted;
     private long _acceptedExists;
     private long _refused;
     private long _unknown;
 
-    private CoreHost(WebApplication app, Uri baseAddress, int port)
+    private CoreHost(CalhookTestHost host)
     {
-        _app = app;
-        BaseAddress = baseAddress;
-        Port = port;
-        Client = new HttpClient { BaseAddress = baseAddress };
-        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        _host = host;
+        BaseAddress = host.BaseAddress;
+        Port = host.BaseAddress.Port;
+        Client = host.Client;
         // Only this host's meters: other hosts run in parallel in the same process.
-        var meters = app.Services.GetRequiredService<IMeterFactory>();
+        var meters = host.Services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == ReceiverMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meters))
@@ -80,7 +80,7 @@ internal sealed class CoreHost : IAsyncDisposable
     /// <summary>An HTTP client for the admin API, with the API key.</summary>
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _host.Services;
 
     public long Accepted => Interlocked.Read(ref _accepted);
 
@@ -93,17 +93,16 @@ internal sealed class CoreHost : IAsyncDisposable
     public static async Task<CoreHost> StartAsync(
         Uri emulator, TestDirectory data, int? port = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
-        var chosenPort = port ?? FreePort();
-        var url = $"http://127.0.0.1:{chosenPort}";
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(url);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var options = new CalhookTestHostOptions
         {
-            ["Calhook:PublicUrl"] = url,
-            ["Calhook:DataDirectory"] = data.Path,
+            GoogleBaseUrl = emulator,
+            DataDirectory = data.Path,
+            Port = port,
+            ConfigureServices = time is null ? null : services => services.AddSingleton(time),
+        };
+        foreach (var (key, value) in new Dictionary<string, string?>
+        {
             ["Calhook:ApiKey"] = ApiKey,
-            ["Calhook:Google:BaseUrl"] = emulator.ToString(),
             ["Calhook:Google:RetryBaseDelay"] = "00:00:00.050",
             ["Calhook:Google:MaxRetryDelay"] = "00:00:00.500",
             ["Calhook:Google:MaxRetryAttempts"] = "8",
@@ -111,22 +110,12 @@ internal sealed class CoreHost : IAsyncDisposable
             ["Calhook:Channels:RetryMaxDelay"] = "00:00:02",
             ["Calhook:Receiving:FlushInterval"] = "00:00:00.100",
             ["Calhook:Sync:SafetyNetInterval"] = "01:00:00",
-        });
-        if (settings is not null)
+        }.Concat(settings ?? new Dictionary<string, string?>()))
         {
-            builder.Configuration.AddInMemoryCollection(settings);
+            options.Settings[key] = value;
         }
 
-        if (time is not null)
-        {
-            builder.Services.AddSingleton(time);
-        }
-
-        builder.Services.AddCalhook(builder.Configuration);
-        var app = builder.Build();
-        app.MapCalhook();
-        await app.StartAsync();
-        return new CoreHost(app, new Uri(url + "/"), chosenPort);
+        return new CoreHost(await CalhookTestHost.StartAsync(options));
     }
 
     /// <summary>Connects an emulator user as an OAuth account; returns the account id.</summary>
@@ -162,15 +151,6 @@ internal sealed class CoreHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _listener.Dispose();
-        Client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        await _host.DisposeAsync();
     }
 }
