@@ -1,19 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.Channels;
-using Calhook.Hosting;
 using Calhook.Receiving;
 using Calhook.TestKit;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Calhook.Tests.Channels;
 
