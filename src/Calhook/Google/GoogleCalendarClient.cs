@@ -56,17 +56,14 @@ internal sealed partial class GoogleCalendarClient
         }
 
         var uri = $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events?{string.Join('&', query)}";
-        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), GoogleJsonContext.Default.EventsListWire, cancellationToken);
-        return response.IsSuccess
-            ? GoogleResponse<EventsPage>.Ok(new EventsPage(response.Value!.Items ?? [], response.Value.NextPageToken, response.Value.NextSyncToken))
-            : GoogleResponse<EventsPage>.Fail(response.Error!);
+        return await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), EventsPage.ReadAsync, cancellationToken);
     }
 
     /// <summary>One page of the account's calendarList.</summary>
     public async Task<GoogleResponse<CalendarListPage>> ListCalendarsPageAsync(string accountId, string? pageToken, CancellationToken cancellationToken)
     {
         var uri = "calendar/v3/users/me/calendarList?maxResults=250" + (pageToken is null ? "" : "&pageToken=" + Uri.EscapeDataString(pageToken));
-        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), GoogleJsonContext.Default.CalendarListWire, cancellationToken);
+        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), Json(GoogleJsonContext.Default.CalendarListWire), cancellationToken);
         return response.IsSuccess
             ? GoogleResponse<CalendarListPage>.Ok(new CalendarListPage(response.Value!.Items ?? [], response.Value.NextPageToken))
             : GoogleResponse<CalendarListPage>.Fail(response.Error!);
@@ -88,7 +85,7 @@ internal sealed partial class GoogleCalendarClient
         var response = await SendAsync(
             accountId,
             () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },
-            GoogleJsonContext.Default.ChannelWire,
+            Json(GoogleJsonContext.Default.ChannelWire),
             cancellationToken);
         if (!response.IsSuccess)
         {
@@ -108,7 +105,7 @@ internal sealed partial class GoogleCalendarClient
         var response = await SendAsync<ChannelStopped>(
             accountId,
             () => new HttpRequestMessage(HttpMethod.Post, "calendar/v3/channels/stop") { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },
-            typeInfo: null,
+            read: null,
             cancellationToken);
         return response.IsSuccess ? GoogleResponse<ChannelStopped>.Ok(ChannelStopped.Instance) : GoogleResponse<ChannelStopped>.Fail(response.Error!);
     }
@@ -118,7 +115,7 @@ internal sealed partial class GoogleCalendarClient
     /// (or a refused refresh) is <see cref="GoogleErrorKind.NeedsReauth"/>.
     /// </summary>
     private async Task<GoogleResponse<T>> SendAsync<T>(
-        string accountId, Func<HttpRequestMessage> createRequest, JsonTypeInfo<T>? typeInfo, CancellationToken cancellationToken)
+        string accountId, Func<HttpRequestMessage> createRequest, Func<HttpContent, CancellationToken, Task<T?>>? read, CancellationToken cancellationToken)
         where T : class
     {
         var client = _httpClientFactory.CreateClient(HttpClientName);
@@ -153,12 +150,12 @@ internal sealed partial class GoogleCalendarClient
             {
                 if (response.IsSuccessStatusCode)
                 {
-                    if (typeInfo is null)
+                    if (read is null)
                     {
                         return GoogleResponse<T>.Ok((T)(object)ChannelStopped.Instance);
                     }
 
-                    var value = await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken);
+                    var value = await read(response.Content, cancellationToken);
                     return value is null
                         ? GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.Other, (int)response.StatusCode, null, "Empty response body."))
                         : GoogleResponse<T>.Ok(value);
@@ -182,15 +179,15 @@ internal sealed partial class GoogleCalendarClient
         }
     }
 
+    private static Func<HttpContent, CancellationToken, Task<T?>> Json<T>(JsonTypeInfo<T> typeInfo) =>
+        (content, cancellationToken) => content.ReadFromJsonAsync(typeInfo, cancellationToken);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Google {Method} {Path} failed with {Status} ({Reason})")]
     private static partial void LogCallFailed(ILogger logger, string method, string? path, int status, string? reason);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Google {Method} {Path} could not be reached ({Failure})")]
     private static partial void LogTransportFailure(ILogger logger, string method, string? path, string failure);
 }
-
-/// <summary>A page of events.list: the items as Google's raw JSON, and the page or sync token.</summary>
-internal sealed record EventsPage(IReadOnlyList<JsonElement> Items, string? NextPageToken, string? NextSyncToken);
 
 /// <summary>A page of calendarList: the entries as Google's raw JSON.</summary>
 internal sealed record CalendarListPage(IReadOnlyList<JsonElement> Items, string? NextPageToken);
