@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Calhook.Accounts;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Google;
 
@@ -24,11 +25,16 @@ internal sealed partial class GoogleCalendarClient
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly AccountCredentials _credentials;
     private readonly ILogger<GoogleCalendarClient> _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _attemptTimeout;
 
-    public GoogleCalendarClient(IHttpClientFactory httpClientFactory, AccountCredentials credentials, ILogger<GoogleCalendarClient> logger)
+    public GoogleCalendarClient(
+        IHttpClientFactory httpClientFactory, AccountCredentials credentials, IOptions<GoogleClientOptions> options, TimeProvider time, ILogger<GoogleCalendarClient> logger)
     {
         _httpClientFactory = httpClientFactory;
         _credentials = credentials;
+        _attemptTimeout = options.Value.AttemptTimeout;
+        _time = time;
         _logger = logger;
     }
 
@@ -56,7 +62,9 @@ internal sealed partial class GoogleCalendarClient
         }
 
         var uri = $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events?{string.Join('&', query)}";
-        return await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), EventsPage.ReadAsync, cancellationToken);
+        // Streamed: the body is parsed as it arrives into the page's pooled document, never buffered whole first
+        // (a 2,500-event page is megabytes, and a buffer per page is garbage the size of the page).
+        return await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), EventsPage.ReadAsync, cancellationToken, streamed: true);
     }
 
     /// <summary>One page of the account's calendarList.</summary>
@@ -115,7 +123,8 @@ internal sealed partial class GoogleCalendarClient
     /// (or a refused refresh) is <see cref="GoogleErrorKind.NeedsReauth"/>.
     /// </summary>
     private async Task<GoogleResponse<T>> SendAsync<T>(
-        string accountId, Func<HttpRequestMessage> createRequest, Func<HttpContent, CancellationToken, Task<T?>>? read, CancellationToken cancellationToken)
+        string accountId, Func<HttpRequestMessage> createRequest, Func<HttpContent, CancellationToken, Task<T?>>? read, CancellationToken cancellationToken,
+        bool streamed = false)
         where T : class
     {
         var client = _httpClientFactory.CreateClient(HttpClientName);
@@ -138,7 +147,7 @@ internal sealed partial class GoogleCalendarClient
             HttpResponseMessage response;
             try
             {
-                response = await client.SendAsync(request, cancellationToken);
+                response = await client.SendAsync(request, streamed ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, cancellationToken);
             }
             catch (Exception ex) when (ex is HttpRequestException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
@@ -155,7 +164,20 @@ internal sealed partial class GoogleCalendarClient
                         return GoogleResponse<T>.Ok((T)(object)ChannelStopped.Instance);
                     }
 
-                    var value = await read(response.Content, cancellationToken);
+                    T? value;
+                    try
+                    {
+                        // A streamed body is read after the pipeline's attempt timeout ended: it gets one of its own.
+                        using var bodyTimeout = new CancellationTokenSource(_attemptTimeout, _time);
+                        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bodyTimeout.Token);
+                        value = await read(response.Content, reading.Token);
+                    }
+                    catch (Exception ex) when (streamed && (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
+                    {
+                        LogTransportFailure(_logger, request.Method.Method, request.RequestUri?.AbsolutePath, ex.GetType().Name);
+                        return GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.Transient, 0, null, ex.Message));
+                    }
+
                     return value is null
                         ? GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.Other, (int)response.StatusCode, null, "Empty response body."))
                         : GoogleResponse<T>.Ok(value);
