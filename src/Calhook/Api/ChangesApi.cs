@@ -53,7 +53,7 @@ internal static class ChangesApi
             {
                 var page = changes.Take(query.Limit).Select(ChangeWire.From).ToList();
                 var next = page.Count > 0 ? page[^1].Sequence : query.After;
-                return TypedResults.Json(new ChangesPage(page, next, changes.Count > query.Limit), ChangeJsonContext.Default.ChangesPage);
+                return TypedResults.Json(new ChangesPage(page, next, changes.Count > query.Limit), ChangeJsonContext.Wire.ChangesPage);
             }
 
             try
@@ -91,7 +91,7 @@ internal static class ChangesApi
                 var changes = await store.ReadChangesAsync(query, cancellationToken);
                 foreach (var change in changes)
                 {
-                    var json = JsonSerializer.Serialize(ChangeWire.From(change), ChangeJsonContext.Default.ChangeWire);
+                    var json = JsonSerializer.Serialize(ChangeWire.From(change), ChangeJsonContext.Wire.ChangeWire);
                     await response.WriteAsync($"id: {change.Sequence}\nevent: {change.Type}\ndata: {json}\n\n", cancellationToken);
                     query = query with { After = change.Sequence };
                 }

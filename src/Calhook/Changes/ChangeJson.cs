@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -48,4 +49,16 @@ internal sealed record ChangesPage(IReadOnlyList<ChangeWire> Changes, long Next,
 [JsonSerializable(typeof(IReadOnlyList<FieldChange>))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(JsonObject))]
-internal sealed partial class ChangeJsonContext : JsonSerializerContext;
+internal sealed partial class ChangeJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// What the feed and the stream write: only what JSON requires is escaped, so an offset reads <c>+01:00</c>
+    /// (the default encoder writes <c>\u002B01:00</c>) and an etag <c>"\"3181…\""</c>. Consumers parse JSON, not HTML.
+    /// </summary>
+    public static ChangeJsonContext Wire { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

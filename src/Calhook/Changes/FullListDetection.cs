@@ -9,7 +9,7 @@ namespace Calhook.Changes;
 /// page outlives its processing. It remembers only the ids seen and the changes found; the snapshot rows of each
 /// page go to the store's staging. The rules are <see cref="ChangeDetector.Detect"/>'s: one change per event (its
 /// last copy wins, at that copy's position), every change against the stored snapshot, and on a resync every stored
-/// event absent from the list is deleted. Not thread-safe: one instance per sync.
+/// event absent from the list is deleted. Nothing it keeps points into a page. Not thread-safe: one instance per sync.
 /// </summary>
 internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
 {
@@ -96,8 +96,9 @@ internal sealed class FullListDetection(SyncKind kind, Func<string> newChangeId)
 
             if (ChangeDetector.Classify(item, previous) is { } change)
             {
+                // The diff's values point into the page, which is gone before the commit: they are copied out.
                 _changeAt[id] = _changes.Count;
-                _changes.Add(change with { Id = newChangeId() });
+                _changes.Add(change with { Id = newChangeId(), Diff = [.. change.Diff.Select(d => new FieldChange(d.Path, d.Before?.Clone(), d.After?.Clone()))] });
             }
         }
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Calhook.Accounts;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Google;
 
@@ -24,11 +25,16 @@ internal sealed partial class GoogleCalendarClient
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly AccountCredentials _credentials;
     private readonly ILogger<GoogleCalendarClient> _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _attemptTimeout;
 
-    public GoogleCalendarClient(IHttpClientFactory httpClientFactory, AccountCredentials credentials, ILogger<GoogleCalendarClient> logger)
+    public GoogleCalendarClient(
+        IHttpClientFactory httpClientFactory, AccountCredentials credentials, IOptions<GoogleClientOptions> options, TimeProvider time, ILogger<GoogleCalendarClient> logger)
     {
         _httpClientFactory = httpClientFactory;
         _credentials = credentials;
+        _attemptTimeout = options.Value.AttemptTimeout;
+        _time = time;
         _logger = logger;
     }
 
@@ -56,17 +62,16 @@ internal sealed partial class GoogleCalendarClient
         }
 
         var uri = $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events?{string.Join('&', query)}";
-        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), GoogleJsonContext.Default.EventsListWire, cancellationToken);
-        return response.IsSuccess
-            ? GoogleResponse<EventsPage>.Ok(new EventsPage(response.Value!.Items ?? [], response.Value.NextPageToken, response.Value.NextSyncToken))
-            : GoogleResponse<EventsPage>.Fail(response.Error!);
+        // Streamed: the body is parsed as it arrives into the page's pooled document, never buffered whole first
+        // (a 2,500-event page is megabytes, and a buffer per page is garbage the size of the page).
+        return await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), EventsPage.ReadAsync, cancellationToken, streamed: true);
     }
 
     /// <summary>One page of the account's calendarList.</summary>
     public async Task<GoogleResponse<CalendarListPage>> ListCalendarsPageAsync(string accountId, string? pageToken, CancellationToken cancellationToken)
     {
         var uri = "calendar/v3/users/me/calendarList?maxResults=250" + (pageToken is null ? "" : "&pageToken=" + Uri.EscapeDataString(pageToken));
-        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), GoogleJsonContext.Default.CalendarListWire, cancellationToken);
+        var response = await SendAsync(accountId, () => new HttpRequestMessage(HttpMethod.Get, uri), Json(GoogleJsonContext.Default.CalendarListWire), cancellationToken);
         return response.IsSuccess
             ? GoogleResponse<CalendarListPage>.Ok(new CalendarListPage(response.Value!.Items ?? [], response.Value.NextPageToken))
             : GoogleResponse<CalendarListPage>.Fail(response.Error!);
@@ -88,7 +93,7 @@ internal sealed partial class GoogleCalendarClient
         var response = await SendAsync(
             accountId,
             () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },
-            GoogleJsonContext.Default.ChannelWire,
+            Json(GoogleJsonContext.Default.ChannelWire),
             cancellationToken);
         if (!response.IsSuccess)
         {
@@ -108,7 +113,7 @@ internal sealed partial class GoogleCalendarClient
         var response = await SendAsync<ChannelStopped>(
             accountId,
             () => new HttpRequestMessage(HttpMethod.Post, "calendar/v3/channels/stop") { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },
-            typeInfo: null,
+            read: null,
             cancellationToken);
         return response.IsSuccess ? GoogleResponse<ChannelStopped>.Ok(ChannelStopped.Instance) : GoogleResponse<ChannelStopped>.Fail(response.Error!);
     }
@@ -118,7 +123,8 @@ internal sealed partial class GoogleCalendarClient
     /// (or a refused refresh) is <see cref="GoogleErrorKind.NeedsReauth"/>.
     /// </summary>
     private async Task<GoogleResponse<T>> SendAsync<T>(
-        string accountId, Func<HttpRequestMessage> createRequest, JsonTypeInfo<T>? typeInfo, CancellationToken cancellationToken)
+        string accountId, Func<HttpRequestMessage> createRequest, Func<HttpContent, CancellationToken, Task<T?>>? read, CancellationToken cancellationToken,
+        bool streamed = false)
         where T : class
     {
         var client = _httpClientFactory.CreateClient(HttpClientName);
@@ -141,7 +147,7 @@ internal sealed partial class GoogleCalendarClient
             HttpResponseMessage response;
             try
             {
-                response = await client.SendAsync(request, cancellationToken);
+                response = await client.SendAsync(request, streamed ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, cancellationToken);
             }
             catch (Exception ex) when (ex is HttpRequestException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
@@ -153,12 +159,25 @@ internal sealed partial class GoogleCalendarClient
             {
                 if (response.IsSuccessStatusCode)
                 {
-                    if (typeInfo is null)
+                    if (read is null)
                     {
                         return GoogleResponse<T>.Ok((T)(object)ChannelStopped.Instance);
                     }
 
-                    var value = await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken);
+                    T? value;
+                    try
+                    {
+                        // A streamed body is read after the pipeline's attempt timeout ended: it gets one of its own.
+                        using var bodyTimeout = new CancellationTokenSource(_attemptTimeout, _time);
+                        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bodyTimeout.Token);
+                        value = await read(response.Content, reading.Token);
+                    }
+                    catch (Exception ex) when (streamed && (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
+                    {
+                        LogTransportFailure(_logger, request.Method.Method, request.RequestUri?.AbsolutePath, ex.GetType().Name);
+                        return GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.Transient, 0, null, ex.Message));
+                    }
+
                     return value is null
                         ? GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.Other, (int)response.StatusCode, null, "Empty response body."))
                         : GoogleResponse<T>.Ok(value);
@@ -182,15 +201,15 @@ internal sealed partial class GoogleCalendarClient
         }
     }
 
+    private static Func<HttpContent, CancellationToken, Task<T?>> Json<T>(JsonTypeInfo<T> typeInfo) =>
+        (content, cancellationToken) => content.ReadFromJsonAsync(typeInfo, cancellationToken);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Google {Method} {Path} failed with {Status} ({Reason})")]
     private static partial void LogCallFailed(ILogger logger, string method, string? path, int status, string? reason);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Google {Method} {Path} could not be reached ({Failure})")]
     private static partial void LogTransportFailure(ILogger logger, string method, string? path, string failure);
 }
-
-/// <summary>A page of events.list: the items as Google's raw JSON, and the page or sync token.</summary>
-internal sealed record EventsPage(IReadOnlyList<JsonElement> Items, string? NextPageToken, string? NextSyncToken);
 
 /// <summary>A page of calendarList: the entries as Google's raw JSON.</summary>
 internal sealed record CalendarListPage(IReadOnlyList<JsonElement> Items, string? NextPageToken);

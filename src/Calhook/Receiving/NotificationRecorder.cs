@@ -27,8 +27,9 @@ internal sealed partial class NotificationRecorder : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>On the receiver's hot path: no allocation once the watch has an entry.</summary>
     public void Record(string watchId, DateTimeOffset at) =>
-        _pending.AddOrUpdate(watchId, at, (_, previous) => at > previous ? at : previous);
+        _pending.AddOrUpdate(watchId, static (_, at) => at, static (_, previous, at) => at > previous ? at : previous, at);
 
     /// <summary>A time recorded but not yet written, if any.</summary>
     public DateTimeOffset? Pending(string watchId) => _pending.TryGetValue(watchId, out var at) ? at : null;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,6 +40,9 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Channel<Message> _inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
 
+    // Watches with a request in the inbox (not yet taken by the loop).
+    private readonly ConcurrentDictionary<string, byte> _posted = new(StringComparer.Ordinal);
+
     // Owned by the loop.
     private readonly Dictionary<string, WatchState> _states = new(StringComparer.Ordinal);
     private readonly Queue<string> _ready = new();
@@ -61,11 +65,18 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     /// <summary>Observes each finished sync, after any follow-up it caused has started. For tests and metrics.</summary>
     public Action<string, SyncOutcome>? SyncFinished { get; init; }
 
-    /// <summary>Asks for a sync of the watch soon. Never blocks, never throws for an unknown watch.</summary>
+    /// <summary>
+    /// Asks for a sync of the watch soon. Never blocks, never throws for an unknown watch. A request while an earlier
+    /// one of the same watch still waits in the inbox posts nothing: the loop would fold it into that one anyway, and
+    /// a burst of pings then wakes the loop once instead of once per ping.
+    /// </summary>
     public void RequestSync(string watchId)
     {
         ArgumentNullException.ThrowIfNull(watchId);
-        _inbox.Writer.TryWrite(new Requested(watchId));
+        if (_posted.TryAdd(watchId, 0))
+        {
+            _inbox.Writer.TryWrite(new Requested(watchId));
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -100,6 +111,8 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
             switch (message)
             {
                 case Requested(var watchId):
+                    // Taken before acting: a request from now on posts again, so none is lost.
+                    _posted.TryRemove(watchId, out _);
                     // Folding: a watch already waiting needs nothing more; one running gets exactly one follow-up.
                     _states[watchId] = _states.TryGetValue(watchId, out var state)
                         ? state == WatchState.Queued ? WatchState.Queued : WatchState.RunningWithFollowUp

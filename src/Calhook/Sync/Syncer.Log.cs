@@ -16,9 +16,9 @@ internal sealed partial class Syncer
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Sync of watch {WatchId} failed: {Kind} ({Status} {Reason})")]
     private partial void LogSyncFailed(string watchId, GoogleErrorKind kind, int status, string? reason);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "Full list of watch {WatchId} ({Kind}): {Items} items staged")]
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Trace, Message = "Full list of watch {WatchId} ({Kind}): {Items} items staged")]
     private partial void LogStaged(string watchId, SyncKind kind, int items);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "Full list of watch {WatchId} ({Kind}) read: {Items} items, {Changes} changes to commit")]
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Trace, Message = "Full list of watch {WatchId} ({Kind}) read: {Items} items, {Changes} changes to commit")]
     private partial void LogFullListRead(string watchId, SyncKind kind, int items, int changes);
 }

@@ -130,7 +130,8 @@ internal sealed partial class Syncer(
                     return Run.Failed(error);
                 }
 
-                var page = response.Value!;
+                // The page's document is returned as soon as its rows are staged: no page outlives its processing.
+                using var page = response.Value!;
                 if (page.NextPageToken is null && page.NextSyncToken is null)
                 {
                     return Run.Failed(NoSyncToken);
@@ -158,8 +159,12 @@ internal sealed partial class Syncer(
         }
         finally
         {
-            // A page still in flight when the list failed: wait for it, and ignore it.
+            // A page still in flight when the list failed: wait for it, and drop it (disposing a page twice is harmless).
             await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (reading.IsCompletedSuccessfully)
+            {
+                reading.Result.Value?.Dispose();
+            }
         }
 
         IReadOnlyList<string> absent = [];

@@ -134,4 +134,42 @@ public sealed class ChangesFeedTests
         Assert.Equal(0, (long)page["next"]!);
         Assert.True(TimeProvider.System.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(900));
     }
+
+    private const string OffsetEvent = """{"id":"ev_raw","etag":"\"3181\"","summary":"Tom & Jerry <3","start":{"dateTime":"2026-11-28T10:00:00+01:00"}}""";
+
+    [Fact]
+    public async Task The_feed_writes_plus_signs_quotes_and_ampersands_as_they_are()
+    {
+        await using var host = await FeedHost.StartAsync();
+        await host.CommitCreatedAsync("alice@example.com", OffsetEvent);
+
+        var body = await host.Client.GetStringAsync("v1/changes?after=0");
+
+        Assert.Contains("\"dateTime\":\"2026-11-28T10:00:00+01:00\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"summary\":\"Tom & Jerry <3\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"etag\":\"\\\"3181\\\"\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u002B", body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\\u0022", body, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_stream_writes_plus_signs_as_they_are()
+    {
+        await using var host = await FeedHost.StartAsync();
+        await host.CommitCreatedAsync("alice@example.com", OffsetEvent);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/changes/stream?after=0");
+        using var response = await host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        string? data = null;
+        while (data is null)
+        {
+            var line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException();
+            data = line.StartsWith("data: ", StringComparison.Ordinal) ? line : null;
+        }
+
+        Assert.Contains("2026-11-28T10:00:00+01:00", data, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u002B", data, StringComparison.OrdinalIgnoreCase);
+    }
 }

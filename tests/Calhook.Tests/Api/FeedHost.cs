@@ -49,5 +49,16 @@ internal sealed class FeedHost : IAsyncDisposable
         return appended;
     }
 
+    /// <summary>Commits one sync that creates the event <paramref name="eventJson"/> (its id is <c>ev_raw</c>) and signals it.</summary>
+    public async Task CommitCreatedAsync(string calendarId, string eventJson)
+    {
+        var change = new NewChange($"chg_{Guid.NewGuid():N}", ChangeTypes.Created, "ev_raw", null, null, eventJson, null, []);
+        var store = Host.Services.GetRequiredService<ICalhookStore>();
+        var appended = await store.CommitSyncAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok_raw{Interlocked.Increment(ref _next)}"),
+            CancellationToken.None);
+        Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
+    }
+
     public ValueTask DisposeAsync() => Host.DisposeAsync();
 }

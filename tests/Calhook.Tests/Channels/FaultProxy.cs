@@ -35,6 +35,9 @@ internal sealed class FaultProxy : IAsyncDisposable
     /// <summary>The status that <c>events.list</c> answers, or null to forward it.</summary>
     public int? ListStatus { get => _listStatus?.Status; set => _listStatus = value is { } s ? new StatusBox(s) : null; }
 
+    /// <summary>When set, <c>events.list</c> answers 200 and part of a body, then the connection is cut.</summary>
+    public bool CutListBody { get; set; }
+
     public static async Task<FaultProxy> StartAsync(Uri emulator)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,6 +60,15 @@ internal sealed class FaultProxy : IAsyncDisposable
         var fault = path.EndsWith("/events/watch", StringComparison.Ordinal) ? _watchStatus
             : HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal) ? _listStatus
             : null;
+        if (CutListBody && HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal))
+        {
+            context.Response.ContentType = "application/json; charset=UTF-8";
+            await context.Response.WriteAsync("""{"kind":"calendar#events","items":[{"id":"cut","status":"confirmed","summ""");
+            await context.Response.Body.FlushAsync();
+            context.Abort();
+            return;
+        }
+
         if (fault is not null)
         {
             var reason = fault.Status switch { 404 => "notFound", 401 => "authError", _ => "backendError" };

@@ -97,4 +97,24 @@ public sealed class GoogleFailureTests
         var result = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, "nobody@example.com", null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.NotFound, result.Error?.Kind);
     }
+
+    [Fact]
+    public async Task A_list_body_cut_mid_way_is_a_transient_result_and_the_next_read_succeeds()
+    {
+        await using var emulator = await EmulatorClient.StartAsync();
+        await using var proxy = await FaultProxy.StartAsync(emulator.BaseAddress);
+        using var data = new TestDirectory();
+        await using var host = await CoreHost.StartAsync(proxy.BaseAddress, data);
+        var account = await host.AddOAuthAccountAsync(emulator, Alice);
+        var client = host.Services.GetRequiredService<GoogleCalendarClient>();
+
+        proxy.CutListBody = true;
+        var cut = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.Equal(GoogleErrorKind.Transient, cut.Error?.Kind);
+
+        proxy.CutListBody = false;
+        var whole = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.True(whole.IsSuccess, whole.Error?.ToString());
+        Assert.NotNull(whole.Value!.NextSyncToken);
+    }
 }
