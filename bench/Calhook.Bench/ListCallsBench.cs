@@ -23,6 +23,8 @@ internal static class ListCallsBench
             .First(c => (string?)c!["user"] == user)!;
         using var calendar = await Emulator.CalendarAsync(emulator, user);
 
+        // Start from quiet: the channel's own `sync` ping may still be asking for a follow-up of the baseline.
+        await QuietAsync(counter);
         var before = counter.Count;
         using (var created = await calendar.PostAsync("events", System.Net.Http.Json.JsonContent.Create(Emulator.Event(1))))
         {
@@ -50,6 +52,15 @@ internal static class ListCallsBench
             throw new InvalidOperationException("The mutation never reached the feed.");
         }
 
+        await QuietAsync(counter);
+
+        var calls = counter.Count - before;
+        return [new Measure("list-calls-per-100-pings", calls, "calls", 100, calls / 100.0, "<= 2", calls <= 2)];
+    }
+
+    /// <summary>Returns once a whole second passes without a list call.</summary>
+    private static async Task QuietAsync(ListCallCounter counter)
+    {
         int seen;
         do
         {
@@ -57,9 +68,6 @@ internal static class ListCallsBench
             await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
         }
         while (counter.Count != seen);
-
-        var calls = counter.Count - before;
-        return [new Measure("list-calls-per-100-pings", calls, "calls", 100, calls / 100.0, "<= 2", calls <= 2)];
     }
 
     private sealed class ListCallCounter

@@ -22,4 +22,12 @@ public sealed class SyncOptions
     /// <see cref="SafetyNetInterval"/>. Default 5 seconds; more than zero.
     /// </summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Shortest time from the start of one sync of a calendar to the start of its follow-up. The first ping after a
+    /// quiet spell is synced at once; pings that keep arriving (a burst spread over some milliseconds, a calendar
+    /// edited in a loop) fold into one sync per interval instead of a sync per ping. Default 200 ms; zero to
+    /// never wait; less than <see cref="SafetyNetInterval"/>.
+    /// </summary>
+    public TimeSpan MinSyncInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -32,6 +32,8 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
     private sealed record Finished(string WatchId, SyncOutcome Outcome) : Message;
 
+    private sealed record Paced(string WatchId) : Message;
+
     private readonly SyncRunner _sync;
     private readonly WatchLister _listWatches;
     private readonly SyncOptions _options;
@@ -49,6 +51,8 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, Task> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _retries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _startedAt = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ITimer> _pacing = new(StringComparer.Ordinal);
 
     private Task _loop = Task.CompletedTask;
     private Task _safetyNet = Task.CompletedTask;
@@ -124,16 +128,30 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     _running.Remove(watchId);
                     if (_states[watchId] == WatchState.RunningWithFollowUp)
                     {
-                        _states[watchId] = Enqueue(watchId);
+                        // The follow-up waits out MinSyncInterval from this sync's start; requests meanwhile fold
+                        // into it (it is Queued), so a burst spread over some milliseconds costs one more sync.
+                        var wait = _options.MinSyncInterval - _time.GetElapsedTime(_startedAt[watchId]);
+                        _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId);
                     }
                     else
                     {
                         _states.Remove(watchId);
+                        _startedAt.Remove(watchId);
                     }
 
                     ScheduleRetry(watchId, outcome);
                     StartReady();
                     SyncFinished?.Invoke(watchId, outcome);
+                    break;
+
+                case Paced(var watchId):
+                    if (_pacing.Remove(watchId, out var timer))
+                    {
+                        await timer.DisposeAsync();
+                        _ready.Enqueue(watchId);
+                        StartReady();
+                    }
+
                     break;
             }
 
@@ -145,7 +163,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
         // Shutdown: syncs in flight were cancelled; wait for them so nothing runs after StopAsync returns.
         await Task.WhenAll(_running.Values);
-        foreach (var timer in _retries.Values)
+        foreach (var timer in _retries.Values.Concat(_pacing.Values))
         {
             await timer.DisposeAsync();
         }
@@ -157,11 +175,18 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         return WatchState.Queued;
     }
 
+    private WatchState Pace(string watchId, TimeSpan wait)
+    {
+        _pacing[watchId] = _time.CreateTimer(_ => _inbox.Writer.TryWrite(new Paced(watchId)), null, wait, Timeout.InfiniteTimeSpan);
+        return WatchState.Queued;
+    }
+
     private void StartReady()
     {
         while (!_stopping.IsCancellationRequested && _running.Count < _options.MaxConcurrentSyncs && _ready.TryDequeue(out var watchId))
         {
             _states[watchId] = WatchState.Running;
+            _startedAt[watchId] = _time.GetTimestamp();
             _running[watchId] = RunOneAsync(watchId);
         }
     }

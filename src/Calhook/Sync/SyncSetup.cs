@@ -20,6 +20,8 @@ internal static class SyncSetup
             .Validate(o => o.SafetyNetInterval >= TimeSpan.FromSeconds(1), "Calhook:Sync:SafetyNetInterval must be at least 1 second.")
             .Validate(o => o.SafetyNetJitter is >= 0 and <= 0.9, "Calhook:Sync:SafetyNetJitter must be between 0 and 0.9.")
             .Validate(o => o.RetryDelay > TimeSpan.Zero, "Calhook:Sync:RetryDelay must be more than zero.")
+            .Validate(o => o.MinSyncInterval >= TimeSpan.Zero && o.MinSyncInterval < o.SafetyNetInterval,
+                "Calhook:Sync:MinSyncInterval must be zero or more, and less than Calhook:Sync:SafetyNetInterval.")
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);

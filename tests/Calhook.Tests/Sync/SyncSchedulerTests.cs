@@ -9,9 +9,13 @@ public sealed class SyncSchedulerTests
     private readonly FakeSyncs _syncs = new();
     private readonly FakeTimeProvider _time = new();
 
-    private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null) =>
+    private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null, TimeSpan? minInterval = null) =>
         new(_syncs.RunAsync, list ?? (_ => Task.FromResult<IReadOnlyList<string>>([])),
-            new SyncOptions { MaxConcurrentSyncs = maxConcurrent, SafetyNetInterval = safetyNet ?? TimeSpan.FromMinutes(5), SafetyNetJitter = 0 },
+            new SyncOptions
+            {
+                MaxConcurrentSyncs = maxConcurrent, SafetyNetInterval = safetyNet ?? TimeSpan.FromMinutes(5), SafetyNetJitter = 0,
+                MinSyncInterval = minInterval ?? TimeSpan.Zero,
+            },
             _time, NullLogger<SyncScheduler>.Instance)
         { SyncFinished = _syncs.OnFinished };
 
@@ -38,6 +42,52 @@ public sealed class SyncSchedulerTests
 
         // The observer runs after any follow-up has started, so nothing more is coming.
         Assert.True(_syncs.NoPendingStart);
+        Assert.Equal(2, _syncs.Runs["w1"]);
+    }
+
+    [Fact]
+    public async Task A_follow_up_waits_out_the_minimum_interval_and_requests_meanwhile_fold_into_it()
+    {
+        await using var scheduler = Scheduler(minInterval: TimeSpan.FromMilliseconds(200));
+        await scheduler.StartAsync(CancellationToken.None);
+
+        scheduler.RequestSync("w1");
+        var first = await _syncs.NextStartAsync();
+        scheduler.RequestSync("w1");
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        first.Complete();
+        await _syncs.NextFinishAsync();
+
+        // 50 ms after the first sync started: the follow-up waits; more pings join it.
+        for (var i = 0; i < 10; i++)
+        {
+            scheduler.RequestSync("w1");
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(149));
+        Assert.True(_syncs.NoPendingStart);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var followUp = await _syncs.NextStartAsync();
+        followUp.Complete();
+        await _syncs.NextFinishAsync();
+
+        Assert.Equal(2, _syncs.Runs["w1"]);
+    }
+
+    [Fact]
+    public async Task The_first_request_after_a_quiet_spell_is_synced_at_once()
+    {
+        await using var scheduler = Scheduler(minInterval: TimeSpan.FromMinutes(1));
+        await scheduler.StartAsync(CancellationToken.None);
+
+        scheduler.RequestSync("w1");
+        (await _syncs.NextStartAsync()).Complete();
+        await _syncs.NextFinishAsync();
+        scheduler.RequestSync("w1");
+
+        // No time passed, yet the second request starts at once: only follow-ups of a running sync are paced.
+        (await _syncs.NextStartAsync()).Complete();
+        await _syncs.NextFinishAsync();
         Assert.Equal(2, _syncs.Runs["w1"]);
     }
 
