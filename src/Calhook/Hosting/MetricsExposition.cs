@@ -17,6 +17,10 @@ internal sealed class MetricsExposition : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, double>> _series = new();
 
+    // Label text by tag set (up to two tags, the shape Calhook's counters use): a measurement on a hot path (every
+    // ping) then costs one lookup instead of building strings.
+    private readonly ConcurrentDictionary<(string?, object?, string?, object?), string> _labels = new();
+
     public MetricsExposition(IMeterFactory scope)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -69,8 +73,29 @@ internal sealed class MetricsExposition : IDisposable
     {
         if (_series.TryGetValue(instrument, out var series))
         {
-            series.AddOrUpdate(Labels(tags), value, (_, total) => total + value);
+            series.AddOrUpdate(LabelsOf(tags), static (_, v) => v, static (_, total, v) => total + v, value);
         }
+    }
+
+    private string LabelsOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        if (tags.Length > 2)
+        {
+            return Labels(tags);
+        }
+
+        var key = tags.Length switch
+        {
+            0 => (null, null, null, null),
+            1 => (tags[0].Key, tags[0].Value, null, null),
+            _ => ((string?)tags[0].Key, tags[0].Value, (string?)tags[1].Key, tags[1].Value),
+        };
+        if (!_labels.TryGetValue(key, out var labels))
+        {
+            labels = _labels.GetOrAdd(key, Labels(tags));
+        }
+
+        return labels;
     }
 
     private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
