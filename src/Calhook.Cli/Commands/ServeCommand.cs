@@ -50,17 +50,25 @@ internal static class ServeCommand
                     overrides["Calhook:Google:BaseUrl"] = emulator.BaseAddress.ToString().TrimEnd('/');
                 }
 
-                await using var app = CalhookApp.Build(parse.GetValue(urls)!, overrides);
+                // Settings are validated while the app is built (endpoints resolve their options) and as it starts.
+                WebApplication? app = null;
                 try
                 {
+                    app = CalhookApp.Build(parse.GetValue(urls)!, overrides);
                     await app.StartAsync(cancellationToken);
                 }
                 catch (Exception error) when (error is Microsoft.Extensions.Options.OptionsValidationException or InvalidOperationException or IOException)
                 {
+                    if (app is not null)
+                    {
+                        await app.DisposeAsync();
+                    }
+
                     await Console.Error.WriteLineAsync($"calhook: cannot start: {error.Message}");
                     return 2;
                 }
 
+                await using var running = app;
                 var baseUrl = app.Configuration["Calhook:PublicUrl"]!;
                 var key = CalhookApp.ReadApiKey(app.Configuration);
                 Console.WriteLine($"Calhook is running at {app.Urls.FirstOrDefault() ?? baseUrl}");

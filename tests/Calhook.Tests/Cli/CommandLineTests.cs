@@ -30,8 +30,9 @@ public sealed class CommandLineTests
 
         var exit = await serve.WaitForExitAsync(Generous);
 
-        Assert.NotEqual(0, exit);
-        Assert.Contains("PublicUrl", serve.Output, StringComparison.Ordinal);
+        Assert.Equal(2, exit);
+        Assert.Contains("calhook: cannot start: Calhook:PublicUrl must be an absolute http(s) URL", serve.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", serve.Output, StringComparison.Ordinal);
     }
 
     [Fact]
