@@ -27,6 +27,7 @@ internal sealed partial class GoogleCalendarClient
     private readonly ILogger<GoogleCalendarClient> _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _attemptTimeout;
+    private readonly int _pageSize;
 
     public GoogleCalendarClient(
         IHttpClientFactory httpClientFactory, AccountCredentials credentials, IOptions<GoogleClientOptions> options, TimeProvider time, ILogger<GoogleCalendarClient> logger)
@@ -34,19 +35,20 @@ internal sealed partial class GoogleCalendarClient
         _httpClientFactory = httpClientFactory;
         _credentials = credentials;
         _attemptTimeout = options.Value.AttemptTimeout;
+        _pageSize = options.Value.EventsPageSize;
         _time = time;
         _logger = logger;
     }
 
     /// <summary>
     /// One page of events.list. Without a sync token: a full list (<c>showDeleted=true</c>, no <c>singleEvents</c>,
-    /// <c>maxResults</c> 2500). With one: the incremental page. Callers follow <see cref="EventsPage.NextPageToken"/>
+    /// <c>maxResults</c> <see cref="GoogleClientOptions.EventsPageSize"/>). With one: the incremental page. Callers follow <see cref="EventsPage.NextPageToken"/>
     /// until <see cref="EventsPage.NextSyncToken"/> is set.
     /// </summary>
     public async Task<GoogleResponse<EventsPage>> ListEventsPageAsync(
         string accountId, string calendarId, string? syncToken, string? pageToken, CancellationToken cancellationToken)
     {
-        var query = new List<string> { "maxResults=2500" };
+        var query = new List<string> { "maxResults=" + _pageSize.ToString(CultureInfo.InvariantCulture) };
         if (syncToken is null)
         {
             query.Add("showDeleted=true");

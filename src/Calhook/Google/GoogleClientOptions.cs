@@ -29,6 +29,12 @@ internal sealed class GoogleClientOptions
     /// </summary>
     public int RequestsPerMinutePerUser { get; set; } = 500;
 
+    /// <summary>
+    /// <c>maxResults</c> of events.list: events per page, 1 to 2500 (Google's maximum). Default 2500: the fewest calls
+    /// for a full list. Smaller pages only make sense to exercise paging.
+    /// </summary>
+    public int EventsPageSize { get; set; } = 2500;
+
     /// <summary>Retries of a rate-limited (403/429), 5xx or failed-connection call. Default 5.</summary>
     public int MaxRetryAttempts { get; set; } = 5;
 
