@@ -42,19 +42,6 @@ internal static class CalhookApp
         return app;
     }
 
-    /// <summary>Reads the effective admin API key: the configured one, or the one generated into the data directory.</summary>
-    public static string? ReadApiKey(IConfiguration configuration)
-    {
-        var configured = configuration["Calhook:ApiKey"];
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            return configured;
-        }
-
-        var file = Path.Combine(configuration["Calhook:DataDirectory"] ?? "calhook-data", "api-key");
-        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
-    }
-
     private static string ResolvePort(string url)
     {
         var uri = new Uri(url);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Calhook.Emulator;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Calhook.Cli.Commands;
@@ -70,7 +71,7 @@ internal static class ServeCommand
 
                 await using var running = app;
                 var baseUrl = app.Configuration["Calhook:PublicUrl"]!;
-                var key = CalhookApp.ReadApiKey(app.Configuration);
+                var key = app.Services.GetRequiredService<Calhook.Hosting.ApiKeyProvider>().Key;
                 Console.WriteLine($"Calhook is running at {app.Urls.FirstOrDefault() ?? baseUrl}");
                 Console.WriteLine($"  Push receiver:  {baseUrl}/google/notifications");
                 Console.WriteLine($"  Change feed:    {baseUrl}/v1/changes   (stream: {baseUrl}/v1/changes/stream)");
@@ -79,7 +80,7 @@ internal static class ServeCommand
                     ? $"  API key:        {key} (stored in {Path.GetFullPath(Path.Combine(app.Configuration["Calhook:DataDirectory"] ?? "calhook-data", "api-key"))})"
                     : "  API key:        the configured Calhook:ApiKey");
 
-                if (emulator is not null && key is not null)
+                if (emulator is not null)
                 {
                     Console.WriteLine($"  Emulator:       {emulator.BaseAddress} (Google Calendar API and OAuth)");
                     var watch = await DemoAccount.EnsureWatchedAsync(new Uri(baseUrl), key, emulator.BaseAddress, DemoUser, cancellationToken);

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Channels;
 
@@ -87,15 +88,14 @@ internal static class Eventually
 {
     public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? because = null)
     {
-        var deadline = TimeProvider.System.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(15)).TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (!await condition())
+        try
         {
-            if (TimeProvider.System.GetTimestamp() > deadline)
-            {
-                Assert.Fail(because?.Invoke() ?? "The condition did not become true in time.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+            await Polling.EventuallyAsync(condition, timeout ?? TimeSpan.FromSeconds(15), "the condition did not become true in time");
+        }
+        catch (TimeoutException timedOut) when (because is not null)
+        {
+            // The message is built only on failure: it usually shows the last state the test saw.
+            Assert.Fail($"{because()} ({timedOut.Message})");
         }
     }
 }
