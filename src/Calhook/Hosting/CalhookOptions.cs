@@ -17,8 +17,6 @@ public sealed class CalhookOptions
     public GoogleSettings Google { get; set; } = new();
 
     public PostgresSettings Postgres { get; set; } = new();
-
-    public DeliverySettings Delivery { get; set; } = new();
 }
 
 public sealed class GoogleSettings
@@ -34,10 +32,4 @@ public sealed class GoogleSettings
 public sealed class PostgresSettings
 {
     public string? ConnectionString { get; set; }
-}
-
-public sealed class DeliverySettings
-{
-    /// <summary>Lets subscriptions point at loopback and private addresses (local development, tests). Default false.</summary>
-    public bool AllowPrivateNetworks { get; set; }
 }
