@@ -11,15 +11,22 @@ public sealed class DeliveryOptions
     /// </summary>
     public bool AllowPrivateNetworks { get; set; }
 
-    /// <summary>
-    /// The waits before each retry; the first attempt is made at once, so a change gets <c>RetryDelays.Length + 1</c>
-    /// attempts. Default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 hours in all).
-    /// </summary>
-    public TimeSpan[] RetryDelays { get; set; } =
+    /// <summary>The default retry waits: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 hours in all).</summary>
+    public static IReadOnlyList<TimeSpan> DefaultRetryDelays { get; } =
     [
         TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
         TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10),
     ];
+
+    /// <summary>
+    /// The waits before each retry; the first attempt is made at once, so a change gets one attempt more than there are
+    /// waits. Unset (the default) means <see cref="DefaultRetryDelays"/>. Null rather than a filled array because
+    /// configuration binding appends to an array it finds, where a configured list must replace the default.
+    /// </summary>
+    public TimeSpan[]? RetryDelays { get; set; }
+
+    /// <summary>The waits in force: <see cref="RetryDelays"/> when set, else <see cref="DefaultRetryDelays"/>.</summary>
+    public IReadOnlyList<TimeSpan> EffectiveRetryDelays => RetryDelays is { Length: > 0 } delays ? delays : DefaultRetryDelays;
 
     /// <summary>Each wait is randomised by up to this fraction either way (0.2 = ±20 %). Default 0.2.</summary>
     public double RetryJitter { get; set; } = 0.2;

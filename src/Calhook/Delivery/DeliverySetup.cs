@@ -13,7 +13,7 @@ internal static class DeliverySetup
         const string prefix = DeliveryOptions.SectionName;
         services.AddOptions<DeliveryOptions>()
             .BindConfiguration(prefix)
-            .Validate(o => o.RetryDelays.All(d => d > TimeSpan.Zero), $"{prefix}:RetryDelays must all be more than zero.")
+            .Validate(o => o.EffectiveRetryDelays.All(d => d > TimeSpan.Zero), $"{prefix}:RetryDelays must all be more than zero.")
             .Validate(o => o.RetryJitter is >= 0 and < 1, $"{prefix}:RetryJitter must be at least 0 and less than 1.")
             .Validate(o => o.AttemptTimeout > TimeSpan.Zero, $"{prefix}:AttemptTimeout must be more than zero.")
             .Validate(o => o.MaxResponseBodyBytes >= 0, $"{prefix}:MaxResponseBodyBytes must not be negative.")
@@ -31,7 +31,7 @@ internal static class DeliverySetup
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DeliveryOptions>>().Value;
-            return new RetryPolicy(options.RetryDelays, options.RetryJitter, sp.GetRequiredService<TimeProvider>());
+            return new RetryPolicy(options.EffectiveRetryDelays, options.RetryJitter, sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<DeliveryOptions>>().Value);
         services.TryAddSingleton<DeliveryMetrics>();

@@ -54,7 +54,8 @@ internal sealed record WebhookMessage(string Id, DateTimeOffset Timestamp, strin
             DataContentType = MediaTypeNames.Application.Json,
             Data = data,
         };
-        cloudEvent.SetSequence(change.Sequence.ToString(CultureInfo.InvariantCulture));
+        // The sequence extension as a plain decimal string (SetSequence only takes an int and adds sequencetype).
+        cloudEvent[Sequence.SequenceAttribute] = change.Sequence.ToString(CultureInfo.InvariantCulture);
         var bytes = Formatter.EncodeStructuredModeMessage(cloudEvent, out _);
         return Encoding.UTF8.GetString(bytes.Span);
     }

@@ -140,7 +140,7 @@ public interface ICalhookStore
     Task<bool> RotateSubscriptionSecretAsync(string subscriptionId, string protectedSecret, DateTimeOffset previousExpiresAt, CancellationToken cancellationToken);
 
     /// <summary>
-    /// One transaction: sets the subscription <c>active</c> and makes its pending deliveries due at <paramref name="now"/>
+    /// One transaction: sets the subscription <c>active</c> (from <c>disabled</c> or <c>failing</c>) and makes its pending deliveries due at <paramref name="now"/>
     /// with their attempt count reset (the disabled time does not use up retries). False when unknown.
     /// </summary>
     Task<bool> EnableSubscriptionAsync(string subscriptionId, DateTimeOffset now, CancellationToken cancellationToken);
@@ -169,7 +169,7 @@ public interface ICalhookStore
 
     /// <summary>
     /// One transaction: appends the attempt to the log and applies its verdict: <c>Delivered</c> removes the delivery
-    /// and records the success (a failing subscription becomes active again); <c>RetryLater</c> keeps it pending until
+    /// and records the success time (a failing subscription stays failing until enabled); <c>RetryLater</c> keeps it pending until
     /// <see cref="DeliveryCompletion.NextAttemptAt"/>; <c>Failed</c> keeps it as failed (no longer blocking its queue) and
     /// marks the subscription failing; <c>Disabled</c> keeps it pending and disables the subscription. The lease is
     /// released. Nothing happens when the subscription is gone.

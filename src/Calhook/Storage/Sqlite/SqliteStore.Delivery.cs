@@ -250,7 +250,7 @@ internal sealed partial class SqliteStore
             {
                 DeliveryVerdict.Delivered => (
                     "DELETE FROM deliveries WHERE subscription_id = $id AND sequence = $seq;",
-                    "UPDATE subscriptions SET last_success_at = $at, status = CASE status WHEN 'failing' THEN 'active' ELSE status END WHERE id = $id;"),
+                    "UPDATE subscriptions SET last_success_at = $at WHERE id = $id;"),
                 DeliveryVerdict.RetryLater => (
                     "UPDATE deliveries SET attempts = $attempt, next_attempt_at = $next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = $id AND sequence = $seq;",
                     "UPDATE subscriptions SET last_error = $error WHERE id = $id;"),
