@@ -30,6 +30,13 @@ internal sealed record WebhookMessage(string Id, DateTimeOffset Timestamp, strin
     public static WebhookMessage Create(Change change, IReadOnlyList<string> secrets, DateTimeOffset timestamp)
     {
         ArgumentNullException.ThrowIfNull(change);
+        return Create(ChangeWire.From(change), secrets, timestamp);
+    }
+
+    /// <summary>The same from the change as the feed shows it (what <c>calhook listen</c> reads).</summary>
+    public static WebhookMessage Create(ChangeWire change, IReadOnlyList<string> secrets, DateTimeOffset timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(secrets);
         var body = Envelope(change);
         return new WebhookMessage(change.Id, timestamp, body, WebhookSecrets.Sign(secrets, change.Id, timestamp, body));
@@ -43,14 +50,19 @@ internal sealed record WebhookMessage(string Id, DateTimeOffset Timestamp, strin
     public static string Envelope(Change change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        var data = JsonSerializer.SerializeToElement(ChangeWire.From(change), ChangeJsonContext.Wire.ChangeWire);
+        return Envelope(ChangeWire.From(change));
+    }
+
+    private static string Envelope(ChangeWire change)
+    {
+        var data = JsonSerializer.SerializeToElement(change, ChangeJsonContext.Wire.ChangeWire);
         var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0)
         {
             Id = change.Id,
             Source = new Uri("/calendars/" + change.CalendarId, UriKind.Relative),
             Type = "calhook." + change.Type,
             Subject = change.EventId,
-            Time = change.DetectedAt,
+            Time = new DateTimeOffset(DateTime.SpecifyKind(change.DetectedAt, DateTimeKind.Utc)),
             DataContentType = MediaTypeNames.Application.Json,
             Data = data,
         };

@@ -77,15 +77,20 @@ public sealed class AdminCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Listen_forwards_each_new_change_to_the_local_url()
+    public async Task Listen_delivers_each_new_change_as_a_signed_webhook_and_retries_a_failing_target()
     {
-        await using var target = await LoopbackReceiver.StartAsync();
+        await using var target = await Calhook.Tests.Delivery.VerifyingSubscriber.StartAsync();
+        var failures = 1;
+        target.Respond = _ => Task.FromResult(Interlocked.Decrement(ref failures) >= 0 ? 500 : 200);
         var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
         await Polling.EventuallyAsync(
             async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
             Generous, "the baseline finishes");
-        await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.BaseAddress.ToString(), .. Connection()]);
-        await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("Forwarding", StringComparison.Ordinal)), Generous, "listen starts");
+        await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.Url.ToString(), .. Connection()]);
+        var secret = await Polling.EventuallyAsync(
+            () => Task.FromResult(System.Text.RegularExpressions.Regex.Match(listen.Output, @"Signing secret: (whsec_\S+)")),
+            m => m.Success, Generous, "listen prints its signing secret");
+        target.Trust(secret.Groups[1].Value);
 
         (await google.PostAsJsonAsync("events", new
         {
@@ -94,10 +99,17 @@ public sealed class AdminCommandTests : IAsyncLifetime
             end = new { dateTime = "2026-12-04T11:00:00Z" },
         })).EnsureSuccessStatusCode();
 
-        var received = await target.WaitForRequestsAsync(1, Generous);
-        var change = JsonNode.Parse(received[0].Body)!;
-        Assert.Equal("event.created", (string?)change["type"]);
-        Assert.Equal("Forwarded", (string?)change["event"]!["summary"]);
+        var accepted = await Polling.EventuallyAsync(() => Task.FromResult(target.Accepted), a => a.Count == 1, Generous, "the change arrives after one retry");
+        var webhook = accepted[0];
+        Assert.Equal("calhook.event.created", (string?)webhook.Envelope["type"]);
+        Assert.Equal("Forwarded", (string?)webhook.Envelope["data"]!["event"]!["summary"]);
+        Assert.Equal((string?)webhook.Envelope["data"]!["id"], webhook.Id);
+        Assert.Equal(0, target.Unverified);
+        Assert.Equal([500, 200], target.Received.Select(r => r.AnsweredStatus));
+        Assert.All(target.Received, r => Assert.Equal(webhook.Id, r.Id));
+        await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("200 #", StringComparison.Ordinal)), Generous, "listen prints the successful attempt");
+        Assert.Matches(@"500 #\d+ event.created .*\(attempt 1, \d+ ms\) HTTP 500", listen.Output);
+        Assert.Matches(@"200 #\d+ event.created .*\(attempt 2, \d+ ms\)", listen.Output);
     }
 
     [Fact]
