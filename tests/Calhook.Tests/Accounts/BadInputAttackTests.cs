@@ -67,7 +67,7 @@ public sealed class BadInputAttackTests : IAsyncLifetime
         "alice@example.com\n",
         "../../users/me/calendarList",
         "a..b@example.com/..",
-        new string('a', 100 * 1024) + "@example.com",
+        new string('a', 60_000) + "@example.com",
         new string('a', 1025),
     };
 
@@ -82,6 +82,18 @@ public sealed class BadInputAttackTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("calendarId", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_100_KB_calendar_id_is_refused_with_413_as_a_body_over_the_admin_limit()
+    {
+        var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
+
+        var response = await _host.Client.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = new string('a', 100 * 1024) });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
     }
 
