@@ -258,7 +258,14 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_subscriber_down_across_a_restart_gets_everything_after_it()
     {
-        await using var rig = await DeliveryRig.StartAsync(o => o.Settings["Calhook:Delivery:RetryDelays:0"] = "00:00:00.200");
+        // Enough short retries (60 × 0.5 s) that nothing is given up while the subscriber is down.
+        await using var rig = await DeliveryRig.StartAsync(o =>
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                o.Settings[$"Calhook:Delivery:RetryDelays:{i}"] = "00:00:00.500";
+            }
+        });
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var down = true;
         subscriber.Respond = _ => Task.FromResult(Volatile.Read(ref down) ? 503 : 200);
