@@ -25,6 +25,7 @@ internal sealed partial class ChangeStreamHub : BackgroundService
     private readonly ICalhookStore _store;
     private readonly ChangeNotifier _notifier;
     private readonly ChangeStreamOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger<ChangeStreamHub> _logger;
     private readonly Lock _gate = new();
     private readonly List<Reader> _readers = [];
@@ -32,9 +33,11 @@ internal sealed partial class ChangeStreamHub : BackgroundService
     private long _tail;
     private int _connected;
 
-    public ChangeStreamHub(ICalhookStore store, ChangeNotifier notifier, IOptions<ChangeStreamOptions> options, ILogger<ChangeStreamHub> logger)
+    public ChangeStreamHub(ICalhookStore store, ChangeNotifier notifier, IOptions<ChangeStreamOptions> options, TimeProvider time,
+        ILogger<ChangeStreamHub> logger)
     {
         _store = store;
+        _time = time;
         _notifier = notifier;
         _options = options.Value;
         _logger = logger;
@@ -115,7 +118,21 @@ internal sealed partial class ChangeStreamHub : BackgroundService
     {
         try
         {
-            _tail = await _store.GetLastSequenceAsync(stoppingToken);
+            while (true)
+            {
+                try
+                {
+                    _tail = await _store.GetLastSequenceAsync(stoppingToken);
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The store is not reachable yet: readers wait for the hub; try again shortly.
+                    LogReadFailed(e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken);
+                }
+            }
+
             _ready.TrySetResult();
             while (!stoppingToken.IsCancellationRequested)
             {
