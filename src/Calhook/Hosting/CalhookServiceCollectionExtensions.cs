@@ -28,6 +28,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookReceiving();
         services.AddCalhookSync();
         services.AddCalhookDelivery();
+        services.AddCalhookChangeStream();
         return services;
     }
 
