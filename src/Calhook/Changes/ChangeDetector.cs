@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Calhook.Storage;
 
@@ -12,181 +13,139 @@ internal enum SyncKind
     /// <summary>Only what changed since the sync token.</summary>
     Incremental,
 
-    /// <summary>A full list after a 410: diffed against every stored snapshot; what is missing was deleted.</summary>
+    /// <summary>A full list after the sync token was refused: diffed against every stored snapshot; what is missing was deleted.</summary>
     FullResync,
 }
 
-/// <summary>What one sync writes: the snapshot updates and the changes, in the order they were observed.</summary>
-internal sealed record Detection(IReadOnlyList<SnapshotWrite> Snapshots, IReadOnlyList<NewChange> Changes);
+/// <summary>What a sync commits besides the snapshot rows: the changes in order, and the events to forget.</summary>
+internal sealed record Detection(IReadOnlyList<NewChange> Changes, IReadOnlyList<string> Forgotten);
 
 /// <summary>
-/// Turns the events one sync read (all pages, in order) and the stored snapshots into snapshot writes and typed
-/// changes. One change per event per sync (a later copy of an event wins); bookkeeping-only updates are not
-/// changes; tombstones of events never seen emit nothing; an exception of a known series without a snapshot of its
-/// own is diffed against the occurrence derived from the series. Pure and thread-safe.
+/// Change detection for one sync, of any <see cref="SyncKind"/>: fed the listed events page by page
+/// (<see cref="Observe"/>), then given the stored events the list did not name (<see cref="Finish"/>). The rules are
+/// <see cref="ChangeRules"/>': one change per event (its last copy wins, at that copy's position), each against the
+/// stored snapshot (or the series' occurrence for an exception seen for the first time); bookkeeping-only updates and
+/// tombstones of events never seen are not changes; a baseline reports nothing; on a resync every stored event the
+/// list did not name was deleted. It keeps only ids and the changes found, never a page, so a full list of 100,000s
+/// of events streams through it. Not thread-safe: one instance per sync.
 /// </summary>
-internal static class ChangeDetector
+internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
 {
-    /// <summary>The snapshot ids detection needs for these items: each event and the series each instance belongs to.</summary>
-    public static IReadOnlyCollection<string> SnapshotIdsFor(IEnumerable<JsonElement> items)
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly List<NewChange?> _changes = [];
+    private readonly Dictionary<string, int> _changeAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _forget = new(StringComparer.Ordinal);
+
+    public SyncKind Kind => kind;
+
+    /// <summary>Events listed so far.</summary>
+    public int Count => _seen.Count;
+
+    /// <summary>Detects the changes of one page (or of every page of an incremental sync) and returns the snapshot rows to write.</summary>
+    /// <param name="items">The page's events, in list order.</param>
+    /// <param name="stored">Stored snapshots of at least <see cref="ChangeRules.SnapshotIdsFor"/> the page (empty for a baseline).</param>
+    public List<StagedSnapshot> Observe(IReadOnlyList<JsonElement> items, IReadOnlyDictionary<string, byte[]> stored)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in items)
-        {
-            if (EventJson.Id(item) is { } id)
-            {
-                ids.Add(id);
-            }
-
-            if (EventJson.RecurringEventId(item) is { } masterId)
-            {
-                ids.Add(masterId);
-            }
-        }
-
-        return ids;
-    }
-
-    /// <param name="kind">How the items were read.</param>
-    /// <param name="items">Every event of every page, in page order.</param>
-    /// <param name="snapshots">Stored snapshots by event id: at least <see cref="SnapshotIdsFor"/>, and every one for a full resync.</param>
-    /// <param name="newChangeId">Mints change ids.</param>
-    public static Detection Detect(SyncKind kind, IReadOnlyList<JsonElement> items, IReadOnlyDictionary<string, string> snapshots, Func<string> newChangeId)
-    {
-        var writes = new List<SnapshotWrite>();
-        var changes = new List<NewChange>();
-        var parsed = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(stored);
+        var rows = new List<StagedSnapshot>(items.Count);
+        var parsed = new Dictionary<string, JsonElement?>(StringComparer.Ordinal);
         JsonElement? Snapshot(string id)
         {
-            if (parsed.TryGetValue(id, out var element))
+            if (!parsed.TryGetValue(id, out var element))
             {
-                return element;
+                parsed[id] = element = stored.TryGetValue(id, out var json) ? EventJson.Parse(json) : null;
             }
 
-            if (!snapshots.TryGetValue(id, out var json))
-            {
-                return null;
-            }
-
-            return parsed[id] = EventJson.Parse(json);
+            return element;
         }
 
-        foreach (var item in LatestPerEvent(items))
+        foreach (var item in items)
         {
-            var id = EventJson.Id(item)!;
-            var stored = snapshots.GetValueOrDefault(id);
-            var raw = item.GetRawText();
-            if (raw == stored)
+            if (EventJson.Id(item) is not { } id)
             {
-                // Byte for byte what Calhook has: the common case of a full resync, and nothing to parse or write.
                 continue;
             }
 
-            var before = Snapshot(id);
-            if (before is null && EventJson.RecurringEventId(item) is { } masterId && EventJson.OriginalStartTime(item) is { } originalStart
-                && Snapshot(masterId) is { } master && !EventJson.IsCancelled(master))
+            var firstCopy = _seen.Add(id);
+            if (!firstCopy && _changeAt.Remove(id, out var earlier))
             {
-                // An exception seen for the first time: its previous state is that occurrence of the series.
-                before = SeriesOccurrences.DeriveInstance(master, id, originalStart);
+                // Listed again (changed during paging): this copy decides, at this position.
+                _changes[earlier] = null;
             }
 
-            var live = !EventJson.IsCancelled(item);
-
-            // Cancelled instances are kept (Google says: for the life of the series), so a full resync that lists
-            // them again finds them known; other tombstones only make Calhook forget the event.
-            var keep = live || EventJson.RecurringEventId(item) is not null;
-            if (keep)
+            var raw = JsonMarshal.GetRawUtf8Value(item);
+            var before = stored.GetValueOrDefault(id);
+            if (before is not null && raw.SequenceEqual(before))
             {
-                writes.Add(new SnapshotWrite(id, raw));
-            }
-            else if (stored is not null)
-            {
-                writes.Add(new SnapshotWrite(id, null));
-            }
-
-            if (kind != SyncKind.Baseline && Classify(item, before) is { } change)
-            {
-                changes.Add(change with { Id = newChangeId() });
-            }
-        }
-
-        if (kind == SyncKind.FullResync)
-        {
-            var listed = items.Select(EventJson.Id).OfType<string>().ToHashSet(StringComparer.Ordinal);
-            foreach (var (id, json) in snapshots)
-            {
-                if (listed.Contains(id))
+                // Byte for byte what Calhook has, the common case of a resync: nothing to parse or write, unless an
+                // earlier, different copy in this list was written and must not win.
+                if (!firstCopy)
                 {
-                    continue;
+                    rows.Add(new StagedSnapshot(id, before));
+                    _forget.Remove(id);
                 }
 
-                // Absent from a full list: deleted while Calhook was not looking (no tombstone will ever come).
-                writes.Add(new SnapshotWrite(id, null));
-                var previous = Snapshot(id)!.Value;
-                if (!EventJson.IsCancelled(previous))
-                {
-                    changes.Add(Deleted(id, previous) with { Id = newChangeId() });
-                }
+                continue;
             }
-        }
 
-        return new Detection(writes, changes);
-    }
-
-    /// <summary>The change from <paramref name="before"/> (null: unknown) to <paramref name="item"/>, or null when nothing a user sees changed.</summary>
-    internal static NewChange? Classify(JsonElement item, JsonElement? before)
-    {
-        var id = EventJson.Id(item)!;
-        var wasLive = before is { } b && !EventJson.IsCancelled(b);
-        var isLive = !EventJson.IsCancelled(item);
-        if (isLive && !wasLive)
-        {
-            return Change(ChangeTypes.Created, id, item, item, null, []);
-        }
-
-        if (wasLive && !isLive)
-        {
-            return Deleted(id, before!.Value, item);
-        }
-
-        if (wasLive && isLive)
-        {
-            var diff = JsonDiff.Compare(before!.Value, item);
-            return diff.Count == 0 ? null : Change(ChangeTypes.Updated, id, item, item, before, diff);
-        }
-
-        return null;
-    }
-
-    internal static NewChange Deleted(string id, JsonElement previous, JsonElement? tombstone = null) =>
-        Change(ChangeTypes.Deleted, id, tombstone ?? previous, null, previous, []);
-
-    /// <param name="source">Where the instance fields come from: the event now, or the tombstone or previous state on deletion.</param>
-    private static NewChange Change(string type, string id, JsonElement source, JsonElement? now, JsonElement? previous, IReadOnlyList<FieldChange> diff)
-    {
-        var recurringEventId = EventJson.RecurringEventId(source) ?? (previous is { } p ? EventJson.RecurringEventId(p) : null);
-        var originalStart = EventJson.OriginalStartTime(source) ?? (previous is { } q ? EventJson.OriginalStartTime(q) : null);
-        return new NewChange("", type, id, recurringEventId, originalStart?.GetRawText(), now?.GetRawText(), previous?.GetRawText(), diff);
-    }
-
-    /// <summary>Each event once, at the position of its last copy (an event changed again during paging appears twice).</summary>
-    private static IEnumerable<JsonElement> LatestPerEvent(IReadOnlyList<JsonElement> items)
-    {
-        var last = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (EventJson.Id(items[i]) is { } id)
+            if (ChangeRules.Keep(item))
             {
-                last[id] = i;
+                rows.Add(new StagedSnapshot(id, raw.ToArray()));
+                _forget.Remove(id);
+            }
+            else
+            {
+                _forget.Add(id);
+            }
+
+            if (kind == SyncKind.Baseline)
+            {
+                continue;
+            }
+
+            if (ChangeRules.Classify(item, ChangeRules.Previous(item, Snapshot)) is { } change)
+            {
+                // The diff's values point into the page, which may be gone before the commit: they are copied out.
+                _changeAt[id] = _changes.Count;
+                _changes.Add(change with { Id = newChangeId(), Diff = [.. change.Diff.Select(d => new FieldChange(d.Path, d.Before?.Clone(), d.After?.Clone()))] });
             }
         }
 
-        for (var i = 0; i < items.Count; i++)
+        return rows;
+    }
+
+    /// <summary>
+    /// Which stored events the caller must pass to <see cref="Finish"/>, of all stored ids: on a resync, every one the
+    /// list did not name; otherwise none.
+    /// </summary>
+    public List<string> UnlistedToLoad(IEnumerable<string> storedIds) =>
+        kind == SyncKind.FullResync ? [.. storedIds.Where(id => !_seen.Contains(id))] : [];
+
+    /// <summary>
+    /// The changes in order, then the deletion of each stored event the resync did not list (deleted while Calhook
+    /// was not looking: no tombstone will ever come), and the events to forget once the snapshot rows are written.
+    /// </summary>
+    /// <param name="unlisted">The stored snapshots of <see cref="UnlistedToLoad"/>.</param>
+    public Detection Finish(IReadOnlyDictionary<string, byte[]> unlisted)
+    {
+        ArgumentNullException.ThrowIfNull(unlisted);
+        var changes = _changes.OfType<NewChange>().ToList();
+        var forgotten = _forget.Order(StringComparer.Ordinal).ToList();
+        foreach (var (id, json) in unlisted.OrderBy(u => u.Key, StringComparer.Ordinal))
         {
-            if (EventJson.Id(items[i]) is { } id && last[id] == i)
+            if (_seen.Contains(id))
             {
-                yield return items[i];
+                continue;
+            }
+
+            forgotten.Add(id);
+            if (EventJson.Parse(json) is var previous && !EventJson.IsCancelled(previous))
+            {
+                changes.Add(ChangeRules.Deleted(id, previous) with { Id = newChangeId() });
             }
         }
+
+        return new Detection(changes, forgotten);
     }
 }

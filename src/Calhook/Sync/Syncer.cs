@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Google;
@@ -103,9 +104,11 @@ internal sealed partial class Syncer(
                 return Run.Failed(NoSyncToken);
             }
 
-            var snapshots = await store.GetSnapshotsAsync(watch.Id, ChangeDetector.SnapshotIdsFor(items), cancellationToken);
-            var detection = ChangeDetector.Detect(SyncKind.Incremental, items, snapshots, changeIds.Next);
-            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), detection.Snapshots, detection.Changes, page.NextSyncToken);
+            var detector = new ChangeDetector(SyncKind.Incremental, changeIds.Next);
+            var rows = detector.Observe(items, await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(items), cancellationToken));
+            var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
+            List<SnapshotWrite> writes = [.. rows.Select(r => new SnapshotWrite(r.EventId, Encoding.UTF8.GetString(r.Json))), .. detection.Forgotten.Select(id => new SnapshotWrite(id, null))];
+            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
             return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null);
@@ -116,7 +119,7 @@ internal sealed partial class Syncer(
     {
         var attemptId = Guid.NewGuid().ToString("N");
         await store.ClearStagingAsync(watch.Id, cancellationToken);
-        var detection = new FullListDetection(kind, changeIds.Next);
+        var detector = new ChangeDetector(kind, changeIds.Next);
         var items = 0;
         string nextSyncToken;
         var reading = readPage(watch.AccountId, watch.CalendarId, null, null, cancellationToken);
@@ -146,8 +149,8 @@ internal sealed partial class Syncer(
 
                 var stored = kind == SyncKind.Baseline
                     ? NoSnapshots
-                    : await store.GetSnapshotBytesAsync(watch.Id, ChangeDetector.SnapshotIdsFor(page.Items), cancellationToken);
-                await store.StageSnapshotsAsync(watch.Id, attemptId, detection.Observe(page.Items, stored), cancellationToken);
+                    : await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(page.Items), cancellationToken);
+                await store.StageSnapshotsAsync(watch.Id, attemptId, detector.Observe(page.Items, stored), cancellationToken);
                 items += page.Items.Count;
                 LogStaged(watch.Id, kind, items);
                 if (last)
@@ -167,20 +170,24 @@ internal sealed partial class Syncer(
             }
         }
 
-        IReadOnlyList<string> absent = [];
-        var absentSnapshots = NoSnapshots;
-        if (kind == SyncKind.FullResync)
-        {
-            absent = detection.Absent(await store.ListSnapshotIdsAsync(watch.Id, cancellationToken));
-            absentSnapshots = await store.GetSnapshotBytesAsync(watch.Id, absent, cancellationToken);
-        }
-
-        var changes = detection.Changes(absent, absentSnapshots);
-        LogFullListRead(watch.Id, kind, items, changes.Count);
-        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten(absent), changes, nextSyncToken);
+        var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
+        LogFullListRead(watch.Id, kind, items, detection.Changes.Count);
+        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
         return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);
+    }
+
+    /// <summary>The stored snapshots of the events the detector must judge although the list did not name them.</summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>> UnlistedAsync(WatchRecord watch, ChangeDetector detector, CancellationToken cancellationToken)
+    {
+        if (detector.Kind != SyncKind.FullResync)
+        {
+            return NoSnapshots;
+        }
+
+        var ids = detector.UnlistedToLoad(await store.ListSnapshotIdsAsync(watch.Id, cancellationToken));
+        return await store.GetSnapshotBytesAsync(watch.Id, ids, cancellationToken);
     }
 
     private static GoogleError NoSyncToken => new(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken.");
