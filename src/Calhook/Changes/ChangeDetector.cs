@@ -36,10 +36,27 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
     private readonly Dictionary<string, int> _changeAt = new(StringComparer.Ordinal);
     private readonly HashSet<string> _forget = new(StringComparer.Ordinal);
 
+    // Series whose master this sync deleted (null) or whose recurrence it changed (the master now): their stored
+    // instances that the list did not name are judged in Finish.
+    private readonly Dictionary<string, JsonElement?> _endedSeries = new(StringComparer.Ordinal);
+
+    // Listed instances by series, so that a deleted series' instance tombstones are forgotten with it.
+    private readonly Dictionary<string, List<string>> _listedInstances = new(StringComparer.Ordinal);
+
+    // Series this sync created, by id, with their start: "this and following" splits are linked in Finish.
+    private readonly Dictionary<string, JsonElement> _createdSeries = new(StringComparer.Ordinal);
+    private readonly List<string> _problems = [];
+
     public SyncKind Kind => kind;
 
     /// <summary>Events listed so far.</summary>
     public int Count => _seen.Count;
+
+    /// <summary>
+    /// What detection could not do exactly but did not let stop the sync (a time zone Calhook does not know): for the
+    /// watch's status. Each is reported once per sync.
+    /// </summary>
+    public IReadOnlyList<string> Problems => _problems;
 
     /// <summary>Detects the changes of one page (or of every page of an incremental sync) and returns the snapshot rows to write.</summary>
     /// <param name="items">The page's events, in list order.</param>
@@ -104,11 +121,27 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
                 continue;
             }
 
-            if (ChangeRules.Classify(item, ChangeRules.Previous(item, Snapshot)) is { } change)
+            var previous = ChangeRules.Previous(item, Snapshot);
+            if (previous is null && EventJson.RecurringEventId(item) is { } seriesId && Snapshot(seriesId) is { } series
+                && SeriesOccurrences.UnknownZone(series) is { } zone)
+            {
+                Problem($"Series '{seriesId}' is in time zone '{zone}', which Calhook does not know: its edited instances are reported without their previous state.");
+            }
+
+            FollowSeries(id, item, previous);
+            if (ChangeRules.Classify(item, previous) is { } change)
             {
                 // The diff's values point into the page, which may be gone before the commit: they are copied out.
                 _changeAt[id] = _changes.Count;
                 _changes.Add(change with { Id = newChangeId(), Diff = [.. change.Diff.Select(d => new FieldChange(d.Path, d.Before?.Clone(), d.After?.Clone()))] });
+                if (change.Type == ChangeTypes.Created && ChangeRules.IsSeries(item))
+                {
+                    _createdSeries[id] = item.GetProperty("start").Clone();
+                }
+                else
+                {
+                    _createdSeries.Remove(id);
+                }
             }
         }
 
@@ -116,36 +149,163 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
     }
 
     /// <summary>
-    /// Which stored events the caller must pass to <see cref="Finish"/>, of all stored ids: on a resync, every one the
-    /// list did not name; otherwise none.
+    /// Whether <see cref="Finish"/> needs stored events the list did not name: always on a resync (every one of them),
+    /// and when this sync deleted a series or changed its recurrence (their instances). Otherwise the caller need not
+    /// read the ids of every stored event.
     /// </summary>
-    public List<string> UnlistedToLoad(IEnumerable<string> storedIds) =>
-        kind == SyncKind.FullResync ? [.. storedIds.Where(id => !_seen.Contains(id))] : [];
+    public bool NeedsUnlisted => kind == SyncKind.FullResync || _endedSeries.Count > 0;
 
     /// <summary>
-    /// The changes in order, then the deletion of each stored event the resync did not list (deleted while Calhook
-    /// was not looking: no tombstone will ever come), and the events to forget once the snapshot rows are written.
+    /// Which stored events the caller must pass to <see cref="Finish"/>, of all stored ids: on a resync every one the
+    /// list did not name; otherwise the unlisted instances of the series this sync deleted or changed (Google names
+    /// an instance <c>{seriesId}_{originalStart}</c>; the instance's <c>recurringEventId</c> is checked in Finish).
+    /// </summary>
+    public List<string> UnlistedToLoad(IEnumerable<string> storedIds) =>
+        [.. storedIds.Where(id => !_seen.Contains(id) && (kind == SyncKind.FullResync || InstanceOfEndedSeries(id)))];
+
+    /// <summary>
+    /// The changes in order, each series' lost instances right after the series' own change, then on a resync the
+    /// deletion of each other stored event the list did not name (deleted while Calhook was not looking: no tombstone
+    /// will ever come); and the events to forget once the snapshot rows are written.
     /// </summary>
     /// <param name="unlisted">The stored snapshots of <see cref="UnlistedToLoad"/>.</param>
     public Detection Finish(IReadOnlyDictionary<string, byte[]> unlisted)
     {
         ArgumentNullException.ThrowIfNull(unlisted);
-        var changes = _changes.OfType<NewChange>().ToList();
-        var forgotten = _forget.Order(StringComparer.Ordinal).ToList();
-        foreach (var (id, json) in unlisted.OrderBy(u => u.Key, StringComparer.Ordinal))
+        var forgotten = new List<string>(_forget.Order(StringComparer.Ordinal));
+        var handled = new HashSet<string>(StringComparer.Ordinal);
+        var lost = new Dictionary<string, List<NewChange>>(StringComparer.Ordinal);
+        var ordered = unlisted.Where(u => !_seen.Contains(u.Key)).OrderBy(u => u.Key, StringComparer.Ordinal)
+            .Select(u => (Id: u.Key, Event: EventJson.Parse(u.Value))).ToList();
+
+        foreach (var (seriesId, masterNow) in _endedSeries)
         {
-            if (_seen.Contains(id))
+            // Google sends only the master's tombstone for a deleted series, and an id-only tombstone (if any) for an
+            // exception a "this and following" edit removed: each instance Calhook knew and that the series no longer
+            // has is deleted here, once (an instance Google did list was judged on its own).
+            var deletions = lost[seriesId] = [];
+            foreach (var (id, instance) in ordered)
+            {
+                if (EventJson.RecurringEventId(instance) != seriesId
+                    || (masterNow is { } master && (EventJson.OriginalStartTime(instance) is not { } start || !SeriesOccurrences.EndsBefore(master, start))))
+                {
+                    continue;
+                }
+
+                handled.Add(id);
+                forgotten.Add(id);
+                if (!EventJson.IsCancelled(instance))
+                {
+                    deletions.Add(ChangeRules.Deleted(id, instance) with { Id = newChangeId() });
+                }
+            }
+
+            if (masterNow is null && _listedInstances.TryGetValue(seriesId, out var listed))
+            {
+                // The series is gone: so are the instance tombstones Google listed with it.
+                forgotten.AddRange(listed);
+            }
+        }
+
+        var changes = new List<NewChange>();
+        foreach (var change in _changes.OfType<NewChange>())
+        {
+            changes.Add(change.Type == ChangeTypes.Created && SplitFrom(change.EventId) is { } from ? change with { SplitFrom = from } : change);
+            if (lost.Remove(change.EventId, out var deletions))
+            {
+                changes.AddRange(deletions);
+            }
+        }
+
+        changes.AddRange(lost.Values.SelectMany(d => d));
+        foreach (var (id, previous) in ordered)
+        {
+            if (kind != SyncKind.FullResync || handled.Contains(id))
             {
                 continue;
             }
 
             forgotten.Add(id);
-            if (EventJson.Parse(json) is var previous && !EventJson.IsCancelled(previous))
+            if (!EventJson.IsCancelled(previous))
             {
                 changes.Add(ChangeRules.Deleted(id, previous) with { Id = newChangeId() });
             }
         }
 
         return new Detection(changes, forgotten);
+    }
+
+    /// <summary>Notes what a listed event means for its series: a master deleted or re-ruled, an instance listed.</summary>
+    private void FollowSeries(string id, JsonElement item, JsonElement? previous)
+    {
+        if (EventJson.RecurringEventId(item) is { } seriesId)
+        {
+            (_listedInstances.TryGetValue(seriesId, out var ids) ? ids : _listedInstances[seriesId] = []).Add(id);
+            return;
+        }
+
+        if (previous is not { } before || EventJson.IsCancelled(before) || !ChangeRules.IsSeries(before))
+        {
+            return;
+        }
+
+        if (EventJson.IsCancelled(item))
+        {
+            _endedSeries[id] = null;
+        }
+        else if (!item.TryGetProperty("recurrence", out var now) || !JsonElement.DeepEquals(now, before.GetProperty("recurrence")))
+        {
+            _endedSeries[id] = item.Clone();
+        }
+        else
+        {
+            // A later copy with the recurrence Calhook knows undoes an earlier one of this list.
+            _endedSeries.Remove(id);
+        }
+    }
+
+    private bool InstanceOfEndedSeries(string id)
+    {
+        var underscore = id.LastIndexOf('_');
+        return underscore > 0 && _endedSeries.ContainsKey(id[..underscore]);
+    }
+
+    /// <summary>
+    /// The series a new series was split from by a "this and following" edit, or null. Google names the new series
+    /// <c>{seriesId}_R{date}</c>; when it gives a new id instead, the new series is linked to the series this same
+    /// sync truncated (its recurrence now ends before the new series starts), the one that ends closest before it.
+    /// </summary>
+    private string? SplitFrom(string id)
+    {
+        if (!_createdSeries.TryGetValue(id, out var start))
+        {
+            return null;
+        }
+
+        var r = id.LastIndexOf("_R", StringComparison.Ordinal);
+        if (r > 0 && id.Length > r + 2 && char.IsAsciiDigit(id[r + 2]))
+        {
+            return id[..r];
+        }
+
+        string? best = null;
+        var bestEnd = DateTimeOffset.MinValue;
+        foreach (var (seriesId, masterNow) in _endedSeries)
+        {
+            if (masterNow is { } master && seriesId != id && SeriesOccurrences.LastOccurrenceBefore(master, start) is { } end && end > bestEnd)
+            {
+                (best, bestEnd) = (seriesId, end);
+            }
+        }
+
+        return best;
+    }
+
+    private void Problem(string message)
+    {
+        if (!_problems.Contains(message))
+        {
+            _problems.Add(message);
+        }
     }
 }

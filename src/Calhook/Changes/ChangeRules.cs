@@ -35,6 +35,10 @@ internal static class ChangeRules
     /// </summary>
     public static bool Keep(JsonElement item) => !EventJson.IsCancelled(item) || EventJson.RecurringEventId(item) is not null;
 
+    /// <summary>True for a series' master: it has a <c>recurrence</c> and is not itself an instance.</summary>
+    public static bool IsSeries(JsonElement item) =>
+        EventJson.RecurringEventId(item) is null && item.TryGetProperty("recurrence", out var recurrence) && recurrence.ValueKind == JsonValueKind.Array;
+
     /// <summary>
     /// The event before this sync: its snapshot, or for an exception of a known series seen for the first time, that
     /// occurrence of the series (an edited or cancelled instance is a change of the series' occurrence, never a new,

@@ -41,19 +41,17 @@ internal sealed partial class GoogleCalendarClient
     }
 
     /// <summary>
-    /// One page of events.list. Without a sync token: a full list (<c>showDeleted=true</c>, no <c>singleEvents</c>,
-    /// <c>maxResults</c> <see cref="GoogleClientOptions.EventsPageSize"/>). With one: the incremental page. Callers follow <see cref="EventsPage.NextPageToken"/>
-    /// until <see cref="EventsPage.NextSyncToken"/> is set.
+    /// One page of events.list. Without a sync token: a full list; with one: the incremental page. Both send the same
+    /// parameters (<c>maxResults</c> <see cref="GoogleClientOptions.EventsPageSize"/>, <c>showDeleted=true</c>, no
+    /// <c>singleEvents</c>), as Google requires: every parameter other than the tokens must be the one of the full
+    /// sync the token came from. Callers follow <see cref="EventsPage.NextPageToken"/> until
+    /// <see cref="EventsPage.NextSyncToken"/> is set.
     /// </summary>
     public async Task<GoogleResponse<EventsPage>> ListEventsPageAsync(
         string accountId, string calendarId, string? syncToken, string? pageToken, CancellationToken cancellationToken)
     {
-        var query = new List<string> { "maxResults=" + _pageSize.ToString(CultureInfo.InvariantCulture) };
-        if (syncToken is null)
-        {
-            query.Add("showDeleted=true");
-        }
-        else
+        var query = new List<string> { "maxResults=" + _pageSize.ToString(CultureInfo.InvariantCulture), "showDeleted=true" };
+        if (syncToken is not null)
         {
             query.Add("syncToken=" + Uri.EscapeDataString(syncToken));
         }

@@ -38,6 +38,14 @@ internal static class GoogleErrors
         return new GoogleError(Classify(code, reason), code, reason, message);
     }
 
+    /// <summary>
+    /// True when an incremental list's error means its sync token cannot be used: 410 (expired), or 400 <c>invalid</c>
+    /// (Google's answer to a token it cannot read; an incremental list differs from the full list only by its tokens).
+    /// Either way the answer is a full list diffed against the snapshots.
+    /// </summary>
+    public static bool RefusesSyncToken(GoogleError error) =>
+        error.Kind == GoogleErrorKind.FullSyncRequired || (error.Status == 400 && error.Reason == "invalid");
+
     /// <summary>True when a 403 or 429 is a rate or quota limit (worth backing off), not a permission problem.</summary>
     public static bool IsRateLimit(int status, string? reason) =>
         status == 429 || (status == 403 && reason is not null && RateLimitReasons.Contains(reason));

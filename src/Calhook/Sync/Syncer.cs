@@ -62,10 +62,18 @@ internal sealed partial class Syncer(
         }
 
         LogSynced(watchId, run.Kind, run.Items, appended.Count);
-        if (watch.SyncProblem is not null)
+
+        // What detection could not do exactly (the sync itself is committed) stays visible until a sync without it.
+        // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
+        var problem = run.Problems.Count == 0 ? null : new WatchProblem(WatchProblemKind.Error, string.Join(" ", run.Problems));
+        foreach (var message in run.Problems)
         {
-            // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
-            await store.SetSyncProblemAsync(watchId, null, CancellationToken.None);
+            LogDetectionProblem(watchId, message);
+        }
+
+        if (watch.SyncProblem != problem)
+        {
+            await store.SetSyncProblemAsync(watchId, problem, CancellationToken.None);
         }
 
         return new SyncOutcome(SyncResult.Synced, appended.Count);
@@ -78,11 +86,12 @@ internal sealed partial class Syncer(
         while (true)
         {
             var response = await readPage(watch.AccountId, watch.CalendarId, syncToken, pageToken, cancellationToken);
-            if (response.Error is { Kind: GoogleErrorKind.FullSyncRequired })
+            if (response.Error is { } refused && GoogleErrors.RefusesSyncToken(refused))
             {
-                // The token is gone: list everything and diff it against the snapshots, so deletions made during
-                // the gap are still reported and unchanged events are not (never treat a 410 as "nothing changed").
-                LogFullResync(watch.Id);
+                // The token is gone (410) or Google cannot read it (400 invalid): list everything and diff it against
+                // the snapshots, so deletions made during the gap are still reported and unchanged events are not
+                // (never treat a refused token as "nothing changed").
+                LogFullResync(watch.Id, refused.Status, refused.Reason);
                 return await FullListAsync(watch, SyncKind.FullResync, cancellationToken);
             }
 
@@ -111,7 +120,7 @@ internal sealed partial class Syncer(
             var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
-            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null);
+            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null, detector.Problems);
         }
     }
 
@@ -175,13 +184,13 @@ internal sealed partial class Syncer(
         var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
-        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);
+        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null, detector.Problems);
     }
 
     /// <summary>The stored snapshots of the events the detector must judge although the list did not name them.</summary>
     private async Task<IReadOnlyDictionary<string, byte[]>> UnlistedAsync(WatchRecord watch, ChangeDetector detector, CancellationToken cancellationToken)
     {
-        if (detector.Kind != SyncKind.FullResync)
+        if (!detector.NeedsUnlisted)
         {
             return NoSnapshots;
         }
@@ -193,9 +202,9 @@ internal sealed partial class Syncer(
     private static GoogleError NoSyncToken => new(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken.");
 
     /// <summary>What reading and committing gave: the appended changes, or the Google error that stopped the sync.</summary>
-    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error)
+    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error, IReadOnlyList<string> Problems)
     {
-        public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error);
+        public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error, []);
     }
 
     private async Task<SyncOutcome> FailAsync(WatchRecord watch, GoogleError error, CancellationToken cancellationToken)

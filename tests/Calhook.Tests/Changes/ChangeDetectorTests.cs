@@ -1,7 +1,5 @@
-using System.Text;
 using System.Text.Json;
 using Calhook.Changes;
-using Calhook.Storage;
 
 namespace Calhook.Tests.Changes;
 
@@ -11,8 +9,6 @@ namespace Calhook.Tests.Changes;
 /// </summary>
 public sealed class ChangeDetectorTests
 {
-    private int _ids;
-
     private static JsonElement J(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     private static string Ev(string id, string summary, string etag = "1", int sequence = 0) =>
@@ -20,33 +16,11 @@ public sealed class ChangeDetectorTests
 
     private static string Tombstone(string id) => $$"""{"id":"{{id}}","status":"cancelled"}""";
 
-    /// <summary>What one sync gives: the snapshot rows written, then the detection.</summary>
-    private sealed record Result(List<StagedSnapshot> Rows, Detection Detection)
-    {
-        public IReadOnlyList<NewChange> Changes => Detection.Changes;
+    private readonly Detections _detections = new();
 
-        public string Summary => string.Join(", ", Changes.Select(c => $"{c.Type}:{c.EventId}"));
+    private Detections.Result Sync(SyncKind kind, string[][] pages, params (string Id, string Json)[] snapshots) => _detections.Sync(kind, pages, snapshots);
 
-        public string? Row(string id) => Rows.LastOrDefault(r => r.EventId == id) is { } row ? Encoding.UTF8.GetString(row.Json) : null;
-    }
-
-    private Result Sync(SyncKind kind, string[][] pages, params (string Id, string Json)[] snapshots)
-    {
-        var stored = snapshots.ToDictionary(s => s.Id, s => Encoding.UTF8.GetBytes(s.Json));
-        var detector = new ChangeDetector(kind, () => $"chg_{++_ids}");
-        var rows = new List<StagedSnapshot>();
-        foreach (var page in pages)
-        {
-            var items = page.Select(J).ToList();
-            var ids = ChangeRules.SnapshotIdsFor(items);
-            rows.AddRange(detector.Observe(items, kind == SyncKind.Baseline ? [] : stored.Where(s => ids.Contains(s.Key)).ToDictionary()));
-        }
-
-        var unlisted = detector.UnlistedToLoad(stored.Keys).ToDictionary(id => id, id => stored[id]);
-        return new Result(rows, detector.Finish(unlisted));
-    }
-
-    private Result Incremental(string[] items, params (string Id, string Json)[] snapshots) => Sync(SyncKind.Incremental, [items], snapshots);
+    private Detections.Result Incremental(string[] items, params (string Id, string Json)[] snapshots) => Sync(SyncKind.Incremental, [items], snapshots);
 
     // The baseline ----------------------------------------------------------------------------------------------
 

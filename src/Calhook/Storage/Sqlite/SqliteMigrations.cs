@@ -93,5 +93,9 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
+        // 4: a series created by a "this and following" split names the series it was split from.
+        (4, """
+            ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
+            """),
     ];
 }
