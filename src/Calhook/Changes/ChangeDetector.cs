@@ -134,9 +134,9 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
                 // The diff's values point into the page, which may be gone before the commit: they are copied out.
                 _changeAt[id] = _changes.Count;
                 _changes.Add(change with { Id = newChangeId(), Diff = [.. change.Diff.Select(d => new FieldChange(d.Path, d.Before?.Clone(), d.After?.Clone()))] });
-                if (change.Type == ChangeTypes.Created && ChangeRules.IsSeries(item))
+                if (change.Type == ChangeTypes.Created && ChangeRules.IsSeries(item) && item.TryGetProperty("start", out var start))
                 {
-                    _createdSeries[id] = item.GetProperty("start").Clone();
+                    _createdSeries[id] = start.Clone();
                 }
                 else
                 {

@@ -215,6 +215,7 @@ internal sealed partial class Syncer(
             GoogleErrorKind.NeedsReauth => (WatchStatus.NeedsReauth, SyncResult.Failed, "The account needs to be authorised again."),
             GoogleErrorKind.NotFound => (WatchStatus.Failing, SyncResult.Failed, "calendar not found"),
             GoogleErrorKind.RateLimited => (WatchStatus.Failing, SyncResult.RetryLater, $"Rate limited by Google ({error.Status}); retrying."),
+            GoogleErrorKind.QuotaExhausted => (WatchStatus.Failing, SyncResult.RetryLater, error.Message),
             GoogleErrorKind.Transient => (WatchStatus.Failing, SyncResult.RetryLater, $"Google failed ({error.Status}); retrying."),
             // A 410 while listing without a token: Google invalidated the paging; start over later.
             GoogleErrorKind.FullSyncRequired => (WatchStatus.Failing, SyncResult.RetryLater, "Google asked for a full sync during a full list; retrying."),
