@@ -39,6 +39,7 @@ internal static class HostingSetup
         });
 
         services.TryAddSingleton<ApiKeyProvider>();
+        services.AddCalhookApiKeyAuth();
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();
