@@ -57,7 +57,17 @@ internal sealed partial class DeliverySender : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Attempts this instance had in flight when it stopped (or crashed) are its own: take them back at once.
-        await _store.ReleaseDeliveryLeasesAsync(_options.InstanceId, stoppingToken);
+        try
+        {
+            await _store.ReleaseDeliveryLeasesAsync(_options.InstanceId, stoppingToken);
+        }
+        catch (NotSupportedException error)
+        {
+            // A store without delivery support (PostgreSQL, for now): no webhooks, but the rest of the service runs.
+            Log.NotSupported(_logger, error.Message);
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             // Take both signals before reading the store, so a commit or a finished attempt meanwhile still wakes us.

@@ -37,10 +37,10 @@ internal sealed class CalhookProcess : IAsyncDisposable
     public int ExitCode => process.ExitCode;
 
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
-    public static CalhookProcess Start(params string[] arguments) => StartWith(new Dictionary<string, string>(), arguments);
+    public static CalhookProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
-    /// <summary>The same with extra environment variables (settings such as <c>Calhook__Delivery__RetryDelays__0</c>).</summary>
-    public static CalhookProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    /// <summary>As <see cref="Start(string[])"/>, with extra environment variables (<c>TZDIR</c>).</summary>
+    public static CalhookProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {

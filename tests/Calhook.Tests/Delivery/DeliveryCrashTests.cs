@@ -86,7 +86,7 @@ public sealed class DeliveryCrashTests
             environment[$"Calhook__Delivery__RetryDelays__{i}"] = "00:00:01";
         }
 
-        var serve = CalhookProcess.StartWith(environment,
+        var serve = CalhookProcess.Start(environment,
             "serve", "--urls", baseAddress.ToString().TrimEnd('/'), "--data", data,
             "--google-url", emulator.ToString().TrimEnd('/'), "--api-key", ApiKey);
         await serve.WaitUntilHealthyAsync(baseAddress, Generous);

@@ -93,9 +93,22 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
-        // 4: webhook delivery. Each subscription has a cursor over the change log; deliveries are its queue (one row per
-        // change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        // 4: leases coordinate work between processes sharing the store (see ICalhookStore's coordination section).
         (4, """
+            CREATE TABLE leases (
+                name       TEXT NOT NULL PRIMARY KEY,
+                holder     TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                requested  INTEGER NOT NULL DEFAULT 0
+            );
+            """),
+        // 5: a series created by a "this and following" split names the series it was split from.
+        (5, """
+            ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
+            """),
+        // 6: webhook delivery. Each subscription has a cursor over the change log; deliveries are its queue (one row per
+        // change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        (6, """
             CREATE TABLE subscriptions (
                 id                         TEXT NOT NULL PRIMARY KEY,
                 url                        TEXT NOT NULL,
