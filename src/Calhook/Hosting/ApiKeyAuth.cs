@@ -9,7 +9,11 @@ internal static class ApiKeyAuth
 {
     private const string Scheme = "Bearer ";
 
-    /// <summary>Requires <c>Authorization: Bearer &lt;api key&gt;</c>; a missing or wrong key gets a 401 problem+json.</summary>
+    /// <summary>
+    /// Requires <c>Authorization: Bearer &lt;api key&gt;</c>; a missing or wrong key gets a 401 problem+json. A GET
+    /// without the header may instead carry the dashboard's session cookie (SameSite=Strict, so only Calhook's own pages
+    /// send it): that is how the dashboard's EventSource reads the change stream. Writes always need the key.
+    /// </summary>
     public static TBuilder RequireCalhookApiKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
@@ -20,7 +24,8 @@ internal static class ApiKeyAuth
                 ? header[Scheme.Length..].Trim()
                 : null;
 
-            if (!http.RequestServices.GetRequiredService<ApiKeyProvider>().Matches(presented))
+            if (!http.RequestServices.GetRequiredService<ApiKeyProvider>().Matches(presented)
+                && !(presented is null && HttpMethods.IsGet(http.Request.Method) && await Dashboard.DashboardSession.IsSignedInAsync(http)))
             {
                 http.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
                 return TypedResults.Problem(

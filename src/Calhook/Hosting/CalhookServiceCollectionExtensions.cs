@@ -1,6 +1,7 @@
 using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Channels;
+using Calhook.Dashboard;
 using Calhook.Google;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -26,6 +27,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookDashboard();
         return services;
     }
 
@@ -38,6 +40,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapWatches();
         endpoints.MapChanges();
         endpoints.MapSync();
+        endpoints.MapDashboard();
         return endpoints;
     }
 }
