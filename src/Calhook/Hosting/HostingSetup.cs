@@ -37,6 +37,7 @@ internal static class HostingSetup
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();
+        services.AddCalhookOpenTelemetry(configuration);
         return services;
     }
 

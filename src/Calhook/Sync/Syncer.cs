@@ -108,6 +108,7 @@ internal sealed partial class Syncer(
             var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), detection.Snapshots, detection.Changes, page.NextSyncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+            using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
             return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null);
         }
     }
@@ -180,6 +181,7 @@ internal sealed partial class Syncer(
         var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten(absent), changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+        using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
         return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);
     }
 
