@@ -4,6 +4,7 @@ using Calhook.Channels;
 using Calhook.Google;
 using Calhook.Receiving;
 using Calhook.Storage;
+using Calhook.Sync;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -31,7 +32,8 @@ internal static class DashboardPage
     }
 
     private static async Task<IResult> ShowAsync(
-        HttpContext http, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, IAntiforgery antiforgery, CancellationToken cancellationToken)
+        HttpContext http, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, IAntiforgery antiforgery,
+        CancellationToken cancellationToken)
     {
         if (!await DashboardSession.IsSignedInAsync(http))
         {
@@ -76,10 +78,12 @@ internal static class DashboardPage
             body.Append("<table id=\"watches\"><thead><tr><th>Calendar</th><th>Account</th><th>Status</th><th>Channel expires</th><th>Last ping</th><th>Last sync</th><th>Error</th><th></th></tr></thead><tbody>");
             foreach (var watch in watches)
             {
-                var state = WatchState.From(watch, map, notifications);
+                var state = WatchState.From(watch, map, notifications, progress);
                 body.Append($"<tr data-watch-id=\"{Html.E(state.Id)}\"><td>{Html.E(state.CalendarId)}</td>")
                     .Append($"<td>{Html.E(emails.GetValueOrDefault(state.AccountId, state.AccountId))}</td>")
-                    .Append($"<td><span class=\"status {Html.E(state.Status)}\">{Html.E(state.Status)}</span></td>")
+                    .Append($"<td><span class=\"status {Html.E(state.Status)}\">{Html.E(state.Status)}</span>")
+                    .Append(state.Progress is { } running ? $" <span class=\"progress\">{Html.E(running.Phase)}: {running.EventsFetched:N0} events fetched</span>" : "")
+                    .Append("</td>")
                     .Append($"<td>{Html.Time(state.ChannelExpiresAt)}</td><td>{Html.Time(state.LastNotificationAt)}</td><td>{Html.Time(state.LastSyncAt)}</td>")
                     .Append($"<td class=\"error\">{Html.E(state.Error)}</td>")
                     .Append($"<td><form method=\"post\" action=\"/dashboard/watches/{Html.E(Uri.EscapeDataString(state.Id))}/remove\">{token}<button type=\"submit\">Stop</button></form></td></tr>");

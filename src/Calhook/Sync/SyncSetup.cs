@@ -27,6 +27,7 @@ internal static class SyncSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChangeNotifier>();
         services.TryAddSingleton<PingClock>();
+        services.TryAddSingleton<SyncProgress>();
         services.TryAddSingleton(sp => new ChangeIds(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new Syncer(
             sp.GetRequiredService<ICalhookStore>(),
@@ -37,6 +38,7 @@ internal static class SyncSetup
             sp.GetRequiredService<ILogger<Syncer>>())
         {
             ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
+            FullListProgress = sp.GetRequiredService<SyncProgress>().Report,
         });
 
         services.AddSingleton(sp =>
@@ -44,7 +46,7 @@ internal static class SyncSetup
             var store = sp.GetRequiredService<ICalhookStore>();
             var metrics = sp.GetService<CalhookMetrics>();
             return new SyncScheduler(
-                SyncTelemetry.Measure(sp.GetRequiredService<Syncer>().SyncAsync, sp.GetRequiredService<PingClock>(), metrics, sp.GetRequiredService<TimeProvider>()),
+                SyncTelemetry.Measure(sp.GetRequiredService<Syncer>().SyncAsync, sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 sp.GetRequiredService<IOptions<SyncOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),

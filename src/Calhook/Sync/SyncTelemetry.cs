@@ -5,11 +5,12 @@ namespace Calhook.Sync;
 
 /// <summary>
 /// Wraps the sync the scheduler runs with what is measured about it: the <c>calhook.sync</c> activity (continuing the
-/// trace of the ping it answers), its duration, and the ping-to-change lag when it appended changes.
+/// trace of the ping it answers), its duration, the ping-to-change lag when it appended changes; and the end of its
+/// progress report.
 /// </summary>
 internal static class SyncTelemetry
 {
-    public static SyncRunner Measure(SyncRunner sync, PingClock pings, CalhookMetrics? metrics, TimeProvider time) =>
+    public static SyncRunner Measure(SyncRunner sync, PingClock pings, SyncProgress progress, CalhookMetrics? metrics, TimeProvider time) =>
         async (watchId, cancellationToken) =>
         {
             var ping = pings.Take(watchId);
@@ -24,6 +25,7 @@ internal static class SyncTelemetry
             }
             finally
             {
+                progress.Clear(watchId);
                 var name = OutcomeName(outcome?.Result);
                 metrics?.SyncDuration(time.GetElapsedTime(started), name);
                 activity?.SetTag("calhook.outcome", name);

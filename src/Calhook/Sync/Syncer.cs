@@ -33,6 +33,9 @@ internal sealed partial class Syncer(
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
+    /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
+    public Action<string, SyncKind, int>? FullListProgress { get; init; }
+
     public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken)
     {
         var watch = await store.GetWatchAsync(watchId, cancellationToken);
@@ -151,6 +154,7 @@ internal sealed partial class Syncer(
                 await store.StageSnapshotsAsync(watch.Id, attemptId, detection.Observe(page.Items, stored), cancellationToken);
                 items += page.Items.Count;
                 LogStaged(watch.Id, kind, items);
+                FullListProgress?.Invoke(watch.Id, kind, items);
                 if (last)
                 {
                     nextSyncToken = page.NextSyncToken!;
