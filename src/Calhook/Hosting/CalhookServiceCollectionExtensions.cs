@@ -27,6 +27,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookChangeStream();
         services.AddCalhookDashboard();
         return services;
     }
