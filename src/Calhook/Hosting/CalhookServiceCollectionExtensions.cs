@@ -2,6 +2,7 @@ using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Channels;
 using Calhook.Delivery;
+using Calhook.Dashboard;
 using Calhook.Google;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -29,6 +30,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookSync();
         services.AddCalhookDelivery();
         services.AddCalhookChangeStream();
+        services.AddCalhookDashboard();
         return services;
     }
 
@@ -42,6 +44,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapChanges();
         endpoints.MapSync();
         endpoints.MapSubscriptions();
+        endpoints.MapDashboard();
         return endpoints;
     }
 }
