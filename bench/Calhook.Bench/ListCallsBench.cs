@@ -72,11 +72,11 @@ internal static class ListCallsBench
 
     private sealed class ListCallCounter
     {
-        private int count;
+        private int _count;
 
-        public int Count => Volatile.Read(ref count);
+        public int Count => Volatile.Read(ref _count);
 
-        public void Add() => Interlocked.Increment(ref count);
+        public void Add() => Interlocked.Increment(ref _count);
     }
 
     private sealed class CountingHandler(ListCallCounter counter) : DelegatingHandler

@@ -11,11 +11,11 @@ namespace Calhook.Emulator;
 /// <summary>The emulator on its own Kestrel host. Start with <see cref="StartAsync"/>; dispose to stop.</summary>
 public sealed class EmulatorServer : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private readonly WebApplication _app;
 
     private EmulatorServer(WebApplication app, Uri baseAddress)
     {
-        this.app = app;
+        _app = app;
         BaseAddress = baseAddress;
     }
 
@@ -32,23 +32,23 @@ public sealed class EmulatorServer : IAsyncDisposable
         builder.WebHost.UseUrls(url);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddCalendarEmulator(o => Copy(options, o));
-        var app = builder.Build();
-        app.MapCalendarEmulator();
-        await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"));
+        var _app = builder.Build();
+        _app.MapCalendarEmulator();
+        await _app.StartAsync(cancellationToken);
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EmulatorServer(_app, new Uri(address.TrimEnd('/') + "/"));
     }
 
     /// <summary>Completes when the host stops (Ctrl+C, or <paramref name="ct"/> cancelled).</summary>
-    public Task WaitForShutdownAsync(CancellationToken ct) => app.WaitForShutdownAsync(ct);
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
 
     public async ValueTask DisposeAsync()
     {
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 
-    internal IServiceProvider Services => app.Services;
+    internal IServiceProvider Services => _app.Services;
 
     private static void Copy(EmulatorOptions from, EmulatorOptions to)
     {

@@ -44,14 +44,14 @@ internal sealed class AdminOptions
 internal sealed class AdminClient : IDisposable
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-    private readonly HttpClient http;
+    private readonly HttpClient _http;
 
     public AdminClient(Uri server, string? apiKey, bool json)
     {
-        http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
         if (!string.IsNullOrWhiteSpace(apiKey))
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         }
 
         Json = json;
@@ -59,7 +59,7 @@ internal sealed class AdminClient : IDisposable
 
     public bool Json { get; }
 
-    public HttpClient Http => http;
+    public HttpClient Http => _http;
 
     /// <summary>Sends a request; returns the JSON body, or null after printing the problem to stderr.</summary>
     public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken)
@@ -73,11 +73,11 @@ internal sealed class AdminClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, cancellationToken);
+            response = await _http.SendAsync(request, cancellationToken);
         }
         catch (HttpRequestException error)
         {
-            await Console.Error.WriteLineAsync($"calhook: cannot reach {http.BaseAddress}: {error.Message}");
+            await Console.Error.WriteLineAsync($"calhook: cannot reach {_http.BaseAddress}: {error.Message}");
             return null;
         }
 
@@ -98,7 +98,7 @@ internal sealed class AdminClient : IDisposable
 
     public static string Pretty(JsonNode? node) => node?.ToJsonString(Indented) ?? "null";
 
-    public void Dispose() => http.Dispose();
+    public void Dispose() => _http.Dispose();
 
     private static JsonNode? TryParse(string text)
     {

@@ -15,17 +15,43 @@ internal sealed record FaultSettings
     {
         if (Notifications is { } n)
         {
-            if (n.DropRate is < 0 or > 1) return "notifications.dropRate must be between 0 and 1";
-            if (n.DuplicateRate is < 0 or > 1) return "notifications.duplicateRate must be between 0 and 1";
-            if (n.DelayMs is { } d && (d.Length != 2 || d[0] < 0 || d[1] < d[0])) return "notifications.delayMs must be [min,max] with 0 <= min <= max";
+            if (n.DropRate is < 0 or > 1)
+            {
+                return "notifications.dropRate must be between 0 and 1";
+            }
+
+            if (n.DuplicateRate is < 0 or > 1)
+            {
+                return "notifications.duplicateRate must be between 0 and 1";
+            }
+
+            if (n.DelayMs is { } d && (d.Length != 2 || d[0] < 0 || d[1] < d[0]))
+            {
+                return "notifications.delayMs must be [min,max] with 0 <= min <= max";
+            }
         }
 
         if (Api is { } a)
         {
-            if (a.ErrorRate is < 0 or > 1) return "api.errorRate must be between 0 and 1";
-            if (a.RateLimitRate is < 0 or > 1) return "api.rateLimitRate must be between 0 and 1";
-            if (a.FullSyncRequiredRate is < 0 or > 1) return "api.fullSyncRequiredRate must be between 0 and 1";
-            if (a.ErrorStatus is < 500 or > 599) return "api.errorStatus must be a 5xx status";
+            if (a.ErrorRate is < 0 or > 1)
+            {
+                return "api.errorRate must be between 0 and 1";
+            }
+
+            if (a.RateLimitRate is < 0 or > 1)
+            {
+                return "api.rateLimitRate must be between 0 and 1";
+            }
+
+            if (a.FullSyncRequiredRate is < 0 or > 1)
+            {
+                return "api.fullSyncRequiredRate must be between 0 and 1";
+            }
+
+            if (a.ErrorStatus is < 500 or > 599)
+            {
+                return "api.errorStatus must be a 5xx status";
+            }
         }
 
         return null;

@@ -6,7 +6,7 @@ namespace Calhook.Emulator;
 /// </summary>
 internal sealed class EmulatorRuntime(EmulatorOptions options)
 {
-    private volatile RuntimeConfig config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
+    private volatile RuntimeConfig _config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
         options.RequireHttpsAddress);
 
     /// <summary>Distinguishes tokens of this emulator process from those of an earlier one (those answer 410).</summary>
@@ -18,8 +18,8 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 
     public RuntimeConfig Config
     {
-        get => config;
-        set => config = value;
+        get => _config;
+        set => _config = value;
     }
 }
 

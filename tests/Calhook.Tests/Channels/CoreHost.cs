@@ -44,15 +44,26 @@ internal sealed class CoreHost : IAsyncDisposable
             string? outcome = null, state = null;
             foreach (var tag in tags)
             {
-                if (tag.Key == "outcome") outcome = tag.Value as string;
-                if (tag.Key == "state") state = tag.Value as string;
+                if (tag.Key == "outcome")
+                {
+                    outcome = tag.Value as string;
+                }
+
+                if (tag.Key == "state")
+                {
+                    state = tag.Value as string;
+                }
             }
 
             switch (outcome)
             {
                 case ReceiverMetrics.Outcomes.Accepted:
                     Interlocked.Add(ref _accepted, value);
-                    if (state == "exists") Interlocked.Add(ref _acceptedExists, value);
+                    if (state == "exists")
+                    {
+                        Interlocked.Add(ref _acceptedExists, value);
+                    }
+
                     break;
                 case ReceiverMetrics.Outcomes.Unknown:
                     Interlocked.Add(ref _unknown, value);

@@ -9,12 +9,12 @@ namespace Calhook.Tests.Cli;
 /// <summary>The real <c>calhook</c> executable in a child process: started, awaited, killed.</summary>
 internal sealed class CalhookProcess : IAsyncDisposable
 {
-    private readonly Process process;
-    private readonly StringBuilder output = new();
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
 
     private CalhookProcess(Process process)
     {
-        this.process = process;
+        _process = process;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -25,16 +25,16 @@ internal sealed class CalhookProcess : IAsyncDisposable
     {
         get
         {
-            lock (output)
+            lock (_output)
             {
-                return output.ToString();
+                return _output.ToString();
             }
         }
     }
 
-    public bool HasExited => process.HasExited;
+    public bool HasExited => _process.HasExited;
 
-    public int ExitCode => process.ExitCode;
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
     public static CalhookProcess Start(params string[] arguments)
@@ -84,9 +84,9 @@ internal sealed class CalhookProcess : IAsyncDisposable
         using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
         await Polling.EventuallyAsync(async () =>
         {
-            if (process.HasExited)
+            if (_process.HasExited)
             {
-                throw new InvalidOperationException($"calhook exited with {process.ExitCode}:\n{Output}");
+                throw new InvalidOperationException($"calhook exited with {_process.ExitCode}:\n{Output}");
             }
 
             if (!Output.Contains("Calhook is running at", StringComparison.Ordinal))
@@ -102,25 +102,25 @@ internal sealed class CalhookProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cancel.Token);
-        return process.ExitCode;
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>A real kill (SIGKILL), as a crash: no shutdown code runs.</summary>
     public async Task KillAsync()
     {
-        if (!process.HasExited)
+        if (!_process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: true);
         }
 
-        await process.WaitForExitAsync();
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
-        process.Dispose();
+        _process.Dispose();
     }
 
     private void Append(string? line)
@@ -130,9 +130,9 @@ internal sealed class CalhookProcess : IAsyncDisposable
             return;
         }
 
-        lock (output)
+        lock (_output)
         {
-            output.AppendLine(line);
+            _output.AppendLine(line);
         }
     }
 }

@@ -1,6 +1,6 @@
 using Calhook.Google;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Tests.Google;

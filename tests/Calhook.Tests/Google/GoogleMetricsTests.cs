@@ -1,5 +1,5 @@
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Google;
 

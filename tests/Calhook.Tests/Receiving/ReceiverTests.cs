@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Receiving;
 

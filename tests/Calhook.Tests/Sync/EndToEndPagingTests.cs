@@ -42,11 +42,11 @@ public sealed class EndToEndPagingTests
 
     private sealed class ListCounter
     {
-        private int count;
+        private int _count;
 
-        public int Count => Volatile.Read(ref count);
+        public int Count => Volatile.Read(ref _count);
 
-        public void Add() => Interlocked.Increment(ref count);
+        public void Add() => Interlocked.Increment(ref _count);
     }
 
     private sealed class CountingHandler(ListCounter counter) : DelegatingHandler
