@@ -32,11 +32,11 @@ public sealed class EmulatorServer : IAsyncDisposable
         builder.WebHost.UseUrls(url);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddCalendarEmulator(o => Copy(options, o));
-        var _app = builder.Build();
-        _app.MapCalendarEmulator();
-        await _app.StartAsync(cancellationToken);
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EmulatorServer(_app, new Uri(address.TrimEnd('/') + "/"));
+        var app = builder.Build();
+        app.MapCalendarEmulator();
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"));
     }
 
     /// <summary>Completes when the host stops (Ctrl+C, or <paramref name="ct"/> cancelled).</summary>

@@ -34,7 +34,9 @@ internal static class ServeCommand
             Set(overrides, "Calhook:Postgres:ConnectionString", parse.GetValue(postgres));
             Set(overrides, "Calhook:ApiKey", parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY"));
 
+            // The same sources, in the same folder (the working directory), as the app CalhookApp builds.
             var settings = new ConfigurationBuilder()
+                .SetBasePath(Directory.GetCurrentDirectory())
                 .AddJsonFile("appsettings.json", optional: true)
                 .AddEnvironmentVariables()
                 .AddInMemoryCollection(overrides)

@@ -229,9 +229,9 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
         _shutdown.Dispose();
     }
 
-    [LoggerMessage(1, LogLevel.Debug, "Notification {MessageNumber} of channel {ChannelId} dropped by the drop fault")]
+    [LoggerMessage(EmulatorLogEvents.NotificationDropped, LogLevel.Debug, "Notification {MessageNumber} of channel {ChannelId} dropped by the drop fault")]
     private partial void LogDropped(string channelId, long messageNumber);
 
-    [LoggerMessage(2, LogLevel.Information, "Notification {MessageNumber} of channel {ChannelId} failed with status {Status} after {Attempts} attempts")]
+    [LoggerMessage(EmulatorLogEvents.NotificationFailed, LogLevel.Information, "Notification {MessageNumber} of channel {ChannelId} failed with status {Status} after {Attempts} attempts")]
     private partial void LogFailed(string channelId, long messageNumber, int status, int attempts);
 }

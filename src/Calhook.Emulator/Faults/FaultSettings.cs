@@ -1,17 +1,19 @@
 namespace Calhook.Emulator.Faults;
 
 /// <summary>Fault injection, as <c>GET/PUT /emulator/v1/faults</c> shows it. Every field is optional; default: no faults.</summary>
-internal sealed record FaultSettings
+public sealed record FaultSettings
 {
     /// <summary>Seed of the random choices; the same seed and the same calls give the same faults. Default: random.</summary>
     public int? Seed { get; init; }
 
+    /// <summary>Faults on push deliveries. Default: none.</summary>
     public NotificationFaults? Notifications { get; init; }
 
+    /// <summary>Faults on Calendar API calls. Default: none.</summary>
     public ApiFaults? Api { get; init; }
 
     /// <summary>A description of the first invalid field, or null.</summary>
-    public string? Validate()
+    internal string? Validate()
     {
         if (Notifications is { } n)
         {
@@ -59,7 +61,7 @@ internal sealed record FaultSettings
 }
 
 /// <summary>Faults on push deliveries.</summary>
-internal sealed record NotificationFaults
+public sealed record NotificationFaults
 {
     /// <summary>Share of notifications never sent (0–1).</summary>
     public double DropRate { get; init; }
@@ -75,7 +77,7 @@ internal sealed record NotificationFaults
 }
 
 /// <summary>Faults on <c>/calendar/v3/*</c> calls (never on OAuth or the emulator controls).</summary>
-internal sealed record ApiFaults
+public sealed record ApiFaults
 {
     /// <summary>Share of calls answered <see cref="ErrorStatus"/> with Google's <c>backendError</c> (0–1).</summary>
     public double ErrorRate { get; init; }

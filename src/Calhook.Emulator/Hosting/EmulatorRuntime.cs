@@ -24,4 +24,7 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 }
 
 /// <summary>The run-time settings, exactly as <c>GET/PUT /emulator/v1/config</c> shows them.</summary>
-internal sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);
+/// <param name="MaxChannelTtlSeconds">Longest life of a push channel, in seconds.</param>
+/// <param name="SyncTokenLifetimeSeconds">How long a sync token stays valid, in seconds; null: forever.</param>
+/// <param name="RequireHttpsAddress">Whether watch requests with a plain-http address are refused.</param>
+public sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);

@@ -83,7 +83,7 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
-        await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+        await store.StopWatchAsync(id, cancellationToken);
         supervisor.Unwatch(id);
         return TypedResults.NoContent();
     }

@@ -19,11 +19,6 @@ internal sealed class CalhookOptionsValidator : IValidateOptions<CalhookOptions>
             failures.Add($"{prefix}:PublicUrl must be an absolute http(s) URL (got '{options.PublicUrl}').");
         }
 
-        if (!string.IsNullOrEmpty(options.Google.BaseUrl) && !IsHttpUrl(options.Google.BaseUrl))
-        {
-            failures.Add($"{prefix}:Google:BaseUrl must be an absolute http(s) URL (got '{options.Google.BaseUrl}').");
-        }
-
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {
             failures.Add($"{prefix}:DataDirectory must name a directory.");
@@ -52,6 +47,6 @@ internal sealed class CalhookOptionsValidator : IValidateOptions<CalhookOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static bool IsHttpUrl(string value) =>
+    internal static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

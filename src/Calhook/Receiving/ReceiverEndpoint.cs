@@ -12,7 +12,7 @@ namespace Calhook.Receiving;
 /// <summary>
 /// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
 /// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
-/// Google and never awaits the store (invariant 4).
+/// Google and never awaits the store (invariant 4, docs/architecture.md).
 /// </summary>
 internal static class ReceiverEndpoint
 {
@@ -78,7 +78,7 @@ internal static class ReceiverEndpoint
 
             if (!map.TryGet(channelId, out var channel))
             {
-                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6).
+                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
                 metrics.Count(ReceiverMetrics.Outcomes.Unknown);
                 supervisor.StopUnknown(channelId, resourceId);
                 return Results.Ok();

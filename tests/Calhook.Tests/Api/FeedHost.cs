@@ -21,9 +21,16 @@ internal sealed class FeedHost : IAsyncDisposable
 
     public const string WatchId = "wat_feed";
 
-    public static async Task<FeedHost> StartAsync()
+    /// <summary>Starts the host, on <paramref name="time"/> when given (a fake clock), else on the system clock.</summary>
+    public static async Task<FeedHost> StartAsync(TimeProvider? time = null)
     {
-        var host = await CalhookTestHost.StartAsync();
+        var options = new CalhookTestHostOptions();
+        if (time is not null)
+        {
+            options.ConfigureServices = services => services.AddSingleton(time);
+        }
+
+        var host = await CalhookTestHost.StartAsync(options);
         var store = host.Services.GetRequiredService<ICalhookStore>();
         var now = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
         await store.AddAccountAsync(new AccountRecord("acc_feed", AccountKind.OAuth, "alice@example.com", null, "x", AccountStatus.Active, null, now), CancellationToken.None);

@@ -124,7 +124,7 @@ internal sealed class CoreHost : IAsyncDisposable
     /// <summary>Connects an emulator user as an OAuth account; returns the account id.</summary>
     public async Task<string> AddOAuthAccountAsync(EmulatorClient emulator, string user)
     {
-        var tokens = await emulator.TokensAsync(user);
+        var tokens = await emulator.Control.CreateTokensAsync(user);
         var response = await Client.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = user, refreshToken = tokens.RefreshToken });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();

@@ -19,12 +19,12 @@ public sealed class AdminCommandTests : IAsyncLifetime
     {
         _emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
         _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
-        using var control = new HttpClient { BaseAddress = _emulator.BaseAddress };
-        var tokens = (await (await control.PostAsJsonAsync("/emulator/v1/tokens", new { user = User })).Content.ReadFromJsonAsync<JsonObject>())!;
-        var account = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = (string?)tokens["refresh_token"] });
+        using var control = new EmulatorControlClient(_emulator.BaseAddress);
+        var tokens = await control.CreateTokensAsync(User);
+        var account = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = tokens.RefreshToken });
         _accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
         _google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        _google.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+        _google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
     }
 
     public async Task DisposeAsync()

@@ -36,15 +36,18 @@ internal sealed class CalhookProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
-    public static CalhookProcess Start(params string[] arguments)
+    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> in the test's output folder (the Cli project is referenced).</summary>
+    public static CalhookProcess Start(params string[] arguments) => StartIn(AppContext.BaseDirectory, arguments);
+
+    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> with <paramref name="workingDirectory"/> as its working directory.</summary>
+    public static CalhookProcess StartIn(string workingDirectory, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "calhook.dll"));
         foreach (var argument in arguments)
