@@ -11,6 +11,7 @@ internal sealed class CalhookProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _disposed;
 
     private CalhookProcess(Process process)
     {
@@ -122,6 +123,12 @@ internal sealed class CalhookProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a test's finally may dispose a process its body already disposed before a restart failed.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await KillAsync();
         _process.Dispose();
     }
