@@ -35,6 +35,10 @@ internal static class LogEvents
     // Receiving (14xx)
     public const int NotificationRecordFailed = 1401;
 
+    // Change feed and stream (15xx)
+    public const int ChangeStreamReadFailed = 1501;
+    public const int ChangeStreamReaderDisconnected = 1502;
+
     // Syncer (30xx)
     public const int SyncFullResync = 3001;
     public const int SyncCompleted = 3002;

@@ -114,7 +114,7 @@ public sealed class ChangesFeedTests
     {
         // On a clock that stands still, the 30 s deadline never passes: only a commit can answer the poll.
         var time = new TimerSignal(TimeSpan.FromSeconds(30), new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
-        await using var host = await FeedHost.StartAsync(time);
+        await using var host = await FeedHost.StartAsync(time: time);
         var poll = host.Client.GetAsync("v1/changes?after=0&wait=30");
 
         // The poll has read an empty log and is parked on its deadline.
