@@ -32,7 +32,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => app.Services;
+    public IServiceProvider Services => _app.Services;
 
     public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
     {
