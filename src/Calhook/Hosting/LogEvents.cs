@@ -20,6 +20,7 @@ internal static class LogEvents
     // Accounts (12xx)
     public const int AccountNeedsReauth = 1201;
     public const int AccountTokenFailed = 1202;
+    public const int AccountAssertionRefused = 1203;
 
     // Channels (13xx)
     public const int ChannelOpened = 1301;
@@ -45,6 +46,7 @@ internal static class LogEvents
     public const int SyncFailed = 3003;
     public const int SyncFullListStaged = 3004;
     public const int SyncFullListRead = 3005;
+    public const int SyncCommittedWithProblem = 3006;
 
     // Sync scheduler (31xx)
     public const int SyncCrashed = 3101;

@@ -38,10 +38,17 @@ internal sealed class CalhookProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> in the test's output folder (the Cli project is referenced).</summary>
-    public static CalhookProcess Start(params string[] arguments) => StartIn(AppContext.BaseDirectory, arguments);
+    public static CalhookProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    /// <summary>As <see cref="Start(string[])"/>, with extra environment variables (<c>TZDIR</c>).</summary>
+    public static CalhookProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartIn(AppContext.BaseDirectory, environment, arguments);
 
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> with <paramref name="workingDirectory"/> as its working directory.</summary>
-    public static CalhookProcess StartIn(string workingDirectory, params string[] arguments)
+    public static CalhookProcess StartIn(string workingDirectory, params string[] arguments) =>
+        StartIn(workingDirectory, new Dictionary<string, string>(), arguments);
+
+    private static CalhookProcess StartIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -58,6 +65,11 @@ internal sealed class CalhookProcess : IAsyncDisposable
 
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment.Remove("CALHOOK_API_KEY");
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         return new CalhookProcess(Process.Start(info)!);
     }
 
