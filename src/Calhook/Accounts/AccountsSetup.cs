@@ -22,6 +22,7 @@ internal static class AccountsSetup
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<CredentialFactory>();
         services.AddSingleton<AccountCredentials>();
+        services.AddSingleton<AccountLifecycle>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountsJsonContext.Default));
         return services;
     }

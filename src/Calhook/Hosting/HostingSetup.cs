@@ -44,6 +44,7 @@ internal static class HostingSetup
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();
+        services.AddCalhookOpenTelemetry(configuration);
         services.AddOpenApi(OpenApiDocument.Name, options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Calhook";
