@@ -16,13 +16,13 @@ internal sealed class BenchHost : IAsyncDisposable
 {
     public const string ApiKey = "chk_bench_0123456789abcdefghijklmnop";
 
-    private readonly WebApplication app;
-    private readonly DirectoryInfo data;
+    private readonly WebApplication _app;
+    private readonly DirectoryInfo _data;
 
     private BenchHost(WebApplication app, DirectoryInfo data, Uri baseAddress)
     {
-        this.app = app;
-        this.data = data;
+        _app = app;
+        _data = data;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
@@ -32,7 +32,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => app.Services;
+    public IServiceProvider Services => _app.Services;
 
     public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
     {
@@ -120,11 +120,11 @@ internal sealed class BenchHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
         try
         {
-            data.Delete(recursive: true);
+            _data.Delete(recursive: true);
         }
         catch (IOException)
         {

@@ -15,7 +15,8 @@ internal static class GoogleSetup
             .Validate(o => o.RequestsPerMinutePerUser > 0, "Calhook:Google:RequestsPerMinutePerUser must be positive.")
             .Validate(o => o.MaxRetryAttempts >= 0, "Calhook:Google:MaxRetryAttempts must not be negative.")
             .Validate(o => o.EventsPageSize is >= 1 and <= 2500, "Calhook:Google:EventsPageSize must be between 1 and 2500.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Calhook:Google:BaseUrl must be an absolute URL.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Hosting.CalhookOptionsValidator.IsHttpUrl(o.BaseUrl),
+                "Calhook:Google:BaseUrl must be an absolute http(s) URL.")
             .ValidateOnStart();
         services.AddSingleton(sp => PerUserRateLimitHandler.CreateLimiter(sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value));
         services.AddTransient<PerUserRateLimitHandler>();
