@@ -93,5 +93,24 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
+        // 4: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
+        // them. A full list writes its pages straight into the table under its own generation, appended in rowid
+        // order with only the small key index taking random inserts; its commit makes that generation the watch's
+        // current one (sync_state.generation). Rows of any other generation are invisible and deleted by the next
+        // full list. Replaces snapshot_staging, whose final move of 100,000 rows dominated a large baseline.
+        (4, """
+            CREATE TABLE snapshots_v4 (
+                watch_id   TEXT NOT NULL,
+                generation TEXT NOT NULL,
+                event_id   TEXT NOT NULL,
+                json       TEXT NOT NULL
+            );
+            INSERT INTO snapshots_v4 (watch_id, generation, event_id, json) SELECT watch_id, '', event_id, json FROM snapshots;
+            DROP TABLE snapshots;
+            ALTER TABLE snapshots_v4 RENAME TO snapshots;
+            CREATE UNIQUE INDEX ux_snapshots_key ON snapshots (watch_id, generation, event_id);
+            ALTER TABLE sync_state ADD COLUMN generation TEXT NOT NULL DEFAULT '';
+            DROP TABLE snapshot_staging;
+            """),
     ];
 }
