@@ -18,11 +18,13 @@ internal sealed class BenchHost : IAsyncDisposable
 
     private readonly WebApplication app;
     private readonly DirectoryInfo data;
+    private readonly bool ownsData;
 
-    private BenchHost(WebApplication app, DirectoryInfo data, Uri baseAddress)
+    private BenchHost(WebApplication app, DirectoryInfo data, bool ownsData, Uri baseAddress)
     {
         this.app = app;
         this.data = data;
+        this.ownsData = ownsData;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
@@ -32,10 +34,14 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
+    /// <summary>The service's data directory (kept after disposal when the caller gave it).</summary>
+    public DirectoryInfo Data => data;
+
+    public static async Task<BenchHost> StartAsync(
+        Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
     {
         var port = FreePort();
-        var data = Directory.CreateTempSubdirectory("calhook-bench-");
+        var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -44,6 +50,11 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Calhook:PublicUrl"] = $"http://127.0.0.1:{port}",
             ["Calhook:ApiKey"] = ApiKey,
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("CALHOOK_BENCH_LOG") is { Length: > 0 } level)
         {
@@ -58,7 +69,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var app = builder.Build();
         app.MapCalhook();
         await app.StartAsync();
-        return new BenchHost(app, data, new Uri($"http://127.0.0.1:{port}/"));
+        return new BenchHost(app, data, dataDirectory is null, new Uri($"http://127.0.0.1:{port}/"));
     }
 
     /// <summary>Connects an emulator user and watches its primary calendar; returns the watch id once the baseline is done.</summary>
@@ -120,6 +131,11 @@ internal sealed class BenchHost : IAsyncDisposable
         Client.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
+        if (!ownsData)
+        {
+            return;
+        }
+
         try
         {
             data.Delete(recursive: true);

@@ -38,6 +38,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapWatches();
         endpoints.MapChanges();
         endpoints.MapSync();
+        endpoints.MapQuota();
         return endpoints;
     }
 }
