@@ -51,6 +51,11 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", "A watch needs 'accountId' and 'calendarId'.");
         }
 
+        if (CalendarIds.Problem(request.CalendarId) is { } calendarIdProblem)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", calendarIdProblem);
+        }
+
         if (await store.GetAccountAsync(request.AccountId, cancellationToken) is null)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");
