@@ -37,6 +37,8 @@ internal sealed class BenchHost : IAsyncDisposable
     /// <summary>The service's data directory (kept after disposal when the caller gave it).</summary>
     public DirectoryInfo Data => data;
 
+    public IServiceProvider Services => app.Services;
+
     public static async Task<BenchHost> StartAsync(
         Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
     {

@@ -63,6 +63,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, ITimer> _retries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _startedAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _pacing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastRequest = new(StringComparer.Ordinal);
 
     private Task _loop = Task.CompletedTask;
     private Task _safetyNet = Task.CompletedTask;
@@ -169,11 +170,13 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     else if (state == WatchState.Queued)
                     {
                         Promote(watchId, priority);
+                        _lastRequest[watchId] = _time.GetTimestamp();
                     }
                     else
                     {
                         _states[watchId] = WatchState.RunningWithFollowUp;
                         _priorities[watchId] = Best(_priorities.GetValueOrDefault(watchId, priority), priority);
+                        _lastRequest[watchId] = _time.GetTimestamp();
                     }
 
                     StartReady();
@@ -188,17 +191,17 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
                     if (_states[watchId] == WatchState.RunningWithFollowUp)
                     {
-                        // The follow-up waits out MinSyncInterval from this sync's start; requests meanwhile fold
-                        // into it (it is Queued), so a burst spread over some milliseconds costs one more sync.
-                        var wait = _options.MinSyncInterval - _time.GetElapsedTime(_startedAt[watchId]);
-                        var next = _priorities[watchId];
-                        _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId, next);
+                        // The follow-up waits until the pings go quiet (or MinSyncInterval from this sync's start);
+                        // requests meanwhile fold into it (it is Queued), so a burst costs one more sync, not one per ping.
+                        var wait = FollowUpWait(watchId);
+                        _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId, _priorities[watchId]);
                     }
                     else
                     {
                         _states.Remove(watchId);
                         _startedAt.Remove(watchId);
                         _priorities.Remove(watchId);
+                        _lastRequest.Remove(watchId);
                     }
 
                     ScheduleRetry(watchId, outcome, ranAt);
@@ -210,8 +213,17 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     if (_pacing.Remove(watchId, out var timer))
                     {
                         await timer.DisposeAsync();
-                        Enqueue(watchId, _priorities[watchId]);
-                        StartReady();
+                        // Pings that came while it waited push a paced follow-up on, up to MinSyncInterval.
+                        var wait = FollowUpWait(watchId);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            Pace(watchId, wait);
+                        }
+                        else
+                        {
+                            Enqueue(watchId, _priorities[watchId]);
+                            StartReady();
+                        }
                     }
 
                     break;
@@ -255,6 +267,11 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     }
 
     private static GoogleRequestPriority Best(GoogleRequestPriority a, GoogleRequestPriority b) => a < b ? a : b;
+
+    private TimeSpan FollowUpWait(string watchId) => FollowUpPacing.Wait(
+        _time.GetElapsedTime(_startedAt[watchId]),
+        _lastRequest.TryGetValue(watchId, out var last) ? _time.GetElapsedTime(last) : null,
+        _options);
 
     private WatchState Pace(string watchId, TimeSpan wait)
     {
