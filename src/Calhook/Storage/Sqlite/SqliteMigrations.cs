@@ -93,12 +93,21 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
-        // 4: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
+        // 4: leases coordinate work between processes sharing the store (see ICalhookStore's coordination section).
+        (4, """
+            CREATE TABLE leases (
+                name       TEXT NOT NULL PRIMARY KEY,
+                holder     TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                requested  INTEGER NOT NULL DEFAULT 0
+            );
+            """),
+        // 5: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
         // them. A full list writes its pages straight into the table under its own generation, appended in rowid
         // order with only the small key index taking random inserts; its commit makes that generation the watch's
         // current one (sync_state.generation). Rows of any other generation are invisible and deleted by the next
         // full list. Replaces snapshot_staging, whose final move of 100,000 rows dominated a large baseline.
-        (4, """
+        (5, """
             CREATE TABLE snapshots_v4 (
                 watch_id   TEXT NOT NULL,
                 generation TEXT NOT NULL,
