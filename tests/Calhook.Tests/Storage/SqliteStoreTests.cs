@@ -62,7 +62,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     [Fact]
     public async Task Snapshots_stored_before_generations_read_back_after_the_upgrade()
     {
-        // A store written by the schema before migration 5: snapshots keyed by (watch, event) only.
+        // A store written by the schema before migration 6: snapshots keyed by (watch, event) only.
         ((IDisposable)Store).Dispose();
         File.Delete(DatabasePath);
         await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
@@ -70,7 +70,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 5).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 6).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
                 + """
                 INSERT INTO accounts VALUES ('acc', 'oauth', 'a@example.com', NULL, 'x', 'active', NULL, 'then');
                 INSERT INTO watches (id, account_id, calendar_id, status, created_at) VALUES ('w', 'acc', 'a@example.com', 'active', 'then');

@@ -102,12 +102,16 @@ internal static class SqliteMigrations
                 requested  INTEGER NOT NULL DEFAULT 0
             );
             """),
-        // 5: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
+        // 5: a series created by a "this and following" split names the series it was split from.
+        (5, """
+            ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
+            """),
+        // 6: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
         // them. A full list writes its pages straight into the table under its own generation, appended in rowid
         // order with only the small key index taking random inserts; its commit makes that generation the watch's
         // current one (sync_state.generation). Rows of any other generation are invisible and deleted by the next
         // full list. Replaces snapshot_staging, whose final move of 100,000 rows dominated a large baseline.
-        (5, """
+        (6, """
             CREATE TABLE snapshots_v4 (
                 watch_id   TEXT NOT NULL,
                 generation TEXT NOT NULL,

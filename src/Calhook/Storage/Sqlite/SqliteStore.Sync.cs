@@ -74,7 +74,7 @@ internal sealed partial class SqliteStore
         }, cancellationToken);
     }
 
-    /// <summary>The snapshot generation a watch reads: the full list that last committed (see migration 5).</summary>
+    /// <summary>The snapshot generation a watch reads: the full list that last committed (see migration 6).</summary>
     private const string CurrentGeneration = "COALESCE((SELECT generation FROM sync_state WHERE watch_id = $w), '')";
 
     private static async Task<string> CurrentGenerationAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, CancellationToken cancellationToken)
