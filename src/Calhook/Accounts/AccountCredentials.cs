@@ -123,6 +123,13 @@ internal sealed partial class AccountCredentials
         }
     }
 
+    /// <summary>Drops the cached credential and any needs-reauth verdict: the next call loads the account's new secret.</summary>
+    public void Forget(string accountId)
+    {
+        _credentials.TryRemove(accountId, out _);
+        _needsReauth.TryRemove(accountId, out _);
+    }
+
     private static Task RefreshAsync(ICredential credential, CancellationToken cancellationToken) => credential switch
     {
         UserCredential user => user.RefreshTokenAsync(cancellationToken),

@@ -43,7 +43,7 @@ internal static class WatchesApi
     }
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
-        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications,
+        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
         TimeProvider time, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.CalendarId))
@@ -65,19 +65,19 @@ internal static class WatchesApi
             WatchStatus.Starting, null, time.GetUtcNow(), null, null);
         await store.AddWatchAsync(watch, cancellationToken);
         supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, progress));
     }
 
-    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken)
+    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications)).ToList()));
+        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, progress)).ToList()));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications))
+            ? TypedResults.Ok(WatchState.From(watch, map, notifications, progress))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -98,19 +98,22 @@ internal static class WatchesApi
 
 internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId);
 
-/// <summary>The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt, lastSyncAt, error}</c>.</summary>
+/// <summary>
+/// The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt,
+/// lastSyncAt, error, progress}</c>; <c>progress</c> (<c>{phase, eventsFetched}</c>) only while a full list runs.
+/// </summary>
 internal sealed record WatchState(
     string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
-    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error)
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null)
 {
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications)
+    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, SyncProgress? progress = null)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
             ? pending
             : watch.LastNotificationAt;
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error);
+            lastNotification, watch.LastSyncAt, watch.Error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id));
     }
 
     public static string StatusName(WatchStatus status) => status switch

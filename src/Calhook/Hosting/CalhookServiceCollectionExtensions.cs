@@ -1,6 +1,7 @@
 using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Channels;
+using Calhook.Dashboard;
 using Calhook.Google;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -27,6 +28,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookReceiving();
         services.AddCalhookSync();
         services.AddCalhookChangeStream();
+        services.AddCalhookDashboard();
         return services;
     }
 
@@ -40,6 +42,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapChanges();
         endpoints.MapSync();
         endpoints.MapQuota();
+        endpoints.MapDashboard();
         return endpoints;
     }
 }

@@ -110,6 +110,24 @@ public interface ICalhookStore
     /// </summary>
     Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken);
 
+    // Accounts administration (dashboard, accounts API) ---------------------------------------------------
+
+    /// <summary>Every account that is not <see cref="AccountStatus.Removed"/>, oldest first.</summary>
+    Task<IReadOnlyList<AccountRecord>> ListAccountsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: replaces the account's protected secret (a new refresh token), sets it <c>Active</c> and
+    /// clears its error. Returns false, changing nothing, when the account does not exist or is removed.
+    /// </summary>
+    Task<bool> ReauthorizeAccountAsync(string accountId, string protectedSecret, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: marks the account <see cref="AccountStatus.Removed"/> and every watch of it stopped; returns the
+    /// ids of the watches it stopped (their channels are the caller's to stop). An unknown or already removed account
+    /// changes nothing and returns null.
+    /// </summary>
+    Task<IReadOnlyList<string>?> RemoveAccountAsync(string accountId, CancellationToken cancellationToken);
+
     // Coordination between instances (leases) -------------------------------------------------------------
     //
     // A lease is a named, expiring right to do one piece of work: `sync:{watchId}` (one sync of a calendar at a time,

@@ -4,7 +4,8 @@ namespace Calhook.Storage;
 
 public enum AccountKind { OAuth, ServiceAccount }
 
-public enum AccountStatus { Active, NeedsReauth }
+/// <summary><c>Removed</c>: deleted through the API; kept (with its secret) only so its channels can still be stopped.</summary>
+public enum AccountStatus { Active, NeedsReauth, Removed }
 
 /// <summary>
 /// A Google identity Calhook acts as. <see cref="ProtectedSecret"/> is the refresh token or the service-account key
