@@ -16,15 +16,15 @@ internal sealed class BenchHost : IAsyncDisposable
 {
     public const string ApiKey = "chk_bench_0123456789abcdefghijklmnop";
 
-    private readonly WebApplication app;
-    private readonly DirectoryInfo data;
-    private readonly bool ownsData;
+    private readonly WebApplication _app;
+    private readonly DirectoryInfo _data;
+    private readonly bool _ownsData;
 
     private BenchHost(WebApplication app, DirectoryInfo data, bool ownsData, Uri baseAddress)
     {
-        this.app = app;
-        this.data = data;
-        this.ownsData = ownsData;
+        _app = app;
+        _data = data;
+        _ownsData = ownsData;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
@@ -35,9 +35,9 @@ internal sealed class BenchHost : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>The service's data directory (kept after disposal when the caller gave it).</summary>
-    public DirectoryInfo Data => data;
+    public DirectoryInfo Data => _data;
 
-    public IServiceProvider Services => app.Services;
+    public IServiceProvider Services => _app.Services;
 
     public static async Task<BenchHost> StartAsync(
         Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
@@ -131,16 +131,16 @@ internal sealed class BenchHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
-        if (!ownsData)
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (!_ownsData)
         {
             return;
         }
 
         try
         {
-            data.Delete(recursive: true);
+            _data.Delete(recursive: true);
         }
         catch (IOException)
         {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 namespace Calhook.Accounts;
 
 /// <summary>
-/// Encrypts secrets before they reach the store (invariant 7): refresh tokens, service-account keys and channel
+/// Encrypts secrets before they reach the store (invariant 7, docs/architecture.md): refresh tokens, service-account keys and channel
 /// tokens. ASP.NET Core Data Protection, keys persisted in <c>{DataDirectory}/keys</c>. One purpose per kind of
 /// secret, so a protected channel token can never be unprotected as an account secret. Thread-safe.
 /// </summary>

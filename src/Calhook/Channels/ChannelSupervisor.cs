@@ -254,7 +254,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         _schedule.Enqueue(slot.WatchId, at);
     }
 
-    private string Address => (_calhook.Value.PublicUrl ?? "").TrimEnd('/') + "/google/notifications";
+    private string Address => (_calhook.Value.PublicUrl ?? "").TrimEnd('/') + Receiving.ReceiverEndpoint.Path;
 
     private string? TryUnprotect(ChannelRecord channel)
     {

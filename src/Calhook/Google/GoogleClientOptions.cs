@@ -1,9 +1,6 @@
 namespace Calhook.Google;
 
-/// <summary>
-/// How Calhook talks to the Calendar API, section <c>Calhook:Google</c> (next to <c>BaseUrl</c>, <c>ClientId</c> and
-/// <c>ClientSecret</c>).
-/// </summary>
+/// <summary>How Calhook talks to the Calendar API and Google's OAuth: every setting of section <c>Calhook:Google</c>.</summary>
 internal sealed class GoogleClientOptions
 {
     public const string SectionName = "Calhook:Google";

@@ -20,7 +20,8 @@ internal static class GoogleSetup
             .Validate(o => o.RequestsPerDayPerUser >= 0, "Calhook:Google:RequestsPerDayPerUser must be zero (no limit) or positive.")
             .Validate(o => o.MaxRetryAttempts >= 0, "Calhook:Google:MaxRetryAttempts must not be negative.")
             .Validate(o => o.EventsPageSize is >= 1 and <= 2500, "Calhook:Google:EventsPageSize must be between 1 and 2500.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Calhook:Google:BaseUrl must be an absolute URL.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Hosting.CalhookOptionsValidator.IsHttpUrl(o.BaseUrl),
+                "Calhook:Google:BaseUrl must be an absolute http(s) URL.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new RequestBudget(

@@ -32,10 +32,11 @@ public static class CalhookServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Maps the receiver, the admin API and the health endpoints.</summary>
+    /// <summary>Maps the receiver, the admin API, the health endpoints and the OpenAPI document.</summary>
     public static IEndpointRouteBuilder MapCalhook(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealth();
+        endpoints.MapOpenApiDocument();
         endpoints.MapReceiver();
         endpoints.MapAccounts();
         endpoints.MapWatches();

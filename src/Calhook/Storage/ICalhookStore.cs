@@ -29,11 +29,10 @@ public interface ICalhookStore
     Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// The watch's lifecycle: <c>Stopped</c> stops it, <c>Starting</c> and <c>Active</c> set whether a channel has been
-    /// open. <c>Failing</c> and <c>NeedsReauth</c> (with their error) are recorded as the sync's problem; new code calls
-    /// <see cref="SetChannelProblemAsync"/> or <see cref="SetSyncProblemAsync"/> instead.
+    /// Stops the watch (one statement): it reads as <c>Stopped</c> from then on and leaves <see cref="ListWatchesAsync"/>.
+    /// Its problems are kept. An unknown id changes nothing.
     /// </summary>
-    Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken);
+    Task StopWatchAsync(string watchId, CancellationToken cancellationToken);
 
     Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken);
 

@@ -10,34 +10,34 @@ public sealed class AdminCommandTests : IAsyncLifetime
 {
     private const string User = "admin-cli@example.com";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-    private EmulatorServer emulator = null!;
-    private CalhookTestHost host = null!;
-    private string accountId = null!;
-    private HttpClient google = null!;
+    private EmulatorServer _emulator = null!;
+    private CalhookTestHost _host = null!;
+    private string _accountId = null!;
+    private HttpClient _google = null!;
 
     public async Task InitializeAsync()
     {
-        emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
-        host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
-        using var control = new HttpClient { BaseAddress = emulator.BaseAddress };
-        var tokens = (await (await control.PostAsJsonAsync("/emulator/v1/tokens", new { user = User })).Content.ReadFromJsonAsync<JsonObject>())!;
-        var account = await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = (string?)tokens["refresh_token"] });
-        accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
+        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
+        using var control = new EmulatorControlClient(_emulator.BaseAddress);
+        var tokens = await control.CreateTokensAsync(User);
+        var account = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = tokens.RefreshToken });
+        _accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        _google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
+        _google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
     }
 
     public async Task DisposeAsync()
     {
-        google.Dispose();
-        await host.DisposeAsync();
-        await emulator.DisposeAsync();
+        _google.Dispose();
+        await _host.DisposeAsync();
+        await _emulator.DisposeAsync();
     }
 
     [Fact]
     public async Task Watch_add_list_and_remove_manage_a_watch()
     {
-        var added = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var added = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         var id = (string)added["id"]!;
 
         await Polling.EventuallyAsync(
@@ -55,11 +55,11 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task Changes_prints_the_feed_and_status_reports_readiness()
     {
-        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
             Generous, "the baseline finishes");
-        (await google.PostAsJsonAsync("events", new
+        (await _google.PostAsJsonAsync("events", new
         {
             summary = "Printed by the CLI",
             start = new { dateTime = "2026-12-03T10:00:00Z" },
@@ -80,14 +80,14 @@ public sealed class AdminCommandTests : IAsyncLifetime
     public async Task Listen_forwards_each_new_change_to_the_local_url()
     {
         await using var target = await LoopbackReceiver.StartAsync();
-        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
             Generous, "the baseline finishes");
         await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.BaseAddress.ToString(), .. Connection()]);
         await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("Forwarding", StringComparison.Ordinal)), Generous, "listen starts");
 
-        (await google.PostAsJsonAsync("events", new
+        (await _google.PostAsJsonAsync("events", new
         {
             summary = "Forwarded",
             start = new { dateTime = "2026-12-04T10:00:00Z" },
@@ -103,14 +103,14 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_api_key_is_reported_as_one_line_with_a_failing_exit_code()
     {
-        await using var run = CalhookProcess.Start("watch", "list", "--server", host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
+        await using var run = CalhookProcess.Start("watch", "list", "--server", _host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
         var exit = await run.WaitForExitAsync(Generous);
 
         Assert.Equal(1, exit);
         Assert.Contains("401", run.Output, StringComparison.Ordinal);
     }
 
-    private string[] Connection() => ["--server", host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
+    private string[] Connection() => ["--server", _host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
 
     private async Task<string> RunOkAsync(params string[] arguments)
     {
