@@ -18,11 +18,13 @@ internal sealed class BenchHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly DirectoryInfo _data;
+    private readonly bool _ownsData;
 
-    private BenchHost(WebApplication app, DirectoryInfo data, Uri baseAddress)
+    private BenchHost(WebApplication app, DirectoryInfo data, bool ownsData, Uri baseAddress)
     {
         _app = app;
         _data = data;
+        _ownsData = ownsData;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
@@ -32,12 +34,16 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The service's data directory (kept after disposal when the caller gave it).</summary>
+    public DirectoryInfo Data => _data;
+
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
+    public static async Task<BenchHost> StartAsync(
+        Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
     {
         var port = FreePort();
-        var data = Directory.CreateTempSubdirectory("calhook-bench-");
+        var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -46,6 +52,11 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Calhook:PublicUrl"] = $"http://127.0.0.1:{port}",
             ["Calhook:ApiKey"] = ApiKey,
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("CALHOOK_BENCH_LOG") is { Length: > 0 } level)
         {
@@ -60,7 +71,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var app = builder.Build();
         app.MapCalhook();
         await app.StartAsync();
-        return new BenchHost(app, data, new Uri($"http://127.0.0.1:{port}/"));
+        return new BenchHost(app, data, dataDirectory is null, new Uri($"http://127.0.0.1:{port}/"));
     }
 
     /// <summary>Connects an emulator user and watches its primary calendar; returns the watch id once the baseline is done.</summary>
@@ -122,6 +133,11 @@ internal sealed class BenchHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (!_ownsData)
+        {
+            return;
+        }
+
         try
         {
             _data.Delete(recursive: true);

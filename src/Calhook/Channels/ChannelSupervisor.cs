@@ -101,6 +101,8 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Every Google request of this loop (opens, renewals, stops) counts as channel work in the request budget.
+        using var priority = RequestBudgetHandler.WithPriority(GoogleRequestPriority.Renewal);
         await RunRestoreAsync(stoppingToken);
         _restored.TrySetResult();
 

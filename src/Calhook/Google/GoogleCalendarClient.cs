@@ -148,7 +148,7 @@ internal sealed partial class GoogleCalendarClient
 
             using var request = createRequest();
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-            request.Options.Set(PerUserRateLimitHandler.AccountKey, accountId);
+            request.Options.Set(RequestBudgetHandler.AccountKey, accountId);
             if (token.QuotaUser is { } quotaUser)
             {
                 request.Headers.Add("x-goog-quota-user", quotaUser);

@@ -45,6 +45,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapChanges();
         endpoints.MapSync();
         endpoints.MapSubscriptions();
+        endpoints.MapQuota();
         endpoints.MapDashboard();
         return endpoints;
     }

@@ -106,9 +106,28 @@ internal static class SqliteMigrations
         (5, """
             ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
             """),
-        // 6: webhook delivery. Each subscription has a cursor over the change log; deliveries are its queue (one row per
-        // change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        // 6: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
+        // them. A full list writes its pages straight into the table under its own generation, appended in rowid
+        // order with only the small key index taking random inserts; its commit makes that generation the watch's
+        // current one (sync_state.generation). Rows of any other generation are invisible and deleted by the next
+        // full list. Replaces snapshot_staging, whose final move of 100,000 rows dominated a large baseline.
         (6, """
+            CREATE TABLE snapshots_v4 (
+                watch_id   TEXT NOT NULL,
+                generation TEXT NOT NULL,
+                event_id   TEXT NOT NULL,
+                json       TEXT NOT NULL
+            );
+            INSERT INTO snapshots_v4 (watch_id, generation, event_id, json) SELECT watch_id, '', event_id, json FROM snapshots;
+            DROP TABLE snapshots;
+            ALTER TABLE snapshots_v4 RENAME TO snapshots;
+            CREATE UNIQUE INDEX ux_snapshots_key ON snapshots (watch_id, generation, event_id);
+            ALTER TABLE sync_state ADD COLUMN generation TEXT NOT NULL DEFAULT '';
+            DROP TABLE snapshot_staging;
+            """),
+        // 7: webhook delivery. Each subscription has a cursor over the change log; deliveries are its queue (one row per
+        // change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        (7, """
             CREATE TABLE subscriptions (
                 id                         TEXT NOT NULL PRIMARY KEY,
                 url                        TEXT NOT NULL,
