@@ -1,11 +1,13 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace Calhook.Cli.Commands;
 
 /// <summary>
 /// <c>calhook status</c>: is the server ready, a table of its watches (calendar, status, channel expiry, last ping,
-/// last sync, error) and of its subscriptions. Exit 0 when all is well, 4 when something needs attention.
+/// last sync, error) and of its subscriptions, and Google's request budget (used and limit per minute and per day,
+/// and whether the safety net is stretched to fit it). Exit 0 when all is well, 4 when something needs attention.
 /// </summary>
 internal static class StatusCommand
 {
@@ -29,11 +31,9 @@ internal static class StatusCommand
                 return client.FailureExitCode;
             }
 
-            // Subscriptions exist only on servers with webhook delivery; a 404 there is "none", not an error.
-            using var subscriptionsResponse = await client.Http.GetAsync(new Uri("/v1/subscriptions", UriKind.Relative), cancellationToken);
-            var subscriptions = subscriptionsResponse.IsSuccessStatusCode
-                ? JsonNode.Parse(await subscriptionsResponse.Content.ReadAsStringAsync(cancellationToken))?["items"]?.AsArray() ?? []
-                : [];
+            // Subscriptions and the quota exist only on newer servers; a 404 there is "none", not an error.
+            var subscriptions = (await GetOptionalAsync(client, "/v1/subscriptions", cancellationToken))?["items"]?.AsArray() ?? [];
+            var quota = await GetOptionalAsync(client, "/v1/quota", cancellationToken);
             var items = watches["items"]?.AsArray() ?? [];
             var counts = items.GroupBy(w => (string?)w?["status"] ?? "unknown").ToDictionary(g => g.Key, g => g.Count());
             var attention = ready is null || counts.ContainsKey("failing") || counts.ContainsKey("needs_reauth")
@@ -48,6 +48,7 @@ internal static class StatusCommand
                     ["counts"] = new JsonObject(counts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                     ["watches"] = items.DeepClone(),
                     ["subscriptions"] = subscriptions.DeepClone(),
+                    ["quota"] = quota?.DeepClone(),
                 }));
             }
             else
@@ -88,6 +89,12 @@ internal static class StatusCommand
                     Console.WriteLine(table);
                 }
 
+                if (quota is not null)
+                {
+                    Console.WriteLine();
+                    WriteQuota(quota);
+                }
+
                 if (attention)
                 {
                     Console.WriteLine();
@@ -98,5 +105,52 @@ internal static class StatusCommand
             return attention ? ExitCodes.NeedsAttention : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The budget table and the safety net's line: used, limit and share for the project's and the busiest account's
+    /// minute and day (a limit of 0 is "none").
+    /// </summary>
+    private static void WriteQuota(JsonNode quota)
+    {
+        Console.WriteLine("Google request budget:");
+        var table = new Table("WINDOW", "USED", "LIMIT", "SHARE");
+        foreach (var (label, key) in new[]
+        {
+            ("project, minute", "projectMinute"), ("project, day", "projectDay"),
+            ("busiest account, minute", "busiestAccountMinute"), ("busiest account, day", "busiestAccountDay"),
+        })
+        {
+            if (quota[key] is not { } window)
+            {
+                continue;
+            }
+
+            var used = (long?)window["used"] ?? 0;
+            var limit = (long?)window["limit"] ?? 0;
+            table.Add(label, used.ToString(CultureInfo.InvariantCulture), limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : "none",
+                limit > 0 ? string.Create(CultureInfo.InvariantCulture, $"{100.0 * used / limit:0.#} %") : null);
+        }
+
+        Console.WriteLine(table);
+        if (quota["safetyNet"] is { } net)
+        {
+            var configured = TimeSpan.FromSeconds((double?)net["configuredSeconds"] ?? 0);
+            var current = TimeSpan.FromSeconds((double?)net["currentSeconds"] ?? 0);
+            Console.WriteLine((bool?)net["stretched"] == true
+                ? $"Safety net: stretched to every {Duration(current)} to fit the budget (configured every {Duration(configured)})."
+                : $"Safety net: every {Duration(current)}, as configured (not stretched).");
+        }
+    }
+
+    private static string Duration(TimeSpan span) => span.TotalSeconds < 90
+        ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#}s")
+        : span.TotalMinutes < 90 ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalMinutes:0.#}m") : string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0.#}h");
+
+    /// <summary>The JSON at <paramref name="path"/>, or null when this server does not serve it (an older version).</summary>
+    private static async Task<JsonNode?> GetOptionalAsync(AdminClient client, string path, CancellationToken cancellationToken)
+    {
+        using var response = await client.Http.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
+        return response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken)) : null;
     }
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Calhook.Hosting;
+using Calhook.Sync;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
@@ -24,11 +26,19 @@ internal static class GoogleSetup
                 "Calhook:Google:BaseUrl must be an absolute http(s) URL.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new RequestBudget(
-            sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value.BudgetLimits,
-            sp.GetRequiredService<TimeProvider>())
+        services.AddSingleton(sp =>
         {
-            Refused = sp.GetService<CalhookMetrics>() is { } metrics ? priority => metrics.BudgetWait(PriorityName(priority)) : null,
+            var budget = new RequestBudget(sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value.BudgetLimits, sp.GetRequiredService<TimeProvider>())
+            {
+                Refused = sp.GetService<CalhookMetrics>() is { } metrics ? priority => metrics.BudgetWait(PriorityName(priority)) : null,
+            };
+            if (sp.GetService<IMeterFactory>() is { } meters)
+            {
+                var sync = sp.GetRequiredService<IOptions<SyncOptions>>();
+                BudgetMetrics.Observe(meters, budget, () => sync.Value.SafetyNetInterval);
+            }
+
+            return budget;
         });
         services.AddTransient<RequestBudgetHandler>();
         services.AddTransient<GoogleMetricsHandler>();

@@ -21,12 +21,12 @@ internal static class QuotaApi
     {
         var usage = budget.Usage();
         var limits = budget.Limits;
-        var configured = sync.Value.SafetyNetInterval;
-        var current = budget.CurrentSafetyNetInterval > TimeSpan.Zero ? budget.CurrentSafetyNetInterval : configured;
+        var (configured, current) = BudgetMetrics.SafetyNet(budget, sync.Value.SafetyNetInterval);
         return TypedResults.Ok(new QuotaView(
             new QuotaWindow(usage.ProjectMinute, limits.RequestsPerMinute),
             new QuotaWindow(usage.ProjectDay, limits.RequestsPerDay),
             new QuotaWindow(usage.BusiestUserMinute, limits.RequestsPerMinutePerUser),
+            new QuotaWindow(usage.BusiestUserDay, limits.RequestsPerDayPerUser),
             limits.RequestsPerDayPerUser,
             new Dictionary<string, long>
             {
@@ -38,11 +38,15 @@ internal static class QuotaApi
             new SafetyNetView(configured.TotalSeconds, current.TotalSeconds, current > configured)));
     }
 
-    /// <summary>The budget as <c>GET /v1/quota</c> shows it; windows are sliding.</summary>
+    /// <summary>
+    /// The budget as <c>GET /v1/quota</c> shows it; windows are sliding, a limit of 0 means none. The account windows
+    /// are the most-used account's. <c>PerAccountDayLimit</c> repeats <c>BusiestAccountDay.Limit</c> for older scripts.
+    /// </summary>
     internal sealed record QuotaView(
         QuotaWindow ProjectMinute,
         QuotaWindow ProjectDay,
         QuotaWindow BusiestAccountMinute,
+        QuotaWindow BusiestAccountDay,
         long PerAccountDayLimit,
         IReadOnlyDictionary<string, long> Waits,
         SafetyNetView SafetyNet);

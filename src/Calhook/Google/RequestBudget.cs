@@ -98,12 +98,14 @@ internal sealed class RequestBudget
         lock (_gate)
         {
             long busiestUserMinute = 0;
-            foreach (var (minute, _) in _users.Values)
+            long busiestUserDay = 0;
+            foreach (var (minute, day) in _users.Values)
             {
                 busiestUserMinute = Math.Max(busiestUserMinute, minute.Count(now));
+                busiestUserDay = Math.Max(busiestUserDay, day.Count(now));
             }
 
-            return new BudgetUsage(_projectMinute.Count(now), _projectDay.Count(now), busiestUserMinute, [.. _waits]);
+            return new BudgetUsage(_projectMinute.Count(now), _projectDay.Count(now), busiestUserMinute, busiestUserDay, [.. _waits]);
         }
     }
 
@@ -159,5 +161,8 @@ internal sealed class RequestBudget
 /// <summary>The budget's limits; zero or less means no limit for that window.</summary>
 internal sealed record BudgetLimits(long RequestsPerMinute, long RequestsPerDay, long RequestsPerMinutePerUser, long RequestsPerDayPerUser);
 
-/// <summary>Requests counted in the current windows, and how often each priority had to wait.</summary>
-internal sealed record BudgetUsage(long ProjectMinute, long ProjectDay, long BusiestUserMinute, IReadOnlyList<long> WaitsByPriority);
+/// <summary>
+/// Requests counted in the current windows (the project's, and the most-used account's, which may be two different
+/// accounts for the minute and the day), and how often each priority had to wait.
+/// </summary>
+internal sealed record BudgetUsage(long ProjectMinute, long ProjectDay, long BusiestUserMinute, long BusiestUserDay, IReadOnlyList<long> WaitsByPriority);

@@ -10,14 +10,20 @@ namespace Calhook.Hosting;
 /// <see cref="IMeterFactory"/>, through a <see cref="MeterListener"/>, and writes them as Prometheus text.
 /// A listener scoped to the factory, rather than the OpenTelemetry exporter, because the exporter selects meters by
 /// name across the whole process and would mix the numbers of two Calhook hosts living side by side.
-/// Counters (<c>long</c>, <c>int</c>, <c>double</c>) and <c>double</c> histograms (with the bucket boundaries their
-/// advice names) are exposed; other instrument kinds are not.
+/// Counters (<c>long</c>, <c>int</c>, <c>double</c>), <c>double</c> histograms (with the bucket boundaries their
+/// advice names) and observable gauges (<c>long</c>, <c>double</c>, read when <c>/metrics</c> is asked) are exposed;
+/// other instrument kinds are not.
 /// </summary>
 internal sealed class MetricsExposition : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, double>> _series = new();
     private readonly ConcurrentDictionary<Instrument, ConcurrentDictionary<string, HistogramSeries>> _histograms = new();
+
+    // Gauges are observed on demand: Write asks every gauge for its values and replaces the previous ones, under one
+    // lock so that two concurrent scrapes do not mix their readings.
+    private readonly object _gaugeGate = new();
+    private readonly SortedDictionary<string, (Instrument Instrument, SortedDictionary<string, double> Values)> _gauges = new(StringComparer.Ordinal);
 
     // Label text by tag set (up to two tags, the shape Calhook's counters use): a measurement on a hot path (every
     // ping) then costs one lookup instead of building strings.
@@ -38,14 +44,33 @@ internal sealed class MetricsExposition : IDisposable
                 _histograms.TryAdd(instrument, new ConcurrentDictionary<string, HistogramSeries>(StringComparer.Ordinal));
                 listener.EnableMeasurementEvents(instrument);
             }
+            else if (ReferenceEquals(instrument.Meter.Scope, scope) && IsCalhookMeter(instrument.Meter.Name)
+                && instrument is ObservableGauge<long> or ObservableGauge<double>)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Add(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument is ObservableGauge<long>)
+            {
+                Set(instrument, value, tags);
+            }
+            else
+            {
+                Add(instrument, value, tags);
+            }
+        });
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Add(instrument, value, tags));
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
             if (instrument is Histogram<double> histogram)
             {
                 Observe(histogram, value, tags);
+            }
+            else if (instrument is ObservableGauge<double>)
+            {
+                Set(instrument, value, tags);
             }
             else
             {
@@ -77,11 +102,30 @@ internal sealed class MetricsExposition : IDisposable
                 histogram.Write(writer, name, labels);
             }
         }
+
+        lock (_gaugeGate)
+        {
+            // The callbacks run on this thread and land in Set, under the lock taken here.
+            _gauges.Clear();
+            _listener.RecordObservableInstruments();
+            foreach (var (instrument, values) in _gauges.Values)
+            {
+                var name = HistogramName(instrument);
+                writer.Write($"# HELP {name} {instrument.Description}\n# TYPE {name} gauge\n");
+                foreach (var (labels, value) in values)
+                {
+                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"{name}{labels} {value}\n"));
+                }
+            }
+        }
     }
 
     public void Dispose() => _listener.Dispose();
 
-    /// <summary>"calhook.sync.duration" with unit "s" → "calhook_sync_duration_seconds", as OpenTelemetry names histograms.</summary>
+    /// <summary>
+    /// "calhook.sync.duration" with unit "s" → "calhook_sync_duration_seconds", as OpenTelemetry names histograms and
+    /// gauges (no <c>_total</c>).
+    /// </summary>
     internal static string HistogramName(Instrument instrument)
     {
         var name = new StringBuilder(instrument.Name.Length + 8);
@@ -128,6 +172,17 @@ internal sealed class MetricsExposition : IDisposable
         {
             series.AddOrUpdate(LabelsOf(tags), static (_, v) => v, static (_, total, v) => total + v, value);
         }
+    }
+
+    private void Set(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        // Only reached from RecordObservableInstruments inside Write, which holds _gaugeGate.
+        if (!_gauges.TryGetValue(instrument.Name, out var gauge))
+        {
+            _gauges[instrument.Name] = gauge = (instrument, new SortedDictionary<string, double>(StringComparer.Ordinal));
+        }
+
+        gauge.Values[LabelsOf(tags)] = value;
     }
 
     private string LabelsOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)

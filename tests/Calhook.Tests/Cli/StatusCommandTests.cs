@@ -37,6 +37,13 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.Matches(@"CALENDAR\s+STATUS\s+CHANNEL EXPIRES\s+LAST PING\s+LAST SYNC\s+ERROR", table);
         Assert.Matches($@"{good}\s+active\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in ", table);
         Assert.Contains("Subscriptions:", table, StringComparison.Ordinal);
+        Assert.Contains("Google request budget:", table, StringComparison.Ordinal);
+        Assert.Matches(@"WINDOW\s+USED\s+LIMIT\s+SHARE", table);
+        Assert.Matches(@"project, minute\s+[1-9]\d*\s+9000\s+\d", table);
+        Assert.Matches(@"project, day\s+[1-9]\d*\s+950000\s+\d", table);
+        Assert.Matches(@"busiest account, minute\s+[1-9]\d*\s+500\s+\d", table);
+        Assert.Matches(@"busiest account, day\s+[1-9]\d*\s+none\s+-", table);
+        Assert.Contains("Safety net: every 5m, as configured (not stretched).", table, StringComparison.Ordinal);
 
         var (jsonExit, json) = await RunAsync("status", "--json");
         Assert.Equal(0, jsonExit);
@@ -45,6 +52,15 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.Equal(1, (int)status["counts"]!["active"]!);
         Assert.Equal(good, (string?)status["watches"]![0]!["calendarId"]);
         Assert.NotNull(status["subscriptions"]);
+        var quota = status["quota"]!;
+        Assert.InRange((long)quota["projectMinute"]!["used"]!, 2, 9000);
+        Assert.Equal(9000, (long)quota["projectMinute"]!["limit"]!);
+        Assert.InRange((long)quota["projectDay"]!["used"]!, 2, 950_000);
+        Assert.Equal(950_000, (long)quota["projectDay"]!["limit"]!);
+        Assert.Equal(500, (long)quota["busiestAccountMinute"]!["limit"]!);
+        Assert.Equal(0, (long)quota["busiestAccountDay"]!["limit"]!);
+        Assert.False((bool)quota["safetyNet"]!["stretched"]!);
+        Assert.Equal(300, (double)quota["safetyNet"]!["configuredSeconds"]!);
 
         // A watch whose account Google refuses: status exits 4 and shows the error in words.
         const string bad = "status-bad@example.com";
@@ -55,6 +71,39 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.Matches($@"{bad}\s+needs_reauth", attention);
         Assert.Contains("re-author", attention, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("docs/troubleshooting.md", attention, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_says_when_the_request_budget_stretches_the_safety_net()
+    {
+        // One watch every second is 60 requests a minute; the safety net may spend 7 of these 10, every 8.6 s.
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
+        options.Settings["Calhook:Google:RequestsPerMinute"] = "10";
+        options.Settings["Calhook:Google:RequestsPerDay"] = "100000";
+        options.Settings["Calhook:Sync:SafetyNetInterval"] = "00:00:01";
+        await using var tight = await CalhookTestHost.StartAsync(options);
+        const string user = "status-budget@example.com";
+        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
+        using var account = await tight.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh });
+        var accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        using var watch = await tight.Client.PostAsJsonAsync("/v1/watches", new { accountId, calendarId = user });
+        watch.EnsureSuccessStatusCode();
+        await Polling.EventuallyAsync(async () => (bool)(await tight.Client.GetFromJsonAsync<JsonObject>("/v1/quota"))!["safetyNet"]!["stretched"]!,
+            Generous, "the safety net is stretched");
+
+        var (exit, table) = await RunAsync(tight, "status");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"project, minute\s+[1-9]\d*\s+10\s+\d+(\.\d)? %", table);
+        Assert.Matches(@"project, day\s+[1-9]\d*\s+100000\s+", table);
+        Assert.True(table.Contains("Safety net: stretched to every 8.6s to fit the budget (configured every 1s).", StringComparison.Ordinal), table);
+
+        var (_, json) = await RunAsync(tight, "status", "--json");
+        var quota = JsonNode.Parse(json)!["quota"]!;
+        Assert.Equal(10, (long)quota["projectMinute"]!["limit"]!);
+        Assert.InRange((long)quota["projectMinute"]!["used"]!, 2, 10);
+        Assert.True((bool)quota["safetyNet"]!["stretched"]!);
+        Assert.Equal(1, (double)quota["safetyNet"]!["configuredSeconds"]!);
+        Assert.Equal(60.0 / 7, (double)quota["safetyNet"]!["currentSeconds"]!, 3);
     }
 
     [Fact]
@@ -95,9 +144,11 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.Contains("CALHOOK_SERVER", run.Output, StringComparison.Ordinal);
     }
 
-    private async Task<(int Exit, string Output)> RunAsync(params string[] arguments)
+    private Task<(int Exit, string Output)> RunAsync(params string[] arguments) => RunAsync(_host, arguments);
+
+    private static async Task<(int Exit, string Output)> RunAsync(CalhookTestHost host, params string[] arguments)
     {
-        await using var run = CalhookProcess.Start([.. arguments, "--server", _host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey]);
+        await using var run = CalhookProcess.Start([.. arguments, "--server", host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey]);
         var exit = await run.WaitForExitAsync(Generous);
         return (exit, run.Output);
     }
