@@ -40,7 +40,8 @@ internal sealed class BenchHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<BenchHost> StartAsync(
-        Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
+        Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null,
+        Action<WebApplication>? configureApp = null)
     {
         var port = FreePort();
         var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
@@ -70,6 +71,7 @@ internal sealed class BenchHost : IAsyncDisposable
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapCalhook();
+        configureApp?.Invoke(app);
         await app.StartAsync();
         return new BenchHost(app, data, dataDirectory is null, new Uri($"http://127.0.0.1:{port}/"));
     }

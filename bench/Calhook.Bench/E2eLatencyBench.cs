@@ -12,7 +12,7 @@ namespace Calhook.Bench;
 /// <summary>
 /// <c>e2e-latency-p50-ms</c> and <c>e2e-latency-p99-ms</c>: from an emulator mutation (the moment its POST is sent) to
 /// the change at a loopback consumer, with <see cref="Rate"/> mutations per second (open loop) spread at random over
-/// 1,000 watched calendars (200 with <c>--quick</c>) of <see cref="Users"/> users, so that no account exceeds
+/// 1,000 watched calendars (100 with <c>--quick</c>) of <see cref="Users"/> users, so that no account exceeds
 /// Calhook's per-user Google budget. The consumer is the SSE stream. The baseline is the bare loopback round trips the path consists
 /// of, measured in the same run under the same open-loop rate: the mutation's POST, the ping's POST (both as a bare
 /// Kestrel POST that answers 200) and an incremental events.list of one changed event against the emulator.
@@ -27,8 +27,8 @@ internal static class E2eLatencyBench
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
     {
         // Quick: fewer calendars (watching 1,000 takes a minute or more on a loaded 2-core machine), a shorter run.
-        var calendarCount = quick ? 200 : 1000;
-        var duration = TimeSpan.FromSeconds(quick ? 4 : 20);
+        var calendarCount = quick ? 100 : 1000;
+        var duration = TimeSpan.FromSeconds(quick ? 3 : 20);
         var warmUp = TimeSpan.FromSeconds(quick ? 1 : 3);
         await using var calhook = await BenchHost.StartAsync(emulator);
         var setup = TimeProvider.System.GetTimestamp();

@@ -17,7 +17,7 @@ internal static class FullSyncBench
 
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
     {
-        var count = quick ? 10_000 : 100_000;
+        var count = quick ? 5_000 : 100_000;
         using (var calendar = await Emulator.CalendarAsync(emulator, User))
         {
             await Emulator.SeedAsync(calendar, count);

@@ -28,8 +28,10 @@ internal static class ReceiverBench
 
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
     {
-        var duration = TimeSpan.FromSeconds(quick ? 3 : 10);
+        var duration = TimeSpan.FromSeconds(quick ? 2 : 10);
         var warmUp = TimeSpan.FromSeconds(quick ? 1 : 2);
+        var rounds = quick ? 3 : 5;
+        var round = TimeSpan.FromSeconds(quick ? 2 : 4);
         var bareTimer = new AckTimer();
         await using var bare = await StartBareAsync(bareTimer);
         var bareTarget = new Uri(bare.Urls.First() + Calhook.Receiving.ReceiverEndpoint.Path);
@@ -40,14 +42,7 @@ internal static class ReceiverBench
         using var control = new HttpClient { BaseAddress = emulator };
         var channel = JsonNode.Parse(await control.GetStringAsync(new Uri("/emulator/v1/channels", UriKind.Relative)))!["items"]!.AsArray()
             .First(c => (string?)c!["user"] == "receiver-bench@example.com")!;
-        var headers = new Dictionary<string, string>
-        {
-            ["X-Goog-Channel-ID"] = (string)channel["id"]!,
-            ["X-Goog-Channel-Token"] = (string)channel["token"]!,
-            ["X-Goog-Resource-ID"] = (string)channel["resourceId"]!,
-            ["X-Goog-Resource-State"] = "exists",
-            ["X-Goog-Resource-URI"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
-        };
+        var headers = PingHeaders(channel, "exists");
         var syncPing = new Dictionary<string, string>(headers) { ["X-Goog-Resource-State"] = "sync" };
         var target = new Uri(calhook.BaseAddress, Calhook.Receiving.ReceiverEndpoint.Path);
         var none = new Dictionary<string, string>();
@@ -59,8 +54,28 @@ internal static class ReceiverBench
             await OpenLoopAsync(uri, h, warmUp);
         }
 
-        var (bareRate, _) = await LoadAsync(bareTarget, none, duration);
-        var (rate, _) = await LoadAsync(target, headers, duration);
+        // Throughput swings from run to run on a shared machine: several rounds, bare and Calhook back to back in each
+        // (alternating which goes first), and the worst round's ratio is the one reported.
+        var results = new List<(double Rate, double Bare)>();
+        for (var i = 0; i < rounds; i++)
+        {
+            double bareRound, calhookRound;
+            if (i % 2 == 0)
+            {
+                bareRound = (await LoadAsync(bareTarget, none, round)).Rate;
+                calhookRound = (await LoadAsync(target, headers, round)).Rate;
+            }
+            else
+            {
+                calhookRound = (await LoadAsync(target, headers, round)).Rate;
+                bareRound = (await LoadAsync(bareTarget, none, round)).Rate;
+            }
+
+            results.Add((calhookRound, bareRound));
+        }
+
+        var (rate, bareRate) = results.MinBy(r => r.Rate / r.Bare);
+        var all = string.Join(", ", results.Select(r => (r.Rate / r.Bare).ToString("0.00", CultureInfo.InvariantCulture)));
 
         var (bareClient, bareServer) = await TimedOpenLoopAsync(bareTarget, none, duration, bareTimer);
         var (client, server) = await TimedOpenLoopAsync(target, headers, duration, timer);
@@ -69,21 +84,33 @@ internal static class ReceiverBench
         var ratio = rate / bareRate;
         return
         [
-            new Measure("receiver-throughput", rate, "pings/s", bareRate, ratio, ">= 0.8 of bare", ratio >= 0.8),
+            new Measure("receiver-throughput", rate, $"pings/s (worst of {rounds} rounds of {round.TotalSeconds:0} s; ratios {all})", bareRate, ratio, ">= 0.8 of bare", ratio >= 0.8),
             new Measure("receiver-ack-p99-ms", server, $"ms (server side, {OpenLoopRate} pings/s open loop)", bareServer, server / bareServer, "< 2 ms", server < 2),
             new Measure("receiver-ack-p99-client-ms", client, $"ms (client side, {OpenLoopRate} pings/s open loop)", bareClient, client / bareClient, "close to bare", client <= 2 * bareClient),
             new Measure("receiver-ack-p99-client-no-sync-ms", noSyncClient, "ms (client side, sync pings: no sync asked)", bareClient, noSyncClient / bareClient, "close to bare", noSyncClient <= 2 * bareClient),
         ];
     }
 
-    private static async Task<WebApplication> StartBareAsync(AckTimer timer)
+    /// <summary>The headers of a valid ping on <paramref name="channel"/> (an item of the emulator's channel list).</summary>
+    public static Dictionary<string, string> PingHeaders(JsonNode channel, string state) => new()
+    {
+        ["X-Goog-Channel-ID"] = (string)channel["id"]!,
+        ["X-Goog-Channel-Token"] = (string)channel["token"]!,
+        ["X-Goog-Resource-ID"] = (string)channel["resourceId"]!,
+        ["X-Goog-Resource-State"] = state,
+        ["X-Goog-Resource-URI"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
+    };
+
+    /// <summary>The bare endpoint: Kestrel and one route that answers 200, on the slim builder (or the full one).</summary>
+    public static async Task<WebApplication> StartBareAsync(AckTimer? timer, bool fullBuilder = false, Action<IServiceCollection>? configure = null)
     {
         var port = BenchHost.FreePort();
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = fullBuilder ? WebApplication.CreateBuilder() : WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
-        timer.Use(app);
+        timer?.Use(app);
         app.MapPost(Calhook.Receiving.ReceiverEndpoint.Path, () => Microsoft.AspNetCore.Http.Results.Ok());
         await app.StartAsync();
         return app;
@@ -143,7 +170,7 @@ internal static class ReceiverBench
     }
 
     /// <summary>A closed loop of <see cref="Workers"/> concurrent senders for <paramref name="duration"/>.</summary>
-    private static async Task<(double Rate, List<double> LatenciesMs)> LoadAsync(Uri target, Dictionary<string, string> headers, TimeSpan duration)
+    public static async Task<(double Rate, List<double> LatenciesMs)> LoadAsync(Uri target, Dictionary<string, string> headers, TimeSpan duration)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Workers });
         var clock = TimeProvider.System;

@@ -9,28 +9,40 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Calhook.Bench;
 
 /// <summary>
-/// <c>steady-memory-10k-watches-mb</c>, <c>startup-10k-watches-s</c>, <c>restart-10k-watches-s</c> and
-/// <c>quota-peak-vs-budget</c>. The emulator (in this process) holds N calendars over N/50 users, with channels that
-/// live two minutes so renewal waves happen during the run. A child process runs Calhook with a request budget well
-/// below what opening, baselining, renewing and safety-netting N calendars at once would take, watches every calendar,
-/// stays up through renewals, restarts on the same data (restore + catch-up), and counts every request it sends to
-/// Google. The busiest sliding minute of those requests, divided by the budget, must stay at or under 1.
+/// <c>steady-memory-10k-watches-mb</c>, <c>startup-10k-watches-s</c>, <c>restart-10k-watches-s</c>,
+/// <c>quota-peak-vs-budget</c> and <c>scale-changes-lost</c>. The emulator (in this process) holds N calendars over
+/// N/50 users, with channels that live <see cref="Size.ChannelTtlSeconds"/> so that a renewal wave comes during the
+/// run. A child process runs Calhook with a request budget far below what a naive schedule of N calendars needs
+/// (opening and baselining them at once, renewing them, a safety net every 2 minutes), and counts every request it
+/// sends to Google:
+/// <list type="number">
+/// <item>start-up: watch every calendar and wait for every baseline;</item>
+/// <item>steady: the emulator drops 30 % of pings while events are inserted; wait until every channel has been renewed
+/// once (the renewal wave), collect, read the resident memory;</item>
+/// <item>restart on the same data while more events are inserted: restore every channel and catch up every calendar;</item>
+/// <item>wait until the change log holds every inserted event (dropped pings are caught by the catch-up and the safety net).</item>
+/// </list>
+/// The busiest sliding minute of the requests, divided by the budget, must stay at or under 1; no event may be lost.
 /// </summary>
 internal static class ScaleBench
 {
     private const int CalendarsPerUser = 50;
 
+    /// <summary>The size of a run: watches, the project budget per minute, the channels' lifetime, mutations per phase.</summary>
+    internal sealed record Size(int Watches, int Budget, int ChannelTtlSeconds, int Mutations)
+    {
+        public static Size For(bool quick) => quick ? new Size(1_000, 1_200, 300, 100) : new Size(10_000, 6_000, 600, 500);
+    }
+
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
     {
-        var watches = quick ? 1_000 : 10_000;
-        var budget = quick ? 1_200 : 6_000;
-        var steadySeconds = quick ? 20 : 150;
-        var calendars = await SeedAsync(emulator, watches);
+        var size = Size.For(quick);
+        var calendars = await SeedAsync(emulator, size);
         var file = Path.Combine(Path.GetTempPath(), $"calhook-scale-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, calendars.ToJsonString());
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { typeof(ScaleBench).Assembly.Location, "--child-scale", emulator.ToString(), file, budget.ToString(CultureInfo.InvariantCulture), steadySeconds.ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { typeof(ScaleBench).Assembly.Location, "--child-scale", emulator.ToString(), file, quick ? "quick" : "full" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -40,24 +52,30 @@ internal static class ScaleBench
         await child.WaitForExitAsync();
         File.Delete(file);
         var result = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!;
+        Console.Error.WriteLine($"  scale: {result.ToJsonString()}");
+        var budget = size.Budget;
         var steady = (double)result["steadyMb"]!;
         var peak = (double)result["busiestMinute"]!;
-        var suffix = quick ? $" ({watches:N0} watches, quick)" : $" ({watches:N0} watches)";
-        Console.Error.WriteLine($"  scale: {result.ToJsonString()}");
+        var lost = (int)result["lost"]!;
+        var suffix = quick ? $" ({size.Watches:N0} watches, quick)" : $" ({size.Watches:N0} watches)";
+        var phases = $"busiest minute {peak:N0} of {budget:N0} requests; start-up {result["busiestMinuteStartup"]}, renewal wave {result["busiestMinuteSteady"]}, restart and catch-up {result["busiestMinuteRestart"]}; busiest second {result["busiestSecond"]}";
         return
         [
-            new Measure("steady-memory-10k-watches-mb", steady, "MB" + suffix, null, null, "<= 300 MB", steady <= 300),
+            new Measure("steady-memory-10k-watches-mb", steady, "MB resident after the renewal wave and a full collection" + suffix, null, null, "<= 300 MB", steady <= 300),
             new Measure("startup-10k-watches-s", (double)result["startupSeconds"]!, "s to watch and baseline all" + suffix,
                 (double)result["startupFloorSeconds"]!, (double)result["startupSeconds"]! / (double)result["startupFloorSeconds"]!,
                 "close to the budget's floor (requests / budget)", true),
-            new Measure("restart-10k-watches-s", (double)result["restartSeconds"]!, "s to restore and catch up all" + suffix, null, null, "reported", true),
-            new Measure("quota-peak-vs-budget", peak / budget, $"busiest minute {peak:N0} of {budget:N0} requests" + suffix, budget, peak / budget, "<= 1.0", peak <= budget),
+            new Measure("restart-10k-watches-s", (double)result["restartSeconds"]!, "s from restart to every channel restored and every calendar caught up" + suffix, null, null, "reported", true),
+            new Measure("quota-peak-vs-budget", peak / budget, phases + suffix, budget, peak / budget, "<= 1.0", peak <= budget),
+            new Measure("scale-changes-lost", lost, $"of {result["inserted"]} inserted events missing from the change log, 30 % of pings dropped ({result["duplicated"]} duplicated)" + suffix,
+                null, null, "0", lost == 0 && (int)result["duplicated"]! == 0),
         ];
     }
 
     /// <summary>Users with <see cref="CalendarsPerUser"/> calendars each (the primary and secondaries): [{user, calendars:[…]}].</summary>
-    private static async Task<JsonArray> SeedAsync(Uri emulator, int watches)
+    private static async Task<JsonArray> SeedAsync(Uri emulator, Size size)
     {
+        var watches = size.Watches;
         var users = Enumerable.Range(0, (watches + CalendarsPerUser - 1) / CalendarsPerUser).Select(i => $"scale{i:D4}@example.com").ToList();
         var result = new ConcurrentDictionary<string, List<string>>();
         await Parallel.ForEachAsync(users, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (user, _) =>
@@ -86,23 +104,24 @@ internal static class ScaleBench
         }
 
         using var control = new HttpClient { BaseAddress = emulator };
-        using var config = await control.PutAsJsonAsync("/emulator/v1/config", new { maxChannelTtlSeconds = 120 });
+        using var config = await control.PutAsJsonAsync("/emulator/v1/config", new { maxChannelTtlSeconds = size.ChannelTtlSeconds });
         config.EnsureSuccessStatusCode();
         return all;
     }
 
-    /// <summary>The child: watch everything, stay up through renewals, restart, and print one JSON line.</summary>
-    public static async Task<int> ChildAsync(Uri emulator, string file, int budget, int steadySeconds)
+    /// <summary>The child: the four phases, then one JSON line on stdout.</summary>
+    public static async Task<int> ChildAsync(Uri emulator, string file, bool quick)
     {
+        var size = Size.For(quick);
         var clock = TimeProvider.System;
         var users = JsonNode.Parse(await File.ReadAllTextAsync(file))!.AsArray();
         var watchCount = users.Sum(u => u!["calendars"]!.AsArray().Count);
         var sent = new ConcurrentQueue<long>();
         var settings = new Dictionary<string, string?>
         {
-            ["Calhook:Google:RequestsPerMinute"] = budget.ToString(CultureInfo.InvariantCulture),
+            ["Calhook:Google:RequestsPerMinute"] = size.Budget.ToString(CultureInfo.InvariantCulture),
             ["Calhook:Google:RequestsPerMinutePerUser"] = "500",
-            ["Calhook:Sync:SafetyNetInterval"] = "00:05:00",
+            ["Calhook:Sync:SafetyNetInterval"] = "00:02:00",
             ["Calhook:Sync:MaxConcurrentSyncs"] = "16",
         };
 
@@ -110,6 +129,7 @@ internal static class ScaleBench
         void Count(IServiceCollection services) =>
             services.AddHttpClient(GoogleCalendarClient.HttpClientName).AddHttpMessageHandler(() => new TimestampHandler(sent, clock));
 
+        var runStarted = clock.GetTimestamp();
         var started = clock.GetTimestamp();
         var calhook = await BenchHost.StartAsync(emulator, Count, settings);
         var data = calhook.Data;
@@ -122,24 +142,37 @@ internal static class ScaleBench
 
         await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (w, _) =>
             await BenchHost.PostAsync(calhook.Client, "/v1/watches", new JsonObject { ["accountId"] = w.Account, ["calendarId"] = w.Calendar }));
-        await AllActiveAsync(calhook, watchCount, requireBaseline: true);
+        var firstChannels = await AllActiveAsync(calhook, watchCount, requireBaseline: true);
         var startup = clock.GetElapsedTime(started).TotalSeconds;
+        var steadyFrom = clock.GetTimestamp();
+        Progress($"start-up: {watchCount} watches active with their baselines in {startup:0} s, {sent.Count} requests");
 
-        // Steady state: renewals come and go (two-minute channels); then memory after a full collection.
-        await Task.Delay(TimeSpan.FromSeconds(steadySeconds), clock);
+        // Steady: 30 % of pings dropped while events are inserted, until every channel has been renewed once.
+        var inserter = new Inserter(emulator, users);
+        using var control = new HttpClient { BaseAddress = emulator };
+        (await control.PutAsJsonAsync("/emulator/v1/faults", new { seed = 42, notifications = new { dropRate = 0.3 } })).EnsureSuccessStatusCode();
+        var inserting = inserter.InsertAsync(size.Mutations, TimeSpan.FromSeconds(size.ChannelTtlSeconds / 2.0));
+        await AllRenewedAsync(calhook, firstChannels, TimeSpan.FromSeconds(size.ChannelTtlSeconds * 3));
+        await inserting;
+        Progress($"steady: every channel renewed {clock.GetElapsedTime(steadyFrom).TotalSeconds:0} s after start-up, {sent.Count} requests");
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         var steadyMb = ResidentMb();
         await calhook.DisposeAsync();
 
-        // Restart on the same data: restore every channel and catch up every calendar.
+        // Restart on the same data, with events inserted while it was down: restore every channel and catch up.
+        var restartFrom = clock.GetTimestamp();
+        await inserter.InsertAsync(size.Mutations / 5, TimeSpan.Zero);
         started = clock.GetTimestamp();
-        var restartedFrom = sent.Count;
         calhook = await BenchHost.StartAsync(emulator, Count, settings, data);
         await AllActiveAsync(calhook, watchCount, requireBaseline: false);
-        var restart = clock.GetElapsedTime(started).TotalSeconds;
 
-        // The catch-up is asked for at start; wait until its requests have been sent (quiet for 5 s).
+        // Every inserted event in the change log: what the dropped pings missed comes with the catch-up or the safety net.
+        var (lost, duplicated) = await AllChangesAsync(calhook, inserter.Inserted, TimeSpan.FromMinutes(quick ? 5 : 10));
+        var restart = clock.GetElapsedTime(started).TotalSeconds;
+        Progress($"restart: caught up in {restart:0} s, {lost} lost, {duplicated} duplicated, {sent.Count} requests");
+
+        // The catch-up's requests may still be going out after the last change arrived: wait until quiet for 5 s.
         var seen = -1;
         while (seen != sent.Count)
         {
@@ -148,37 +181,106 @@ internal static class ScaleBench
         }
 
         await calhook.DisposeAsync();
+        (await control.DeleteAsync(new Uri("/emulator/v1/faults", UriKind.Relative))).EnsureSuccessStatusCode();
         data.Delete(recursive: true);
 
         var times = sent.Order().ToArray();
+        long[] Between(long from, long to) => [.. times.Where(t => t >= from && t < to)];
         Console.WriteLine(new JsonObject
         {
             ["watches"] = watchCount,
             ["requests"] = times.Length,
-            ["restartRequests"] = times.Length - restartedFrom,
+            ["runSeconds"] = clock.GetElapsedTime(runStarted).TotalSeconds,
             ["startupSeconds"] = startup,
             // Two requests a watch at least (open the channel, list the baseline), at the budget's pace.
-            ["startupFloorSeconds"] = 2.0 * watchCount / budget * 60,
+            ["startupFloorSeconds"] = 2.0 * watchCount / size.Budget * 60,
             ["restartSeconds"] = restart,
             ["steadyMb"] = steadyMb,
+            ["inserted"] = inserter.Inserted.Count,
+            ["lost"] = lost,
+            ["duplicated"] = duplicated,
             ["busiestMinute"] = BusiestWindow(times, TimeSpan.FromMinutes(1)),
+            ["busiestMinuteStartup"] = BusiestWindow(Between(0, steadyFrom), TimeSpan.FromMinutes(1)),
+            ["busiestMinuteSteady"] = BusiestWindow(Between(steadyFrom, restartFrom), TimeSpan.FromMinutes(1)),
+            ["busiestMinuteRestart"] = BusiestWindow(Between(restartFrom, long.MaxValue), TimeSpan.FromMinutes(1)),
             ["busiestSecond"] = BusiestWindow(times, TimeSpan.FromSeconds(1)),
         }.ToJsonString());
         return 0;
     }
 
-    private static async Task AllActiveAsync(BenchHost calhook, int count, bool requireBaseline)
+    private static void Progress(string line) =>
+        Console.Error.WriteLine($"  {TimeProvider.System.GetUtcNow():HH:mm:ss} scale {line} (load {Results.LoadAverage()})");
+
+    /// <summary>Waits until every watch is active with a channel; returns each watch's channel id.</summary>
+    private static async Task<Dictionary<string, string>> AllActiveAsync(BenchHost calhook, int count, bool requireBaseline)
     {
         while (true)
         {
             var items = JsonNode.Parse(await calhook.Client.GetStringAsync(new Uri("/v1/watches", UriKind.Relative)))!["items"]!.AsArray();
-            var ready = items.Count(w => (string?)w!["status"] == "active" && w["channelId"] is not null && (!requireBaseline || w["lastSyncAt"] is not null));
-            if (ready >= count)
+            var ready = items.Where(w => (string?)w!["status"] == "active" && w["channelId"] is not null && (!requireBaseline || w["lastSyncAt"] is not null)).ToList();
+            if (ready.Count >= count)
+            {
+                return ready.ToDictionary(w => (string)w!["id"]!, w => (string)w!["channelId"]!);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
+        }
+    }
+
+    /// <summary>Waits until every watch is active on another channel than <paramref name="first"/> gave it.</summary>
+    private static async Task AllRenewedAsync(BenchHost calhook, Dictionary<string, string> first, TimeSpan timeout)
+    {
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (true)
+        {
+            var items = JsonNode.Parse(await calhook.Client.GetStringAsync(new Uri("/v1/watches", UriKind.Relative)))!["items"]!.AsArray();
+            var renewed = items.Count(w => (string?)w!["status"] == "active" && (string?)w["channelId"] is { } channel
+                && first.TryGetValue((string)w["id"]!, out var old) && channel != old);
+            if (renewed >= first.Count)
             {
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
+            if (TimeProvider.System.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"Only {renewed} of {first.Count} channels were renewed within {timeout}.");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5), TimeProvider.System);
+        }
+    }
+
+    /// <summary>Reads the whole change log until every inserted event is in it (or the time is up): (lost, duplicated).</summary>
+    private static async Task<(int Lost, int Duplicated)> AllChangesAsync(BenchHost calhook, IReadOnlyCollection<string> inserted, TimeSpan timeout)
+    {
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        long after = 0;
+        while (true)
+        {
+            var page = JsonNode.Parse(await calhook.Client.GetStringAsync(new Uri($"/v1/changes?after={after}&limit=1000", UriKind.Relative)))!;
+            foreach (var change in page["changes"]!.AsArray())
+            {
+                if ((string?)change!["type"] == "event.created")
+                {
+                    var id = (string)change["eventId"]!;
+                    seen[id] = seen.GetValueOrDefault(id) + 1;
+                }
+            }
+
+            after = (long)page["next"]!;
+            if ((bool)page["hasMore"]!)
+            {
+                continue;
+            }
+
+            var lost = inserted.Count(id => !seen.ContainsKey(id));
+            if (lost == 0 || TimeProvider.System.GetTimestamp() > deadline)
+            {
+                return (lost, seen.Values.Count(n => n > 1));
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
         }
     }
 
@@ -204,6 +306,51 @@ internal static class ScaleBench
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return double.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    /// <summary>Inserts events as the users would, into calendars picked at random (seeded), and remembers their ids.</summary>
+    private sealed class Inserter(Uri emulator, JsonArray users)
+    {
+        private readonly Random _random = new(7);
+        private readonly ConcurrentBag<string> _inserted = [];
+        private readonly Dictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
+
+        public IReadOnlyCollection<string> Inserted => _inserted;
+
+        /// <summary>Inserts <paramref name="count"/> events spread evenly over <paramref name="over"/>.</summary>
+        public async Task InsertAsync(int count, TimeSpan over)
+        {
+            var started = TimeProvider.System.GetTimestamp();
+            for (var i = 0; i < count; i++)
+            {
+                var due = over * i / count - TimeProvider.System.GetElapsedTime(started);
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, TimeProvider.System);
+                }
+
+                var user = users[_random.Next(users.Count)]!;
+                var calendars = user["calendars"]!.AsArray();
+                var calendar = (string)calendars[_random.Next(calendars.Count)]!;
+                var http = await ClientAsync((string)user["user"]!);
+                using var response = await http.PostAsJsonAsync($"calendars/{Uri.EscapeDataString(calendar)}/events", Emulator.Event(i));
+                response.EnsureSuccessStatusCode();
+                _inserted.Add((string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!);
+            }
+        }
+
+        private async Task<HttpClient> ClientAsync(string user)
+        {
+            if (!_clients.TryGetValue(user, out var http))
+            {
+                var tokens = await Emulator.TokensAsync(emulator, user);
+                http = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/") };
+                http.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+                _clients[user] = http;
+            }
+
+            return http;
+        }
     }
 
     private sealed class TimestampHandler(ConcurrentQueue<long> sent, TimeProvider clock) : DelegatingHandler
