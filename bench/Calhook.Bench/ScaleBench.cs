@@ -31,7 +31,7 @@ internal static class ScaleBench
     /// <summary>The size of a run: watches, the project budget per minute, the channels' lifetime, mutations per phase.</summary>
     internal sealed record Size(int Watches, int Budget, int ChannelTtlSeconds, int Mutations)
     {
-        public static Size For(bool quick) => quick ? new Size(1_000, 1_200, 300, 100) : new Size(10_000, 6_000, 600, 500);
+        public static Size For(bool quick) => quick ? new Size(1_000, 1_200, 300, 100) : new Size(10_000, 6_000, 480, 500);
     }
 
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick)
@@ -51,7 +51,13 @@ internal static class ScaleBench
         var output = await child.StandardOutput.ReadToEndAsync();
         await child.WaitForExitAsync();
         File.Delete(file);
-        var result = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!;
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (child.ExitCode != 0 || lines.Length == 0)
+        {
+            throw new InvalidOperationException($"The scale run's child process failed (exit code {child.ExitCode}); its error is above.");
+        }
+
+        var result = JsonNode.Parse(lines[^1])!;
         Console.Error.WriteLine($"  scale: {result.ToJsonString()}");
         var budget = size.Budget;
         var steady = (double)result["steadyMb"]!;

@@ -20,7 +20,10 @@ public enum GoogleRequestPriority
 /// Google's request quota as Calhook spends it: sliding windows per minute and per day, for the whole project and for
 /// each account (Google counts per project and per user). A request is admitted when every window it counts in has
 /// room for its priority: <see cref="GoogleRequestPriority.Push"/> may use a whole window, lower priorities only a
-/// share of it (<see cref="Shares"/>), so they can never take the last requests a push needs. Thread-safe.
+/// share of it (<see cref="Shares"/>), so they can never take the last requests a push needs. And while a request
+/// waits in <see cref="AcquireAsync"/>, no request of a lower priority is admitted before it where it waits: on the
+/// project's windows, or on its account's (strict priority: a renewal wave is not starved by the safety net, which
+/// would otherwise fill its whole share and leave renewals only the gap between the two shares). Thread-safe.
 /// </summary>
 internal sealed class RequestBudget
 {
@@ -35,8 +38,15 @@ internal sealed class RequestBudget
     private readonly BudgetLimits _limits;
     private readonly SlidingWindowCounter _projectMinute = new(Minute, 60);
     private readonly SlidingWindowCounter _projectDay = new(Day, 1440);
-    private readonly Dictionary<string, (SlidingWindowCounter Minute, SlidingWindowCounter Day)> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserWindows> _users = new(StringComparer.Ordinal);
     private readonly long[] _waits = new long[Shares.Length];
+
+    // Requests waiting in AcquireAsync, by priority: those held up by a project window, and (in UserWindows) those
+    // held up by their account's windows only.
+    private readonly int[] _projectWaiters = new int[Shares.Length];
+
+    /// <summary>How long a request held back behind a waiting higher priority waits before asking again.</summary>
+    private static readonly TimeSpan HeldBack = TimeSpan.FromSeconds(1);
 
     public RequestBudget(BudgetLimits limits, TimeProvider timeProvider)
     {
@@ -56,39 +66,100 @@ internal sealed class RequestBudget
     /// <summary>Takes one request from every window of <paramref name="account"/>, or says how long to wait before asking again.</summary>
     public bool TryAcquire(string account, GoogleRequestPriority priority, out TimeSpan retryAfter)
     {
+        Waiter? none = null;
+        return TryAcquire(account, priority, ref none, register: false, out retryAfter);
+    }
+
+    /// <summary>Waits (on the injected clock) until the request fits, then takes it.</summary>
+    public async ValueTask AcquireAsync(string account, GoogleRequestPriority priority, CancellationToken cancellationToken)
+    {
+        Waiter? waiter = null;
+        try
+        {
+            while (!TryAcquire(account, priority, ref waiter, register: true, out var wait))
+            {
+                await Task.Delay(wait, _time, cancellationToken);
+            }
+        }
+        finally
+        {
+            if (waiter is not null)
+            {
+                lock (_gate)
+                {
+                    Unregister(waiter);
+                }
+            }
+        }
+    }
+
+    private bool TryAcquire(string account, GoogleRequestPriority priority, ref Waiter? waiter, bool register, out TimeSpan retryAfter)
+    {
         var share = Shares[(int)priority];
         var now = _time.GetUtcNow();
         lock (_gate)
         {
             var user = User(account);
-            retryAfter = Max(
+            var project = Max(
                 Wait(_projectMinute, _limits.RequestsPerMinute, share, now),
-                Wait(_projectDay, _limits.RequestsPerDay, share, now),
+                Wait(_projectDay, _limits.RequestsPerDay, share, now));
+            var own = Max(
                 Wait(user.Minute, _limits.RequestsPerMinutePerUser, share, now),
                 Wait(user.Day, _limits.RequestsPerDayPerUser, share, now));
+            var projectHeld = HigherWaiting(_projectWaiters, priority);
+            var ownHeld = HigherWaiting(user.Waiters, priority);
+            retryAfter = Max(project, own, projectHeld || ownHeld ? HeldBack : TimeSpan.Zero);
             if (retryAfter <= TimeSpan.Zero)
             {
                 _projectMinute.Add(now);
                 _projectDay.Add(now);
                 user.Minute.Add(now);
                 user.Day.Add(now);
+                if (waiter is not null)
+                {
+                    Unregister(waiter);
+                    waiter = null;
+                }
+
                 return true;
             }
 
             _waits[(int)priority]++;
+            if (register)
+            {
+                // Waiting on the project's windows holds back lower priorities of every account; waiting on the
+                // account's own windows only those of the same account.
+                var onProject = project > TimeSpan.Zero || projectHeld;
+                if (waiter is null || waiter.OnProject != onProject)
+                {
+                    if (waiter is not null)
+                    {
+                        Unregister(waiter);
+                    }
+
+                    waiter = new Waiter(priority, onProject, user);
+                    (onProject ? _projectWaiters : user.Waiters)[(int)priority]++;
+                }
+            }
         }
 
         Refused?.Invoke(priority);
         return false;
     }
 
-    /// <summary>Waits (on the injected clock) until the request fits, then takes it.</summary>
-    public async ValueTask AcquireAsync(string account, GoogleRequestPriority priority, CancellationToken cancellationToken)
+    private void Unregister(Waiter waiter) => (waiter.OnProject ? _projectWaiters : waiter.User.Waiters)[(int)waiter.Priority]--;
+
+    private static bool HigherWaiting(int[] waiters, GoogleRequestPriority priority)
     {
-        while (!TryAcquire(account, priority, out var wait))
+        for (var i = 0; i < (int)priority; i++)
         {
-            await Task.Delay(wait, _time, cancellationToken);
+            if (waiters[i] > 0)
+            {
+                return true;
+            }
         }
+
+        return false;
     }
 
     /// <summary>What has been spent, for metrics and the status API.</summary>
@@ -99,10 +170,10 @@ internal sealed class RequestBudget
         {
             long busiestUserMinute = 0;
             long busiestUserDay = 0;
-            foreach (var (minute, day) in _users.Values)
+            foreach (var user in _users.Values)
             {
-                busiestUserMinute = Math.Max(busiestUserMinute, minute.Count(now));
-                busiestUserDay = Math.Max(busiestUserDay, day.Count(now));
+                busiestUserMinute = Math.Max(busiestUserMinute, user.Minute.Count(now));
+                busiestUserDay = Math.Max(busiestUserDay, user.Day.Count(now));
             }
 
             return new BudgetUsage(_projectMinute.Count(now), _projectDay.Count(now), busiestUserMinute, busiestUserDay, [.. _waits]);
@@ -133,15 +204,28 @@ internal sealed class RequestBudget
     private static TimeSpan Needed(int requests, long limit, double share, TimeSpan window) =>
         limit <= 0 || requests == 0 ? TimeSpan.Zero : window * (requests / Math.Max(1, Math.Floor(limit * share)));
 
-    private (SlidingWindowCounter Minute, SlidingWindowCounter Day) User(string account)
+    private UserWindows User(string account)
     {
         if (!_users.TryGetValue(account, out var user))
         {
-            _users[account] = user = (new SlidingWindowCounter(Minute, 60), new SlidingWindowCounter(Day, 1440));
+            _users[account] = user = new UserWindows();
         }
 
         return user;
     }
+
+    /// <summary>One account's windows, and its requests waiting on them by priority. Guarded by the budget's lock.</summary>
+    private sealed class UserWindows
+    {
+        public SlidingWindowCounter Minute { get; } = new(RequestBudget.Minute, 60);
+
+        public SlidingWindowCounter Day { get; } = new(RequestBudget.Day, 1440);
+
+        public int[] Waiters { get; } = new int[Shares.Length];
+    }
+
+    /// <summary>A request registered as waiting, and where.</summary>
+    private sealed record Waiter(GoogleRequestPriority Priority, bool OnProject, UserWindows User);
 
     private static TimeSpan Wait(SlidingWindowCounter window, long limit, double share, DateTimeOffset now) =>
         limit <= 0 ? TimeSpan.Zero : window.TimeUntilBelow(now, Math.Max(1, (long)Math.Floor(limit * share)));

@@ -309,7 +309,8 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     {
         while (queue.TryDequeue(out watchId!))
         {
-            if (_states.GetValueOrDefault(watchId) == WatchState.Queued && !_pacing.ContainsKey(watchId)
+            // A stale entry may name a watch that has since run and finished (no state left): skip it too.
+            if (_states.TryGetValue(watchId, out var state) && state == WatchState.Queued && !_pacing.ContainsKey(watchId)
                 && (_priorities[watchId] == GoogleRequestPriority.Push) == push)
             {
                 return true;

@@ -1,4 +1,5 @@
 using Calhook.Google;
+using Calhook.TestKit;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Calhook.Tests.Google;
@@ -91,6 +92,48 @@ public sealed class RequestBudgetTests
 
         _time.Advance(TimeSpan.FromMinutes(1));
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Waiting_renewals_are_served_before_the_safety_net_when_the_window_frees()
+    {
+        var budget = Budget(perMinute: 100);
+        Assert.Equal(100, Take(budget, 100));
+        using var stop = new CancellationTokenSource();
+
+        // Both kinds wait for the full window; the safety net asked first.
+        var safetyNet = Enumerable.Range(0, 200).Select(i => budget.AcquireAsync($"acc_{i % 7}", GoogleRequestPriority.SafetyNet, stop.Token).AsTask()).ToList();
+        var renewals = Enumerable.Range(0, 30).Select(i => budget.AcquireAsync($"acc_{i % 5}", GoogleRequestPriority.Renewal, stop.Token).AsTask()).ToList();
+
+        // The window empties at once: every renewal gets in before any safety-net sync, with no more time passing
+        // (without strict priority the safety net could fill its 75 and leave renewals only the 20 up to their 95).
+        _time.Advance(TimeSpan.FromSeconds(61));
+        await Task.WhenAll(renewals).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(safetyNet, t => Assert.False(t.IsCompleted));
+
+        // Then the safety net fills its share, and no more.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Polling.EventuallyAsync(() => Task.FromResult(safetyNet.Count(t => t.IsCompleted) == 45), TimeSpan.FromSeconds(10), "the safety net fills its share");
+        Assert.Equal(30 + 45, budget.Usage().ProjectMinute);
+
+        // Cancelled waiters hold nothing back: a catch-up request fits its share at once.
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(safetyNet));
+        Assert.True(budget.TryAcquire("acc_x", GoogleRequestPriority.CatchUp, out _));
+    }
+
+    [Fact]
+    public async Task A_request_waiting_on_its_own_account_holds_back_only_that_account()
+    {
+        var budget = Budget(perMinute: 1000, perUserMinute: 10);
+        Assert.Equal(10, Take(budget, 10, "acc_busy"));
+        using var stop = new CancellationTokenSource();
+        var push = budget.AcquireAsync("acc_busy", GoogleRequestPriority.Push, stop.Token).AsTask();
+        Assert.False(push.IsCompleted);
+
+        Assert.True(budget.TryAcquire("acc_other", GoogleRequestPriority.SafetyNet, out _));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => push);
     }
 
     [Fact]

@@ -220,6 +220,37 @@ public sealed class SyncSchedulerTests
     }
 
     [Fact]
+    public async Task A_watch_pushed_ahead_of_the_catch_up_and_finished_does_not_stop_the_scheduler_when_its_old_place_comes_up()
+    {
+        var watches = Enumerable.Range(0, 6).Select(i => $"bg{i}").ToList();
+        await using var scheduler = Scheduler(maxConcurrent: 2, list: _ => Task.FromResult<IReadOnlyList<string>>(watches));
+        await scheduler.StartAsync(CancellationToken.None);
+        var first = await _syncs.NextStartAsync();
+
+        // bg4 leaves its place in the catch-up queue for the push queue, runs and finishes.
+        scheduler.RequestSync("bg4");
+        var pushed = await _syncs.NextStartAsync();
+        Assert.Equal(("bg4", GoogleRequestPriority.Push), (pushed.WatchId, pushed.Priority));
+        pushed.Complete();
+        Assert.Equal("bg4", (await _syncs.NextFinishAsync()).WatchId);
+
+        // The catch-up goes on past bg4's old place (skipped: it has no state left), and a push still runs after it.
+        var caughtUp = new List<string> { first.WatchId };
+        first.Complete();
+        while (caughtUp.Count < 5)
+        {
+            var next = await _syncs.NextStartAsync();
+            Assert.Equal(GoogleRequestPriority.CatchUp, next.Priority);
+            caughtUp.Add(next.WatchId);
+            next.Complete();
+        }
+
+        Assert.Equal(["bg0", "bg1", "bg2", "bg3", "bg5"], caughtUp.Order());
+        scheduler.RequestSync("later");
+        Assert.Equal("later", (await _syncs.NextStartAsync()).WatchId);
+    }
+
+    [Fact]
     public async Task The_safety_net_runs_at_the_interval_the_budget_affords_and_says_so()
     {
         var chosen = new List<TimeSpan>();
