@@ -15,9 +15,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Calhook.Bench;
 
-/// <summary>One webhook a <see cref="VerifyingSubscriber"/> accepted (signature verified, answered 200).</summary>
-internal sealed record ReceivedWebhook(string Id, string CalendarId, long Sequence);
-
 /// <summary>
 /// A webhook receiver on 127.0.0.1 that checks every Standard Webhooks signature against the subscription's secret
 /// (written from the specification: HMAC-SHA256 over <c>{id}.{timestamp}.{body}</c> keyed by the base64 part of the
