@@ -36,4 +36,8 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string subscriptionId, long afterId, int limit, CancellationToken cancellationToken) => throw DeliveryNotSupported();
 
     public Task<long> GetLastSequenceBeforeAsync(DateTimeOffset time, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+
+    public Task<IReadOnlyList<DeliveryAttemptRecord>> ListLatestDeliveryAttemptsAsync(string subscriptionId, int limit, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+
+    public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken) => throw DeliveryNotSupported();
 }
