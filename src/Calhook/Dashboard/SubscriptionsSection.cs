@@ -26,16 +26,7 @@ internal static class SubscriptionsSection
     public static async Task AppendAsync(StringBuilder body, ICalhookStore store, string antiforgeryField, long lastSequence, CancellationToken cancellationToken)
     {
         body.Append("<section id=\"subscriptions\"><h2>Subscriptions</h2>");
-        IReadOnlyList<SubscriptionRecord> subscriptions;
-        try
-        {
-            subscriptions = await store.ListSubscriptionsAsync(cancellationToken);
-        }
-        catch (NotSupportedException unsupported)
-        {
-            body.Append($"<p class=\"problem\">{Html.E(unsupported.Message)}</p></section>");
-            return;
-        }
+        var subscriptions = await store.ListSubscriptionsAsync(cancellationToken);
 
         if (subscriptions.Count == 0)
         {
@@ -45,16 +36,7 @@ internal static class SubscriptionsSection
 
         foreach (var subscription in subscriptions)
         {
-            IReadOnlyList<DeliveryAttemptRecord> attempts;
-            try
-            {
-                attempts = await store.ListLatestDeliveryAttemptsAsync(subscription.Id, RecentAttempts, cancellationToken);
-            }
-            catch (NotSupportedException)
-            {
-                attempts = []; // a store that delivers but cannot list its attempt log yet: the rest of the view still helps
-            }
-
+            var attempts = await store.ListLatestDeliveryAttemptsAsync(subscription.Id, RecentAttempts, cancellationToken);
             AppendSubscription(body, subscription, attempts, antiforgeryField, lastSequence);
         }
 
