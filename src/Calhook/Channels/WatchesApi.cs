@@ -23,11 +23,14 @@ internal static class WatchesApi
             .Validate(o => o.RenewalMargin > TimeSpan.Zero && o.RenewalSpread >= TimeSpan.Zero, "Calhook:Channels:RenewalMargin must be positive and RenewalSpread not negative.")
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
             .Validate(o => o.RenewalOverlap >= TimeSpan.Zero, "Calhook:Channels:RenewalOverlap must not be negative.")
+            .Validate(o => o.UnknownChannelStopsPerSecond > 0, "Calhook:Channels:UnknownChannelStopsPerSecond must be positive.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ChannelMap>();
         services.AddSingleton<ChannelSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisor>());
+        services.AddSingleton<UnknownChannelStopper>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnknownChannelStopper>());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WatchesJsonContext.Default));
         return services;
     }
@@ -65,19 +68,21 @@ internal static class WatchesApi
             WatchStatus.Starting, null, time.GetUtcNow(), null, null);
         await store.AddWatchAsync(watch, cancellationToken);
         supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, time.GetUtcNow()));
     }
 
-    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken)
+    private static async Task<Ok<WatchList>> ListAsync(
+        ICalhookStore store, ChannelMap map, NotificationRecorder notifications, TimeProvider time, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications)).ToList()));
+        var now = time.GetUtcNow();
+        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, now)).ToList()));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, TimeProvider time, CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications))
+            ? TypedResults.Ok(WatchState.From(watch, map, notifications, time.GetUtcNow()))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -103,14 +108,25 @@ internal sealed record WatchState(
     string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
     DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error)
 {
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications)
+    /// <summary>
+    /// The stored watch as the API shows it at <paramref name="now"/>. A watch the store calls <c>active</c> whose
+    /// channel has expired (its renewal has not happened, whatever the reason) is shown <c>failing</c>, saying so:
+    /// without an open channel, changes are found only by the periodic sync.
+    /// </summary>
+    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, DateTimeOffset now)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
             ? pending
             : watch.LastNotificationAt;
-        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error);
+        var (status, error) = (StatusName(watch.Status), watch.Error);
+        if (watch.Status == WatchStatus.Active && channel?.ExpiresAt is { } expiresAt && expiresAt <= now)
+        {
+            (status, error) = ("failing", $"No push channel is open: the last one expired at {expiresAt:O} and its renewal has not completed; until it does, changes are found only by the periodic sync.");
+        }
+
+        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
+            lastNotification, watch.LastSyncAt, error);
     }
 
     public static string StatusName(WatchStatus status) => status switch

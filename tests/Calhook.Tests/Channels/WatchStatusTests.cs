@@ -174,7 +174,7 @@ public sealed class WatchStatusTests
         var watchId = (await host.WatchAsync(await host.AddOAuthAccountAsync(emulator, Alice), Alice))["id"]!.GetValue<string>();
         await host.WaitForStatusAsync(watchId, "active");
         var resourceId = Assert.Single(await emulator.ChannelsAsync(Alice))["resourceId"]!.GetValue<string>();
-        var supervisor = host.Services.GetRequiredService<ChannelSupervisor>();
+        var stopper = host.Services.GetRequiredService<UnknownChannelStopper>();
 
         for (var batch = 0; batch < 10; batch++)
         {
@@ -184,8 +184,8 @@ public sealed class WatchStatusTests
 
         // Queued after every flooded ping: once it is handled, so are they.
         Assert.Equal(HttpStatusCode.OK, await PingAsync(host, "sentinel", resourceId, 1));
-        await Eventually.TrueAsync(() => Task.FromResult(supervisor.UnknownStopCalls >= 2));
-        Assert.Equal(2, supervisor.UnknownStopCalls);
+        await Eventually.TrueAsync(() => Task.FromResult(stopper.StopCalls >= 2));
+        Assert.Equal(2, stopper.StopCalls);
         Assert.Equal(501, host.Unknown);
     }
 
