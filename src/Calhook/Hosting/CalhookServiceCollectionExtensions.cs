@@ -26,6 +26,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookChangeStream();
         return services;
     }
 
