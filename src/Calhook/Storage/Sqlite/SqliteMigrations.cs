@@ -93,5 +93,14 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
+        // 4: leases coordinate work between processes sharing the store (see ICalhookStore's coordination section).
+        (4, """
+            CREATE TABLE leases (
+                name       TEXT NOT NULL PRIMARY KEY,
+                holder     TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                requested  INTEGER NOT NULL DEFAULT 0
+            );
+            """),
     ];
 }
