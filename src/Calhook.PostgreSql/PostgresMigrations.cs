@@ -110,6 +110,11 @@ internal static class PostgresMigrations
                 xml  text NOT NULL
             );
             """),
+
+        // 2: a series created by a "this and following" split names the series it was split from.
+        (2, """
+            ALTER TABLE changes ADD COLUMN split_from text NULL;
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

@@ -18,6 +18,7 @@ internal sealed record ChangeWire(
     DateTime DetectedAt,
     string? RecurringEventId,
     JsonElement? OriginalStartTime,
+    string? SplitFrom,
     JsonElement? Event,
     JsonElement? Previous,
     IReadOnlyList<FieldChangeWire> Diff)
@@ -31,6 +32,7 @@ internal sealed record ChangeWire(
         change.DetectedAt.UtcDateTime,
         change.RecurringEventId,
         change.OriginalStartTime,
+        change.SplitFrom,
         change.Event,
         change.Previous,
         [.. change.Diff.Select(d => new FieldChangeWire(d.Path, d.Before, d.After))]);

@@ -65,7 +65,8 @@ public interface ICalhookStore
 
     /// <summary>
     /// One transaction: writes the snapshots, appends the changes with the next sequences, and stores the next
-    /// sync token. Returns the appended changes with their sequences. Either all of it happens or none.
+    /// sync token. Returns the appended changes with their sequences. Either all of it happens or none. Every field of
+    /// a change (including <see cref="NewChange.SplitFrom"/>) reads back from <see cref="ReadChangesAsync"/> as committed.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
 

@@ -102,5 +102,9 @@ internal static class SqliteMigrations
                 requested  INTEGER NOT NULL DEFAULT 0
             );
             """),
+        // 5: a series created by a "this and following" split names the series it was split from.
+        (5, """
+            ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
+            """),
     ];
 }
