@@ -6,10 +6,10 @@ namespace Calhook.Emulator.Calendars;
 internal sealed partial class CalendarState
 {
     /// <summary>The current version of every event (cancelled ones included), in commit order. Call under <see cref="Gate"/>.</summary>
-    public IEnumerable<StoredEvent> LiveVersions => events.Values.OrderBy(e => e.Seq);
+    public IEnumerable<StoredEvent> LiveVersions => _events.Values.OrderBy(e => e.Seq);
 
     /// <summary>The whole ground-truth history. Call under <see cref="Gate"/>.</summary>
-    public IReadOnlyList<HistoryEntry> History => history;
+    public IReadOnlyList<HistoryEntry> History => _history;
 
     /// <summary>Fills a new, empty calendar with saved events and history; the index is rebuilt from the events.</summary>
     public void Restore(IEnumerable<StoredEvent> live, IEnumerable<HistoryEntry> entries, long lastSeq, long tokensValidFrom, DateTimeOffset lastUpdated)
@@ -18,16 +18,20 @@ internal sealed partial class CalendarState
         {
             foreach (var stored in live.OrderBy(e => e.Seq))
             {
-                events[stored.Id] = stored;
-                index.Add((stored.Seq, stored.Id));
+                _events[stored.Id] = stored;
+                _index.Add((stored.Seq, stored.Id));
                 if (stored.RecurringEventId is { } masterId)
                 {
-                    if (!exceptionIds.TryGetValue(masterId, out var ids)) exceptionIds[masterId] = ids = new HashSet<string>(StringComparer.Ordinal);
+                    if (!_exceptionIds.TryGetValue(masterId, out var ids))
+                    {
+                        _exceptionIds[masterId] = ids = new HashSet<string>(StringComparer.Ordinal);
+                    }
+
                     ids.Add(stored.Id);
                 }
             }
 
-            history.AddRange(entries);
+            _history.AddRange(entries);
             LastSeq = lastSeq;
             TokensValidFrom = tokensValidFrom;
             LastUpdated = lastUpdated;

@@ -6,10 +6,10 @@ namespace Calhook.Emulator;
 /// </summary>
 internal sealed class EmulatorRuntime(EmulatorOptions options)
 {
-    private volatile RuntimeConfig config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
+    private volatile RuntimeConfig _config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
         options.RequireHttpsAddress);
 
-    private long version;
+    private long _version;
 
     /// <summary>
     /// Distinguishes tokens of this emulator process from those of an earlier one (those answer 410). Restored from the
@@ -18,9 +18,9 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
     public string InstanceId { get; set; } = Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>Counts changes of state worth saving (the state file writes when it moved).</summary>
-    public long Version => Interlocked.Read(ref version);
+    public long Version => Interlocked.Read(ref _version);
 
-    public void MarkChanged() => Interlocked.Increment(ref version);
+    public void MarkChanged() => Interlocked.Increment(ref _version);
 
     public EmulatorOptions Options { get; } = options;
 
@@ -28,10 +28,13 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 
     public RuntimeConfig Config
     {
-        get => config;
-        set => config = value;
+        get => _config;
+        set => _config = value;
     }
 }
 
 /// <summary>The run-time settings, exactly as <c>GET/PUT /emulator/v1/config</c> shows them.</summary>
-internal sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);
+/// <param name="MaxChannelTtlSeconds">Longest life of a push channel, in seconds.</param>
+/// <param name="SyncTokenLifetimeSeconds">How long a sync token stays valid, in seconds; null: forever.</param>
+/// <param name="RequireHttpsAddress">Whether watch requests with a plain-http address are refused.</param>
+public sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);

@@ -23,35 +23,35 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
     /// <summary>How often changed state is written at most.</summary>
     public static readonly TimeSpan SaveInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly EmulatorRuntime runtime;
-    private readonly UserDirectory users;
-    private readonly ServiceAccounts serviceAccounts;
-    private readonly CalendarStore calendars;
-    private readonly ListTokens tokens;
-    private readonly ChannelRegistry channels;
-    private readonly NotificationDispatcher dispatcher;
-    private readonly ILogger<EmulatorStateFile> logger;
-    private readonly CancellationTokenSource stopping = new();
-    private readonly Lock saveGate = new();
-    private Task? loop;
-    private long savedVersion = -1;
+    private readonly EmulatorRuntime _runtime;
+    private readonly UserDirectory _users;
+    private readonly ServiceAccounts _serviceAccounts;
+    private readonly CalendarStore _calendars;
+    private readonly ListTokens _tokens;
+    private readonly ChannelRegistry _channels;
+    private readonly NotificationDispatcher _dispatcher;
+    private readonly ILogger<EmulatorStateFile> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _saveGate = new();
+    private Task? _loop;
+    private long _savedVersion = -1;
 
     public EmulatorStateFile(EmulatorRuntime runtime, UserDirectory users, ServiceAccounts serviceAccounts, CalendarStore calendars,
         ListTokens tokens, ChannelRegistry channels, NotificationDispatcher dispatcher, ChangeSignal signal, ILogger<EmulatorStateFile> logger)
     {
-        this.runtime = runtime;
-        this.users = users;
-        this.serviceAccounts = serviceAccounts;
-        this.calendars = calendars;
-        this.tokens = tokens;
-        this.channels = channels;
-        this.dispatcher = dispatcher;
-        this.logger = logger;
+        _runtime = runtime;
+        _users = users;
+        _serviceAccounts = serviceAccounts;
+        _calendars = calendars;
+        _tokens = tokens;
+        _channels = channels;
+        _dispatcher = dispatcher;
+        _logger = logger;
         signal.Changed += _ => runtime.MarkChanged();
         calendars.CalendarListChanged += _ => runtime.MarkChanged();
     }
 
-    private string? StatePath => runtime.Options.StateFile;
+    private string? StatePath => _runtime.Options.StateFile;
 
     /// <summary>Loads the state file, if there is one, before any hosted service starts or request arrives.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -66,8 +66,8 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
             Load(path);
         }
 
-        savedVersion = runtime.Version;
-        loop = Task.Run(() => SaveLoopAsync(stopping.Token), CancellationToken.None);
+        _savedVersion = _runtime.Version;
+        _loop = Task.Run(() => SaveLoopAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -82,24 +82,24 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
     /// <summary>Stops the loop and writes the final state.</summary>
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        if (loop is null)
+        if (_loop is null)
         {
             return;
         }
 
-        await stopping.CancelAsync();
-        await loop;
+        await _stopping.CancelAsync();
+        await _loop;
         SaveIfChanged();
     }
 
     public void Dispose()
     {
-        stopping.Dispose();
+        _stopping.Dispose();
     }
 
     private async Task SaveLoopAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(SaveInterval, runtime.Clock);
+        using var timer = new PeriodicTimer(SaveInterval, _runtime.Clock);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
@@ -110,7 +110,7 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    LogSaveFailed(logger, StatePath!, ex);
+                    LogSaveFailed(_logger, StatePath!, ex);
                 }
             }
         }
@@ -122,10 +122,10 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
     /// <summary>Writes the state when it changed since the last write: to a temporary file, flushed to disk, then renamed over the old one.</summary>
     private void SaveIfChanged()
     {
-        lock (saveGate)
+        lock (_saveGate)
         {
-            var version = runtime.Version;
-            if (version == savedVersion)
+            var version = _runtime.Version;
+            if (version == _savedVersion)
             {
                 return;
             }
@@ -149,27 +149,27 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
             }
 
             File.Move(temporary, path, overwrite: true);
-            savedVersion = version;
+            _savedVersion = version;
         }
     }
 
     private void Write(Utf8JsonWriter json)
     {
-        var now = runtime.Clock.GetUtcNow();
+        var now = _runtime.Clock.GetUtcNow();
         json.WriteStartObject();
         json.WriteNumber("version", FormatVersion);
-        json.WriteString("instanceId", runtime.InstanceId);
-        json.WriteNumber("issued", tokens.Issued);
+        json.WriteString("instanceId", _runtime.InstanceId);
+        json.WriteNumber("issued", _tokens.Issued);
 
         json.WriteStartObject("refreshTokens");
-        foreach (var (token, user) in users.RefreshTokens)
+        foreach (var (token, user) in _users.RefreshTokens)
         {
             json.WriteString(token, user);
         }
 
         json.WriteEndObject();
         json.WriteStartArray("accessTokens");
-        foreach (var (token, access) in users.LiveAccessTokens(now))
+        foreach (var (token, access) in _users.LiveAccessTokens(now))
         {
             json.WriteStartObject();
             json.WriteString("token", token);
@@ -180,7 +180,7 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
 
         json.WriteEndArray();
         json.WriteStartArray("serviceAccounts");
-        foreach (var account in serviceAccounts.All)
+        foreach (var account in _serviceAccounts.All)
         {
             json.WriteStartObject();
             json.WriteString("email", account.Email);
@@ -197,7 +197,7 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
 
         json.WriteEndArray();
         json.WriteStartArray("calendars");
-        foreach (var calendar in calendars.All)
+        foreach (var calendar in _calendars.All)
         {
             lock (calendar.Gate)
             {
@@ -243,7 +243,7 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
 
         json.WriteEndArray();
         json.WriteStartArray("channels");
-        foreach (var channel in channels.All.Where(c => c.IsActive(now)))
+        foreach (var channel in _channels.All.Where(c => c.IsActive(now)))
         {
             json.WriteStartObject();
             json.WriteString("id", channel.Id);
@@ -282,23 +282,23 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                 throw new InvalidOperationException($"The emulator's state file {path} has an unknown format; move it away to start with an empty emulator.");
             }
 
-            var now = runtime.Clock.GetUtcNow();
-            runtime.InstanceId = root.GetProperty("instanceId").GetString()!;
-            tokens.Issued = root.GetProperty("issued").GetInt64();
+            var now = _runtime.Clock.GetUtcNow();
+            _runtime.InstanceId = root.GetProperty("instanceId").GetString()!;
+            _tokens.Issued = root.GetProperty("issued").GetInt64();
             foreach (var refresh in root.GetProperty("refreshTokens").EnumerateObject())
             {
-                users.RestoreRefreshToken(refresh.Name, refresh.Value.GetString()!);
+                _users.RestoreRefreshToken(refresh.Name, refresh.Value.GetString()!);
             }
 
             foreach (var access in root.GetProperty("accessTokens").EnumerateArray())
             {
-                users.RestoreAccessToken(access.GetProperty("token").GetString()!,
+                _users.RestoreAccessToken(access.GetProperty("token").GetString()!,
                     new UserDirectory.AccessToken(access.GetProperty("user").GetString()!, access.GetProperty("expiresAt").GetDateTimeOffset()));
             }
 
             foreach (var account in root.GetProperty("serviceAccounts").EnumerateArray())
             {
-                serviceAccounts.Restore(account.GetProperty("email").GetString()!, account.GetProperty("clientId").GetString()!,
+                _serviceAccounts.Restore(account.GetProperty("email").GetString()!, account.GetProperty("clientId").GetString()!,
                     account.GetProperty("publicKeys").EnumerateObject().Select(k => KeyValuePair.Create(k.Name, k.Value.GetBytesFromBase64())));
             }
 
@@ -316,7 +316,7 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                     h.GetProperty("at").GetDateTimeOffset(), System.Text.Encoding.UTF8.GetBytes(h.GetProperty("event").GetRawText())));
                 calendar.Restore(live, history, saved.GetProperty("lastSeq").GetInt64(), saved.GetProperty("tokensValidFrom").GetInt64(),
                     saved.GetProperty("lastUpdated").GetDateTimeOffset());
-                calendars.Restore(calendar);
+                _calendars.Restore(calendar);
             }
 
             var resumed = 0;
@@ -326,20 +326,20 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                     saved.GetProperty("resourceUri").GetString()!, saved.GetProperty("token").GetString(), new Uri(saved.GetProperty("address").GetString()!),
                     saved.GetProperty("expiresAt").GetDateTimeOffset(), saved.GetProperty("user").GetString()!, saved.GetProperty("collection").GetString()!,
                     saved.GetProperty("calendarId").GetString());
-                if (channel.IsActive(now) && channels.TryAdd(channel))
+                if (channel.IsActive(now) && _channels.TryAdd(channel))
                 {
-                    dispatcher.Resume(channel);
+                    _dispatcher.Resume(channel);
                     resumed++;
                 }
             }
 
-            LogLoaded(logger, path, calendars.All.Count(), resumed);
+            LogLoaded(_logger, path, _calendars.All.Count(), resumed);
         }
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Emulator state loaded from {Path}: {Calendars} calendars, {Channels} open channels")]
+    [LoggerMessage(EventId = EmulatorLogEvents.StateLoaded, Level = LogLevel.Information, Message = "Emulator state loaded from {Path}: {Calendars} calendars, {Channels} open channels")]
     private static partial void LogLoaded(ILogger logger, string path, int calendars, int channels);
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Saving the emulator state to {Path} failed; retrying")]
+    [LoggerMessage(EventId = EmulatorLogEvents.StateSaveFailed, Level = LogLevel.Warning, Message = "Saving the emulator state to {Path} failed; retrying")]
     private static partial void LogSaveFailed(ILogger logger, string path, Exception exception);
 }

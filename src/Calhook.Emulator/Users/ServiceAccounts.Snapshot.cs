@@ -5,8 +5,8 @@ namespace Calhook.Emulator.Users;
 internal sealed partial class ServiceAccounts
 {
     /// <summary>Every service account with its public keys, for the state file.</summary>
-    public IEnumerable<ServiceAccount> All => byEmail.Values;
+    public IEnumerable<ServiceAccount> All => _byEmail.Values;
 
     public void Restore(string email, string clientId, IEnumerable<KeyValuePair<string, byte[]>> publicKeys) =>
-        byEmail[email] = new ServiceAccount(email, clientId, new ConcurrentDictionary<string, byte[]>(publicKeys, StringComparer.Ordinal));
+        _byEmail[email] = new ServiceAccount(email, clientId, new ConcurrentDictionary<string, byte[]>(publicKeys, StringComparer.Ordinal));
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Calhook.Google;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,9 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Calhook.Channels;
 
 /// <summary>
-/// Stops channels the receiver does not know, when an account of ours can (invariant 6). This is work caused by
-/// unverified input: anyone can send a ping naming any channel. So it runs in its own loop, apart from the
-/// <see cref="ChannelSupervisor"/> whose renewals and opens it must never delay, and it is bounded everywhere: at most
+/// Stops channels the receiver does not know, when an account of ours can (invariant 6, docs/architecture.md). This is
+/// work caused by unverified input: anyone can send a ping naming any channel. So it runs in its own loop, apart from
+/// the <see cref="ChannelSupervisor"/> whose renewals and opens it must never delay, and it is bounded everywhere: at most
 /// <see cref="QueueCapacity"/> ids wait (more are dropped: a live channel pings again), each id is taken once per
 /// <see cref="ChannelOptions.UnknownChannelStopWindow"/> (remembered in a set of at most <see cref="RecentCapacity"/>
 /// ids, oldest forgotten first), and at most <see cref="ChannelOptions.UnknownChannelStopsPerSecond"/> stop calls go
@@ -93,6 +94,9 @@ internal sealed partial class UnknownChannelStopper : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Unverified input must not take the request budget that pushes and renewals need: these stops spend the
+        // lowest priority's share only.
+        using var priority = RequestBudgetHandler.WithPriority(GoogleRequestPriority.SafetyNet);
         try
         {
             await foreach (var (channelId, resourceId) in _queue.Reader.ReadAllAsync(stoppingToken))
@@ -171,13 +175,13 @@ internal sealed partial class UnknownChannelStopper : BackgroundService
         _nextCallAt = (_nextCallAt > now ? _nextCallAt : now) + TimeSpan.FromSeconds(1.0 / _options.UnknownChannelStopsPerSecond);
     }
 
-    [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "Unknown channel {ChannelId} stop answered {Status}")]
+    [LoggerMessage(EventId = LogEvents.UnknownChannelStopped, Level = LogLevel.Information, Message = "Unknown channel {ChannelId} stop answered {Status}")]
     private static partial void LogStopped(ILogger logger, string channelId, int status);
 
-    [LoggerMessage(EventId = 1306, Level = LogLevel.Debug, Message = "Unknown channel {ChannelId}: no account of ours can stop it")]
+    [LoggerMessage(EventId = LogEvents.UnknownChannelNotStoppable, Level = LogLevel.Debug, Message = "Unknown channel {ChannelId}: no account of ours can stop it")]
     private static partial void LogNotStoppable(ILogger logger, string channelId);
 
-    [LoggerMessage(EventId = 1310, Level = LogLevel.Error, Message = "Stopping unknown channel {ChannelId} failed")]
+    [LoggerMessage(EventId = LogEvents.UnknownChannelStopFailed, Level = LogLevel.Error, Message = "Stopping unknown channel {ChannelId} failed")]
     private static partial void LogStopError(ILogger logger, string channelId, Exception exception);
 
     /// <summary>

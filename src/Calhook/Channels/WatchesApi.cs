@@ -16,25 +16,6 @@ namespace Calhook.Channels;
 /// <summary><c>POST/GET /v1/watches</c>, <c>GET/DELETE /v1/watches/{id}</c>: which calendars Calhook keeps a channel on.</summary>
 internal static class WatchesApi
 {
-    public static IServiceCollection AddCalhookChannels(this IServiceCollection services)
-    {
-        services.AddOptions<ChannelOptions>()
-            .BindConfiguration(ChannelOptions.SectionName)
-            .Validate(o => o.RenewalMargin > TimeSpan.Zero && o.RenewalSpread >= TimeSpan.Zero, "Calhook:Channels:RenewalMargin must be positive and RenewalSpread not negative.")
-            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
-            .Validate(o => o.RenewalOverlap >= TimeSpan.Zero, "Calhook:Channels:RenewalOverlap must not be negative.")
-            .Validate(o => o.UnknownChannelStopsPerSecond > 0, "Calhook:Channels:UnknownChannelStopsPerSecond must be positive.")
-            .ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ChannelMap>();
-        services.AddSingleton<ChannelSupervisor>();
-        services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisor>());
-        services.AddSingleton<UnknownChannelStopper>();
-        services.AddHostedService(sp => sp.GetRequiredService<UnknownChannelStopper>());
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WatchesJsonContext.Default));
-        return services;
-    }
-
     public static IEndpointRouteBuilder MapWatches(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/watches").RequireCalhookApiKey();
@@ -46,7 +27,7 @@ internal static class WatchesApi
     }
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
-        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications,
+        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
         TimeProvider time, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.CalendarId))
@@ -68,21 +49,22 @@ internal static class WatchesApi
             WatchStatus.Starting, null, time.GetUtcNow(), null, null);
         await store.AddWatchAsync(watch, cancellationToken);
         supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, time.GetUtcNow()));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, time.GetUtcNow(), progress));
     }
 
     private static async Task<Ok<WatchList>> ListAsync(
-        ICalhookStore store, ChannelMap map, NotificationRecorder notifications, TimeProvider time, CancellationToken cancellationToken)
+        ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
         var now = time.GetUtcNow();
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, now)).ToList()));
+        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, now, progress)).ToList()));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, TimeProvider time, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time,
+        CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications, time.GetUtcNow()))
+            ? TypedResults.Ok(WatchState.From(watch, map, notifications, time.GetUtcNow(), progress))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -93,7 +75,7 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
-        await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+        await store.StopWatchAsync(id, cancellationToken);
         supervisor.Unwatch(id);
         return TypedResults.NoContent();
     }
@@ -103,17 +85,21 @@ internal static class WatchesApi
 
 internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId);
 
-/// <summary>The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt, lastSyncAt, error}</c>.</summary>
+/// <summary>
+/// The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt,
+/// lastSyncAt, error, progress}</c>; <c>progress</c> (<c>{phase, eventsFetched}</c>) only while a full list runs.
+/// </summary>
 internal sealed record WatchState(
     string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
-    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error)
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null)
 {
     /// <summary>
     /// The stored watch as the API shows it at <paramref name="now"/>. A watch the store calls <c>active</c> whose
     /// channel has expired (its renewal has not happened, whatever the reason) is shown <c>failing</c>, saying so:
     /// without an open channel, changes are found only by the periodic sync.
     /// </summary>
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, DateTimeOffset now)
+    public static WatchState From(
+        WatchRecord watch, ChannelMap map, NotificationRecorder notifications, DateTimeOffset now, SyncProgress? progress = null)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
@@ -126,7 +112,7 @@ internal sealed record WatchState(
         }
 
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, error);
+            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id));
     }
 
     public static string StatusName(WatchStatus status) => status switch

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Calhook.Channels;
+using Calhook.Hosting;
 using Calhook.Sync;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,26 +14,11 @@ namespace Calhook.Receiving;
 /// <summary>
 /// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
 /// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
-/// Google and never awaits the store (invariant 4).
+/// Google and never awaits the store (invariant 4, docs/architecture.md).
 /// </summary>
 internal static class ReceiverEndpoint
 {
     public const string Path = "/google/notifications";
-
-    public static IServiceCollection AddCalhookReceiving(this IServiceCollection services)
-    {
-        services.AddOptions<ReceivingOptions>()
-            .BindConfiguration(ReceivingOptions.SectionName)
-            .Validate(o => o.MaxBodyBytes >= 0, "Calhook:Receiving:MaxBodyBytes must not be negative.")
-            .Validate(o => o.FlushInterval > TimeSpan.Zero, "Calhook:Receiving:FlushInterval must be positive.")
-            .Validate(o => o.VerificationFiles.Keys.All(VerificationFiles.IsValidName), "Calhook:Receiving:VerificationFiles names must be plain file names ending in .html or .txt.")
-            .ValidateOnStart();
-        services.AddMetrics();
-        services.AddSingleton<ReceiverMetrics>();
-        services.AddSingleton<NotificationRecorder>();
-        services.AddHostedService(sp => sp.GetRequiredService<NotificationRecorder>());
-        return services;
-    }
 
     public static IEndpointRouteBuilder MapReceiver(this IEndpointRouteBuilder endpoints)
     {
@@ -42,6 +28,7 @@ internal static class ReceiverEndpoint
             services.GetRequiredService<UnknownChannelStopper>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
+            services.GetRequiredService<PingClock>(),
             services.GetRequiredService<ReceiverMetrics>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
@@ -51,7 +38,7 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
+        ChannelMap map, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
         ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
     {
         public Task<IResult> Receive(HttpContext context)
@@ -123,7 +110,7 @@ internal static class ReceiverEndpoint
 
             if (!map.TryGet(channelId, out var channel))
             {
-                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6).
+                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
                 metrics.Count(ReceiverMetrics.Outcomes.Unknown);
                 unknownChannels.Enqueue(channelId, resourceId);
                 return Results.Ok();
@@ -143,6 +130,7 @@ internal static class ReceiverEndpoint
             // out-of-order message numbers need no care: every ping just asks for "a sync soon", and those fold.
             if (state != "sync")
             {
+                pings.Received(channel.WatchId, state);
                 sync.RequestSync(channel.WatchId);
             }
 

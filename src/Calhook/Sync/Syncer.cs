@@ -34,6 +34,9 @@ internal sealed partial class Syncer(
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
+    /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
+    public Action<string, SyncKind, int>? FullListProgress { get; init; }
+
     public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken)
     {
         var watch = await store.GetWatchAsync(watchId, cancellationToken);
@@ -120,6 +123,7 @@ internal sealed partial class Syncer(
             var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+            using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
             return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null, detector.Problems);
         }
     }
@@ -162,6 +166,7 @@ internal sealed partial class Syncer(
                 await store.StageSnapshotsAsync(watch.Id, attemptId, detector.Observe(page.Items, stored), cancellationToken);
                 items += page.Items.Count;
                 LogStaged(watch.Id, kind, items);
+                FullListProgress?.Invoke(watch.Id, kind, items);
                 if (last)
                 {
                     nextSyncToken = page.NextSyncToken!;
@@ -184,6 +189,7 @@ internal sealed partial class Syncer(
         var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
+        using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
         return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null, detector.Problems);
     }
 

@@ -29,7 +29,7 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
         var first = active["channelId"]!.GetValue<string>();
         var expiresAt = active["channelExpiresAt"]!.GetValue<DateTimeOffset>();
         // The real resource id: each forged channel id is one that Calhook could try to stop with Google.
-        var resourceId = (await emulator.ChannelsAsync(Alice)).First()["resourceId"]!.GetValue<string>();
+        var resourceId = (await emulator.Control.GetChannelsAsync(Alice)).First().ResourceId;
 
         using var flooding = new CancellationTokenSource();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = host.BaseAddress };
