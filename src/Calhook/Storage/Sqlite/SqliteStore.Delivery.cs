@@ -333,13 +333,13 @@ internal sealed partial class SqliteStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private static object ListJson(IReadOnlyList<string>? values) =>
+    internal static object ListJson(IReadOnlyList<string>? values) =>
         values is null ? DBNull.Value : JsonSerializer.Serialize(values, DeliveryStoreJson.Default.IReadOnlyListString);
 
-    private static IReadOnlyList<string>? ParseList(string? json) =>
+    internal static IReadOnlyList<string>? ParseList(string? json) =>
         json is null ? null : JsonSerializer.Deserialize(json, DeliveryStoreJson.Default.IReadOnlyListString);
 
-    private static string SubscriptionStatusText(SubscriptionStatus status) => status switch
+    internal static string SubscriptionStatusText(SubscriptionStatus status) => status switch
     {
         SubscriptionStatus.Active => "active",
         SubscriptionStatus.Failing => "failing",
@@ -347,7 +347,7 @@ internal sealed partial class SqliteStore
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown subscription status."),
     };
 
-    private static SubscriptionStatus ParseSubscriptionStatus(string text) => text switch
+    internal static SubscriptionStatus ParseSubscriptionStatus(string text) => text switch
     {
         "active" => SubscriptionStatus.Active,
         "failing" => SubscriptionStatus.Failing,
@@ -355,7 +355,7 @@ internal sealed partial class SqliteStore
         _ => throw new InvalidDataException($"Unknown subscription status '{text}' in the store."),
     };
 
-    private static string VerdictText(DeliveryVerdict verdict) => verdict switch
+    internal static string VerdictText(DeliveryVerdict verdict) => verdict switch
     {
         DeliveryVerdict.Delivered => "delivered",
         DeliveryVerdict.RetryLater => "retry",
@@ -364,7 +364,7 @@ internal sealed partial class SqliteStore
         _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict, "Unknown delivery verdict."),
     };
 
-    private static DeliveryVerdict ParseVerdict(string text) => text switch
+    internal static DeliveryVerdict ParseVerdict(string text) => text switch
     {
         "delivered" => DeliveryVerdict.Delivered,
         "retry" => DeliveryVerdict.RetryLater,
