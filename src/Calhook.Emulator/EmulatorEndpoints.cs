@@ -33,6 +33,7 @@ public static class EmulatorEndpoints
         services.AddSingleton<ChangeSignal>();
         services.AddSingleton<ListTokens>();
         services.AddSingleton<EventWriter>();
+        services.AddSingleton<SeriesSplitter>();
         services.AddSingleton<EventLister>();
         services.AddSingleton<ChannelRegistry>();
         services.AddSingleton<FaultInjector>();
@@ -57,6 +58,7 @@ public static class EmulatorEndpoints
         endpoints.Map("/calendar/v3/{**rest}", () => GoogleError.NotFound().ToResult());
         endpoints.MapOAuth();
         endpoints.MapControls();
+        endpoints.MapScenarios();
         return endpoints;
     }
 }

@@ -40,7 +40,7 @@ internal static class EventEndpoints
 
     private static async Task<IResult> InsertAsync(HttpContext http, string calendarId, CalendarStore store, EventWriter writer, bool import)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null) return error!.ToResult();
         var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
         if (body is null) return bad!.ToResult();
@@ -76,7 +76,7 @@ internal static class EventEndpoints
     private static async Task<IResult> ReplaceAsync(HttpContext http, string calendarId, string eventId, CalendarStore store,
         EventWriter writer, bool patch)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null) return error!.ToResult();
         var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
         if (body is null) return bad!.ToResult();
@@ -87,7 +87,7 @@ internal static class EventEndpoints
 
     private static IResult Delete(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null) return error!.ToResult();
         var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
         return writer.Delete(calendar, eventId, ifMatch) is { } failure ? failure.ToResult() : Results.NoContent();

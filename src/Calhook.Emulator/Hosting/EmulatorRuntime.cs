@@ -7,7 +7,7 @@ namespace Calhook.Emulator;
 internal sealed class EmulatorRuntime(EmulatorOptions options)
 {
     private volatile RuntimeConfig config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
-        options.RequireHttpsAddress);
+        options.RequireHttpsAddress, options.InstanceTombstonesOnSeriesDelete);
 
     /// <summary>Distinguishes tokens of this emulator process from those of an earlier one (those answer 410).</summary>
     public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..8];
@@ -24,4 +24,5 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 }
 
 /// <summary>The run-time settings, exactly as <c>GET/PUT /emulator/v1/config</c> shows them.</summary>
-internal sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);
+internal sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress,
+    bool InstanceTombstonesOnSeriesDelete = false);
