@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Calhook.Calendars;
 using Calhook.Hosting;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -44,11 +45,13 @@ internal static class WatchesApi
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
         CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications,
-        TimeProvider time, CancellationToken cancellationToken)
+        CalendarWatches calendars, SyncScheduler sync, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.CalendarId))
+        var all = request.AllCalendars == true;
+        if (string.IsNullOrWhiteSpace(request.AccountId) || (string.IsNullOrWhiteSpace(request.CalendarId) != all))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", "A watch needs 'accountId' and 'calendarId'.");
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch",
+                "A watch needs 'accountId' and either 'calendarId' or \"allCalendars\": true (not both).");
         }
 
         if (await store.GetAccountAsync(request.AccountId, cancellationToken) is null)
@@ -56,34 +59,56 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");
         }
 
-        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, request.CalendarId,
-            WatchStatus.Starting, null, time.GetUtcNow(), null, null);
+        // Every account with watches has its calendar list watched: calendar-level changes, removed calendars.
+        var listWatch = await calendars.EnsureListWatchAsync(request.AccountId, cancellationToken);
+        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, all ? "" : request.CalendarId!,
+            WatchStatus.Starting, null, time.GetUtcNow(), null, null, Kind: all ? WatchKind.AllCalendars : WatchKind.Calendar);
         await store.AddWatchAsync(watch, cancellationToken);
-        supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications));
+        if (all)
+        {
+            // The calendar list's sync gives it a watch per calendar (after the list's baseline when that is new).
+            sync.RequestSync(listWatch.Id);
+        }
+        else
+        {
+            supervisor.Watch(watch.Id);
+        }
+
+        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken));
     }
 
     private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications)).ToList()));
+        var items = new List<WatchState>();
+        foreach (var watch in watches.Where(w => w.Kind != WatchKind.CalendarList))
+        {
+            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken));
+        }
+
+        return TypedResults.Ok(new WatchList(items));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
         string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken) =>
-        await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications))
+        await store.GetWatchAsync(id, cancellationToken) is { Kind: not WatchKind.CalendarList } watch
+            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, ICalhookStore store, ChannelSupervisor supervisor, CancellationToken cancellationToken)
+        string id, ICalhookStore store, ChannelSupervisor supervisor, CalendarWatches calendars, CancellationToken cancellationToken)
     {
-        if (await store.GetWatchAsync(id, cancellationToken) is null)
+        if (await store.GetWatchAsync(id, cancellationToken) is not { Kind: not WatchKind.CalendarList } watch)
         {
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
         await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+        if (watch.Kind == WatchKind.AllCalendars)
+        {
+            await calendars.StopFollowersAsync(id, cancellationToken);
+        }
+
         supervisor.Unwatch(id);
         return TypedResults.NoContent();
     }
@@ -91,13 +116,34 @@ internal static class WatchesApi
     private static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(detail, statusCode: status, title: title);
 }
 
-internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId);
+internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId, bool? AllCalendars = null);
 
-/// <summary>The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt, lastSyncAt, error}</c>.</summary>
+/// <summary>
+/// The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt,
+/// lastSyncAt, error}</c>, plus <c>allCalendars</c> (true on a watch of every calendar of the account, whose
+/// <c>calendarId</c> is null) and <c>parentWatchId</c> (on the per-calendar watches such a watch made).
+/// </summary>
 internal sealed record WatchState(
-    string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
-    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error)
+    string Id, string AccountId, string? CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, bool AllCalendars = false, string? ParentWatchId = null)
 {
+    /// <summary>
+    /// The state as the API shows it. An all-calendars watch has no channel of its own: it shows its account's
+    /// calendar-list watch's channel, sync and problem, under its own id and lifecycle.
+    /// </summary>
+    public static async Task<WatchState> ReadAsync(WatchRecord watch, ICalhookStore store, ChannelMap map, NotificationRecorder notifications,
+        CancellationToken cancellationToken)
+    {
+        if (watch.Kind != WatchKind.AllCalendars)
+        {
+            return From(watch, map, notifications);
+        }
+
+        var list = (await store.ListWatchesAsync(cancellationToken)).FirstOrDefault(w => w.AccountId == watch.AccountId && w.Kind == WatchKind.CalendarList);
+        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications);
+        return state with { Id = watch.Id, CalendarId = null, AllCalendars = true, Status = watch.Status == WatchStatus.Stopped ? StatusName(WatchStatus.Stopped) : state.Status };
+    }
+
     public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
@@ -105,7 +151,7 @@ internal sealed record WatchState(
             ? pending
             : watch.LastNotificationAt;
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error);
+            lastNotification, watch.LastSyncAt, watch.Error, ParentWatchId: watch.ParentWatchId);
     }
 
     public static string StatusName(WatchStatus status) => status switch

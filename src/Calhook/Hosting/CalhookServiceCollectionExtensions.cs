@@ -1,5 +1,6 @@
 using Calhook.Accounts;
 using Calhook.Api;
+using Calhook.Calendars;
 using Calhook.Channels;
 using Calhook.Google;
 using Calhook.Receiving;
@@ -26,6 +27,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookCalendars();
         return services;
     }
 

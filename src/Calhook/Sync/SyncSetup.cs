@@ -43,7 +43,7 @@ internal static class SyncSetup
             var store = sp.GetRequiredService<ICalhookStore>();
             var metrics = sp.GetService<CalhookMetrics>();
             return new SyncScheduler(
-                sp.GetRequiredService<Syncer>().SyncAsync,
+                Calendars.CalendarsSetup.Runner(sp),
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 sp.GetRequiredService<IOptions<SyncOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),

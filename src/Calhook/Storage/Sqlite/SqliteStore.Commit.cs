@@ -7,7 +7,7 @@ namespace Calhook.Storage.Sqlite;
 internal sealed partial class SqliteStore
 {
     private const string ChangeColumns =
-        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at";
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, calendar_json";
 
     /// <summary>Upserts or deletes every snapshot with two prepared statements (a full sync writes 100,000s).</summary>
     private static async Task WriteSnapshotsAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
@@ -60,7 +60,7 @@ internal sealed partial class SqliteStore
 
         var sequence = await LastSequenceAsync(connection, transaction, cancellationToken);
         await using var insert = Command(connection, transaction, $"""
-            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at);
+            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at, NULL);
             """);
         insert.Parameters.AddWithValue("$w", commit.WatchId);
         insert.Parameters.AddWithValue("$calendar", commit.CalendarId);
@@ -124,5 +124,6 @@ internal sealed partial class SqliteStore
         Previous = StoreText.Element(NullableString(reader, 9)),
         Diff = StoreText.ParseDiff(reader.GetString(10)),
         DetectedAt = StoreText.ParseTime(reader.GetString(11)),
+        Calendar = StoreText.Element(NullableString(reader, 12)),
     };
 }
