@@ -25,7 +25,6 @@ internal sealed partial class CalendarListSyncer(
     ICalhookStore store,
     CalendarListPageReader readPage,
     CalendarWatches watches,
-    ChangeNotifier notifier,
     ChangeIds changeIds,
     IOptions<CalendarListOptions> options,
     TimeProvider time,
@@ -61,10 +60,7 @@ internal sealed partial class CalendarListSyncer(
             .Select(w => new WatchStop(w.Id, CalendarWatches.RemovedReason(w.CalendarId))).ToList();
         var commit = new CalendarListCommit(watch.Id, now, full, detection.Entries, detection.Changes, stops, nextToken);
         var appended = await store.CommitCalendarListAsync(commit, CancellationToken.None);
-        if (appended.Count > 0)
-        {
-            notifier.Notify(appended[^1].Sequence);
-        }
+        watches.Appended(appended);
 
         LogSynced(watch.Id, full, items!.Count, appended.Count);
         if (watch.SyncProblem is not null)

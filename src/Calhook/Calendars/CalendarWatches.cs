@@ -1,5 +1,6 @@
 using Calhook.Channels;
 using Calhook.Changes;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.Logging;
@@ -19,9 +20,29 @@ internal sealed partial class CalendarWatches(
     Func<SyncScheduler> scheduler,
     ChangeIds changeIds,
     ChangeNotifier notifier,
+    CalhookMetrics? metrics,
     TimeProvider time,
     ILogger<CalendarWatches> logger)
 {
+    // Accounts whose calendar-list watch this process has made sure of (watches created before calendar lists were
+    // watched get theirs on their first sync).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _ensured = new(StringComparer.Ordinal);
+
+    /// <summary>Tells feed readers and the metrics about committed calendar-level changes.</summary>
+    public void Appended(IReadOnlyList<Change> appended)
+    {
+        if (appended.Count == 0)
+        {
+            return;
+        }
+
+        notifier.Notify(appended[^1].Sequence);
+        foreach (var change in appended)
+        {
+            metrics?.ChangesEmitted(change.Type);
+        }
+    }
+
     /// <summary>The stop reason of an event watch whose calendar left the account's calendar list.</summary>
     public static string RemovedReason(string calendarId) =>
         $"Calendar '{calendarId}' was removed from the account (deleted, unshared or access lost); no further changes come for it.";
@@ -35,6 +56,7 @@ internal sealed partial class CalendarWatches(
             supervisor().Watch(watch.Id);
         }
 
+        _ensured.TryAdd(accountId, 0);
         return watch;
     }
 
@@ -52,6 +74,11 @@ internal sealed partial class CalendarWatches(
                 // Its calendars come from the account's calendar list: that watch's sync follows them.
                 scheduler().RequestSync((await EnsureListWatchAsync(watch.AccountId, cancellationToken)).Id);
                 return SyncOutcome.Skipped;
+        }
+
+        if (!_ensured.ContainsKey(watch.AccountId))
+        {
+            await EnsureListWatchAsync(watch.AccountId, cancellationToken);
         }
 
         var outcome = await events.SyncAsync(watchId, cancellationToken);
@@ -118,12 +145,33 @@ internal sealed partial class CalendarWatches(
             [new NewCalendarChange(changeIds.Next(), ChangeTypes.CalendarRemoved, watch.CalendarId, null, previous, [])],
             stops, NextSyncToken: null);
         var appended = await store.CommitCalendarListAsync(commit, CancellationToken.None);
-        notifier.Notify(appended[^1].Sequence);
+        Appended(appended);
         foreach (var stop in stops)
         {
             supervisor().Unwatch(stop.WatchId);
             LogStopped(stop.WatchId, stop.Reason);
         }
+    }
+
+    /// <summary>
+    /// After a watch was removed through the API: when the account has no other watch left, its calendar list is no
+    /// longer watched either (the calendar-list watch is stopped with its channel).
+    /// </summary>
+    public async Task ReleaseListWatchIfUnusedAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var watches = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.AccountId == accountId).ToList();
+        if (watches.Any(w => w.Kind != WatchKind.CalendarList))
+        {
+            return;
+        }
+
+        foreach (var list in watches)
+        {
+            await store.SetWatchStatusAsync(list.Id, WatchStatus.Stopped, null, cancellationToken);
+            supervisor().Unwatch(list.Id);
+        }
+
+        _ensured.TryRemove(accountId, out _);
     }
 
     /// <summary>Stops an all-calendars watch's per-calendar watches (the all-calendars watch itself was just stopped).</summary>

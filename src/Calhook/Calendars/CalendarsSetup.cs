@@ -1,6 +1,7 @@
 using Calhook.Changes;
 using Calhook.Channels;
 using Calhook.Google;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,13 +25,13 @@ internal static class CalendarsSetup
             sp.GetRequiredService<SyncScheduler>,
             sp.GetRequiredService<ChangeIds>(),
             sp.GetRequiredService<ChangeNotifier>(),
+            sp.GetService<CalhookMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<CalendarWatches>>()));
         services.AddSingleton(sp => new CalendarListSyncer(
             sp.GetRequiredService<ICalhookStore>(),
             sp.GetRequiredService<GoogleCalendarClient>().ListCalendarListPageAsync,
             sp.GetRequiredService<CalendarWatches>(),
-            sp.GetRequiredService<ChangeNotifier>(),
             sp.GetRequiredService<ChangeIds>(),
             sp.GetRequiredService<IOptions<CalendarListOptions>>(),
             sp.GetRequiredService<TimeProvider>(),

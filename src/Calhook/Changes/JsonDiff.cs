@@ -11,7 +11,7 @@ namespace Calhook.Changes;
 internal static class JsonDiff
 {
     /// <summary>Top-level fields that change on every write and never make an update by themselves.</summary>
-    public static readonly IReadOnlySet<string> BookkeepingFields = new HashSet<string>(StringComparer.Ordinal) { "etag", "updated" };
+    public static readonly IReadOnlySet<string> BookkeepingFields = new HashSet<string>(StringComparer.Ordinal) { "etag", "updated", "sequence" };
 
     // Arrays whose items have a natural key: compared item by item, so one attendee's reply is one short path.
     // Every other array (recurrence, …) is compared whole.

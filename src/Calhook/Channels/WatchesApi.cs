@@ -110,6 +110,7 @@ internal static class WatchesApi
         }
 
         supervisor.Unwatch(id);
+        await calendars.ReleaseListWatchIfUnusedAsync(watch.AccountId, cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -63,6 +63,8 @@ public sealed class CalendarChangesEndToEndTests
         Assert.Equal(["calendar.added", "calendar.updated", "calendar.removed", "calendar.added", "calendar.removed"],
             feed.Where(c => (string)c["calendarId"]! == team && ((string)c["type"]!).StartsWith("calendar.", StringComparison.Ordinal)).Select(c => (string)c["type"]!));
         Assert.All(await world.WatchesAsync(), w => Assert.False((string?)w["calendarId"] == team && (string)w["status"]! != "stopped"));
+        var filtered = await world.Api.GetFromJsonAsync<JsonObject>($"v1/changes?type=calendar.added,calendar.removed&calendarId={Uri.EscapeDataString(team)}");
+        Assert.Equal(["calendar.added", "calendar.removed", "calendar.added", "calendar.removed"], filtered!["changes"]!.AsArray().Select(c => (string)c!["type"]!));
     }
 
     [Fact]
