@@ -199,6 +199,11 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             if (Array.IndexOf(ServerFields, name) < 0 && name != "status" && value is not null) node[name] = value.DeepClone();
         }
 
+        foreach (var name in new[] { "start", "end", "originalStartTime" })
+        {
+            WithOffset(node[name] as JsonObject);
+        }
+
         node["iCalUID"] ??= $"{id}@google.com";
         node["sequence"] ??= 0;
         node["creator"] ??= new JsonObject { ["email"] = calendar.Owner, ["self"] = true };
@@ -206,6 +211,22 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         node["reminders"] ??= new JsonObject { ["useDefault"] = true };
         node["eventType"] ??= "default";
         return calendar.Commit(node, kind, updated);
+    }
+
+    /// <summary>
+    /// Google answers every <c>dateTime</c> with its UTC offset (recorded: <c>"2025-03-24T07:30:00-05:00"</c> with
+    /// <c>"timeZone": "America/Chicago"</c>), also when the client sent a local time and a zone.
+    /// </summary>
+    private static void WithOffset(JsonObject? time)
+    {
+        if (time?["dateTime"] is not JsonValue value || !value.TryGetValue(out string? text) || text.Length != 19
+            || time["timeZone"] is not JsonValue zoneValue || !zoneValue.TryGetValue(out string? zoneId)
+            || EventTime.FindZone(zoneId) is not { } zone || !EventTime.TryParseInstant(text, zoneId, out var instant))
+        {
+            return;
+        }
+
+        time["dateTime"] = EventTime.Format(instant, zone);
     }
 
     private static bool Matches(StoredEvent? existing, JsonObject current, string? ifMatch) =>
