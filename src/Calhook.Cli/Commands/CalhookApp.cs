@@ -30,6 +30,9 @@ internal static class CalhookApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        // A start-up failure is reported by the command as one line ("calhook: cannot start: …"); the host's own
+        // report of it would add the exception's stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (quiet)
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

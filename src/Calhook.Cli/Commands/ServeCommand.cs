@@ -22,17 +22,43 @@ internal static class ServeCommand
         var googleUrl = new Option<string?>("--google-url") { Description = "One origin replacing Google's API and OAuth hosts (an emulator)." };
         var publicUrl = new Option<string?>("--public-url") { Description = "The public origin Google reaches this service at (default: --urls)." };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (instead of SQLite)." };
-        var apiKey = new Option<string?>("--api-key") { Description = "The admin API key (default: generated into the data directory)." };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = "The admin API key (default: generated into the data directory). Visible to every local user in the process list: prefer --api-key-file or CALHOOK_API_KEY.",
+        };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "A file holding the admin API key (readable by the service's user only)." };
 
-        var command = new Command("serve", "Run the Calhook service.") { urls, data, googleUrl, publicUrl, postgres, apiKey };
+        var command = new Command("serve", "Run the Calhook service.") { urls, data, googleUrl, publicUrl, postgres, apiKey, apiKeyFile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(apiKeyFile) is { } keyFile)
+            {
+                try
+                {
+                    Set(overrides, "Calhook:ApiKey", (await File.ReadAllTextAsync(keyFile, cancellationToken)).Trim());
+                }
+                catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"calhook: cannot start: --api-key-file {keyFile} cannot be read ({error.Message}).");
+                    return 2;
+                }
+
+                if (!overrides.ContainsKey("Calhook:ApiKey"))
+                {
+                    await Console.Error.WriteLineAsync($"calhook: cannot start: --api-key-file {keyFile} is empty.");
+                    return 2;
+                }
+            }
+
             Set(overrides, "Calhook:DataDirectory", parse.GetValue(data));
             Set(overrides, "Calhook:Google:BaseUrl", parse.GetValue(googleUrl));
             Set(overrides, "Calhook:PublicUrl", parse.GetValue(publicUrl));
             Set(overrides, "Calhook:Postgres:ConnectionString", parse.GetValue(postgres));
-            Set(overrides, "Calhook:ApiKey", parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY"));
+            if (!overrides.ContainsKey("Calhook:ApiKey"))
+            {
+                Set(overrides, "Calhook:ApiKey", parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY"));
+            }
 
             var settings = new ConfigurationBuilder()
                 .AddJsonFile("appsettings.json", optional: true)
@@ -71,14 +97,19 @@ internal static class ServeCommand
 
                 await using var running = app;
                 var baseUrl = app.Configuration["Calhook:PublicUrl"]!;
-                var key = app.Services.GetRequiredService<Calhook.Hosting.ApiKeyProvider>().Key;
+                var provider = app.Services.GetRequiredService<Calhook.Hosting.ApiKeyProvider>();
+                var key = provider.Key;
+                // In shell hints the key is read from where it lives, so it appears on screen once at most.
+                var keyHint = provider.FilePath is { } keyPath ? $"$(cat {keyPath})" : "$CALHOOK_API_KEY";
                 Console.WriteLine($"Calhook is running at {app.Urls.FirstOrDefault() ?? baseUrl}");
                 Console.WriteLine($"  Push receiver:  {baseUrl}/google/notifications");
                 Console.WriteLine($"  Change feed:    {baseUrl}/v1/changes   (stream: {baseUrl}/v1/changes/stream)");
                 Console.WriteLine($"  Health:         {baseUrl}/healthz, {baseUrl}/readyz, {baseUrl}/metrics");
-                Console.WriteLine(string.IsNullOrWhiteSpace(app.Configuration["Calhook:ApiKey"])
-                    ? $"  API key:        {key} (stored in {Path.GetFullPath(Path.Combine(app.Configuration["Calhook:DataDirectory"] ?? "calhook-data", "api-key"))})"
-                    : "  API key:        the configured Calhook:ApiKey");
+                Console.WriteLine(provider.FilePath is null
+                    ? "  API key:        the configured Calhook:ApiKey"
+                    : provider.Generated
+                        ? $"  API key:        {key} (generated now and stored in {provider.FilePath}; shown this once)"
+                        : $"  API key:        stored in {provider.FilePath}");
 
                 if (emulator is not null)
                 {
@@ -95,7 +126,7 @@ internal static class ServeCommand
                     Console.WriteLine("Make a change in the emulator, then read the feed:");
                     Console.WriteLine($"  TOKEN=$(curl -s -X POST {emulator.BaseAddress}emulator/v1/tokens -d '{{\"user\":\"{DemoUser}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')");
                     Console.WriteLine($"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' {emulator.BaseAddress}calendar/v3/calendars/primary/events -d '{{\"summary\":\"Hello\",\"start\":{{\"dateTime\":\"2026-12-01T10:00:00Z\"}},\"end\":{{\"dateTime\":\"2026-12-01T11:00:00Z\"}}}}'");
-                    Console.WriteLine($"  curl -s -H \"Authorization: Bearer {key}\" '{baseUrl}/v1/changes?after=0'");
+                    Console.WriteLine($"  curl -s -H \"Authorization: Bearer {keyHint}\" '{baseUrl}/v1/changes?after=0'");
                 }
 
                 await app.WaitForShutdownAsync(cancellationToken);

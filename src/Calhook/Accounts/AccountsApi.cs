@@ -38,7 +38,7 @@ internal static class AccountsApi
     /// </summary>
     private static DirectoryInfo KeyDirectory(string dataDirectory)
     {
-        var path = Path.Combine(Path.GetFullPath(dataDirectory), "keys");
+        var path = Path.Combine(PrivateFiles.EnsureDirectory(dataDirectory), "keys");
         return OperatingSystem.IsWindows()
             ? Directory.CreateDirectory(path)
             : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -89,9 +89,11 @@ internal static class AccountsApi
                 {
                     credentials.CreateServiceAccountCredential(parsed, request.Subject);
                 }
-                catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+                catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
+                    or System.Security.Cryptography.CryptographicException)
                 {
-                    return BadRequest("The service account's 'private_key' is not a valid PEM private key.");
+                    // The parser's message may name its internals; the field is what the caller can fix.
+                    return BadRequest("The service account's 'key.private_key' is not a valid PEM-encoded RSA private key (PKCS#8, as in Google's JSON key files).");
                 }
 
                 account = new AccountRecord(id, AccountKind.ServiceAccount, request.Subject, request.Subject,

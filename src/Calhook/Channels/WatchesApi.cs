@@ -54,6 +54,11 @@ internal static class WatchesApi
                 "A watch needs 'accountId' and either 'calendarId' or \"allCalendars\": true (not both).");
         }
 
+        if (CalendarIds.Problem(request.CalendarId) is { } calendarIdProblem)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", calendarIdProblem);
+        }
+
         if (await store.GetAccountAsync(request.AccountId, cancellationToken) is null)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");

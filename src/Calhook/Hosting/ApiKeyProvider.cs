@@ -27,6 +27,15 @@ internal sealed partial class ApiKeyProvider
         });
     }
 
+    /// <summary>
+    /// True when this process generated the key (the key file did not exist): the one time a command may show it. Read
+    /// after <see cref="Key"/>.
+    /// </summary>
+    public bool Generated { get; private set; }
+
+    /// <summary>The key file's full path when the key comes from the data directory; null when it is configured.</summary>
+    public string? FilePath { get; private set; }
+
     /// <summary>The key clients must send as <c>Authorization: Bearer …</c>. Loads or creates the key file on first use.</summary>
     public string Key => _key.Value.Key;
 
@@ -36,10 +45,11 @@ internal sealed partial class ApiKeyProvider
 
     private static byte[] Hash(string value) => SHA256.HashData(Encoding.UTF8.GetBytes(value));
 
-    private static string LoadOrCreate(string dataDirectory, ILogger logger)
+    private string LoadOrCreate(string dataDirectory, ILogger logger)
     {
-        Directory.CreateDirectory(dataDirectory);
+        PrivateFiles.EnsureDirectory(dataDirectory);
         var path = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
+        FilePath = path;
         if (TryRead(path) is { } existing)
         {
             Log.UsingStoredKey(logger, path);
@@ -62,6 +72,7 @@ internal sealed partial class ApiKeyProvider
             }
 
             Log.GeneratedKey(logger, path);
+            Generated = true;
             return key;
         }
         catch (IOException) when (TryRead(path) is { } raced)

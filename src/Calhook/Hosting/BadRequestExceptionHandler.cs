@@ -19,9 +19,16 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             return false;
         }
 
-        // The JSON reader's message says where the body broke ("'x' is an invalid start of a value. Path: $ ..."),
-        // which is what a client needs; it holds nothing from inside the service.
-        var detail = badRequest.InnerException is JsonException json ? $"{badRequest.Message} {json.Message}" : badRequest.Message;
+        // The framework's own messages name the handler's parameter and its type ("CreateWatchRequest request"), which
+        // are internal: the answer says what the client can fix, and where the JSON broke.
+        var detail = badRequest switch
+        {
+            { InnerException: JsonException json } =>
+                $"The request body is not valid JSON, or not the JSON this endpoint expects (Path: {json.Path ?? "$"}, line {json.LineNumber ?? 0}, byte {json.BytePositionInLine ?? 0}).",
+            { StatusCode: StatusCodes.Status413PayloadTooLarge } => "The request body is larger than this endpoint accepts.",
+            { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "Send the request body as JSON (Content-Type: application/json).",
+            _ => "The request body is missing or is not the JSON this endpoint expects.",
+        };
         httpContext.Response.StatusCode = badRequest.StatusCode;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {

@@ -34,6 +34,7 @@ internal static class HostingSetup
         });
 
         services.TryAddSingleton<ApiKeyProvider>();
+        services.AddCalhookApiKeyAuth();
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();

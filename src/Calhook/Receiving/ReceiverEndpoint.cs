@@ -3,6 +3,7 @@ using Calhook.Channels;
 using Calhook.Sync;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -44,7 +45,7 @@ internal static class ReceiverEndpoint
             services.GetRequiredService<ReceiverMetrics>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
-        endpoints.MapPost(Path, receiver.Receive).DisableAntiforgery();
+        endpoints.MapPost(Path, (Delegate)receiver.Receive).DisableAntiforgery();
         endpoints.MapVerificationFiles(services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
         return endpoints;
     }
@@ -53,16 +54,60 @@ internal static class ReceiverEndpoint
         ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder,
         ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
     {
-        public IResult Receive(HttpContext context)
+        public Task<IResult> Receive(HttpContext context)
         {
             var request = context.Request;
             if (request.ContentLength > options.MaxBodyBytes)
             {
-                metrics.Count(ReceiverMetrics.Outcomes.TooLarge);
-                return Problem(StatusCodes.Status413PayloadTooLarge, "Notification too large", "Google's notifications carry no body.");
+                return Task.FromResult(TooLarge(context));
             }
 
-            var headers = request.Headers;
+            // A body without a length (chunked) is measured by reading it, never more than the limit plus one byte.
+            return request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+                ? ReceiveUnframedAsync(context)
+                : Task.FromResult(Verify(context));
+        }
+
+        private async Task<IResult> ReceiveUnframedAsync(HttpContext context)
+        {
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = options.MaxBodyBytes;
+            }
+
+            var buffer = new byte[Math.Min(options.MaxBodyBytes + 1, 8192)];
+            long total = 0;
+            try
+            {
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+                {
+                    total += read;
+                    if (total > options.MaxBodyBytes)
+                    {
+                        return TooLarge(context);
+                    }
+                }
+            }
+            catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(context);
+            }
+
+            return Verify(context);
+        }
+
+        private IResult TooLarge(HttpContext context)
+        {
+            metrics.Count(ReceiverMetrics.Outcomes.TooLarge);
+            // The rest of the body is not read: the connection is closed instead of drained.
+            context.Response.Headers.Connection = "close";
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Notification too large", "Google's notifications carry no body.");
+        }
+
+        private IResult Verify(HttpContext context)
+        {
+            var headers = context.Request.Headers;
             string? channelId = headers["X-Goog-Channel-ID"];
             string? resourceId = headers["X-Goog-Resource-ID"];
             string? state = headers["X-Goog-Resource-State"];

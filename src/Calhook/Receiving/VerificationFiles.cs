@@ -28,10 +28,11 @@ internal static partial class VerificationFiles
         var directory = Path.GetFullPath(options.VerificationDirectory);
         endpoints.MapGet("/{file}", (string file) =>
         {
-            // Plain names only: no separators, no "..", so nothing outside the folder can be reached.
-            var path = Path.Combine(directory, file);
-            return IsValidName(file) && File.Exists(path)
-                ? Results.File(path, ContentType(file))
+            // Plain names only: no separators, no "..", so nothing outside the folder can be reached; and regular
+            // files only: a symbolic link (or any other reparse point) could point anywhere.
+            var info = new FileInfo(Path.Combine(directory, file));
+            return IsValidName(file) && info.Exists && info.LinkTarget is null && (info.Attributes & FileAttributes.ReparsePoint) == 0
+                ? Results.File(info.FullName, ContentType(file))
                 : Results.NotFound();
         }).ExcludeFromDescription();
     }

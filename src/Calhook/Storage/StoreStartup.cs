@@ -16,6 +16,11 @@ internal sealed partial class StoreStartup(ICalhookStore store, ILogger<StoreSta
         {
             await store.MigrateAsync(cancellationToken);
         }
+        catch (StoreUnusableException)
+        {
+            // Its message is the whole story (the file and what to do); a stack trace would only bury it.
+            throw;
+        }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             Log.StoreFailed(logger, exception);

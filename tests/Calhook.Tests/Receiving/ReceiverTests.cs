@@ -84,6 +84,36 @@ public sealed class ReceiverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_chunked_body_without_content_length_larger_than_the_limit_is_refused_with_413()
+    {
+        var accepted = _host.Accepted;
+        using var request = Request(Id, Token, ResourceId, "exists", "4");
+        // No Content-Length: HttpClient sends a stream of unknown length chunked.
+        request.Content = new StreamContent(new MemoryStream(new byte[256 * 1024]));
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await _host.Client.SendAsync(request);
+
+        Assert.Null(request.Content.Headers.ContentLength);
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(accepted, _host.Accepted);
+    }
+
+    [Fact]
+    public async Task A_small_chunked_body_is_still_a_ping()
+    {
+        var before = _host.AcceptedExists;
+        using var request = Request(Id, Token, ResourceId, "exists", "5");
+        request.Content = new StreamContent(new MemoryStream(new byte[16]));
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await _host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(before + 1, _host.AcceptedExists);
+    }
+
+    [Fact]
     public async Task Duplicate_and_out_of_order_message_numbers_are_harmless()
     {
         var before = _host.AcceptedExists;

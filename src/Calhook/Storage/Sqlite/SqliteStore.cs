@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -48,17 +49,65 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
     {
         try
         {
+            // A store is created only where none existed: an existing file is checked before anything writes to it.
+            PrivateFiles.EnsureDirectory(Path.GetDirectoryName(DatabasePath)!);
+            if (!PrivateFiles.TryCreateEmpty(DatabasePath))
+            {
+                await CheckExistingAsync(cancellationToken);
+            }
+
+            foreach (var suffix in (string[])["", "-wal", "-shm", "-journal"])
+            {
+                PrivateFiles.Restrict(DatabasePath + suffix);
+            }
+
             await MigrateCoreAsync(cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException and not StoreUnusableException)
         {
             throw new InvalidOperationException($"Cannot open the SQLite store at {DatabasePath}: {exception.Message}", exception);
         }
     }
 
+    /// <summary>
+    /// Refuses an existing file that is empty, not an SQLite database, or fails SQLite's integrity check, without
+    /// writing to it. The new file <see cref="MigrateAsync"/> creates is made empty with owner-only permissions (SQLite
+    /// gives its -wal and -shm files the database file's permissions), so an empty file found here was emptied.
+    /// </summary>
+    private async Task CheckExistingAsync(CancellationToken cancellationToken)
+    {
+        var restart = $"Restore it from a backup; or move it (with any {Path.GetFileName(DatabasePath)}-wal and -shm beside it) away to start with a new, empty store.";
+        if (new FileInfo(DatabasePath).Length == 0)
+        {
+            throw new StoreUnusableException($"The store file {DatabasePath} is empty (0 bytes): every account, watch and change it held is gone. {restart}");
+        }
+
+        var check = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        string verdict;
+        try
+        {
+            await using var connection = new SqliteConnection(check);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = Command(connection, null, "PRAGMA integrity_check(1);");
+            verdict = Convert.ToString(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        }
+        catch (SqliteException notDatabase) when (notDatabase.SqliteErrorCode == 26)
+        {
+            throw new StoreUnusableException($"The store file {DatabasePath} is not a Calhook store (not an SQLite database). Move it away, or point Calhook:DataDirectory (--data) at the right directory.");
+        }
+        catch (SqliteException corrupt) when (corrupt.SqliteErrorCode == 11)
+        {
+            verdict = corrupt.Message;
+        }
+
+        if (!string.Equals(verdict, "ok", StringComparison.Ordinal))
+        {
+            throw new StoreUnusableException($"The store file {DatabasePath} is damaged (SQLite's integrity check: {verdict.ReplaceLineEndings(" ")}). {restart}");
+        }
+    }
+
     private async Task MigrateCoreAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
         await using var connection = await OpenAsync(cancellationToken);
 
         // The journal mode is stored in the file; setting it again is a no-op.
