@@ -54,7 +54,7 @@ internal static class WatchesApi
                 "A watch needs 'accountId' and either 'calendarId' or \"allCalendars\": true (not both).");
         }
 
-        if (CalendarIds.Problem(request.CalendarId) is { } calendarIdProblem)
+        if (!all && CalendarIds.Problem(request.CalendarId!) is { } calendarIdProblem)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", calendarIdProblem);
         }
