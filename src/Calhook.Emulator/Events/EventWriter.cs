@@ -170,12 +170,12 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
 
             var kind = cancelled ? MutationKind.Deleted : MutationKind.Created;
             // Commit copies what it keeps, so the caller's body is not cloned here.
-            return new WriteOutcome(Commit(calendar, body, id, null, kind), null);
+            return new WriteOutcome(Commit(calendar, body, id, null, kind, keepTimes: import), null);
         }
     }
 
     private StoredEvent Commit(CalendarState calendar, JsonObject body, string id, StoredEvent? previous, MutationKind kind,
-        bool keepCreated = false)
+        bool keepCreated = false, bool keepTimes = false)
     {
         var now = runtime.Clock.GetUtcNow();
         // `updated` moves forward on every mutation even when the clock stands still (a fake clock in tests).
@@ -199,7 +199,8 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             if (Array.IndexOf(ServerFields, name) < 0 && name != "status" && value is not null) node[name] = value.DeepClone();
         }
 
-        foreach (var name in new[] { "start", "end", "originalStartTime" })
+        // An imported copy keeps its times as given (recorded copies hold local times with a zone).
+        foreach (var name in keepTimes ? [] : new[] { "start", "end", "originalStartTime" })
         {
             WithOffset(node[name] as JsonObject);
         }

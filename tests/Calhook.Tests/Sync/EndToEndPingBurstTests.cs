@@ -13,7 +13,9 @@ public sealed class EndToEndPingBurstTests
         var gate = new ListGate();
         await using var world = await SyncWorld.StartAsync(configureServices: gate.Install);
         var channel = await Polling.EventuallyAsync(
-            async () => ((JsonArray)(await world.Google.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!).FirstOrDefault(),
+            // The calendar's channel (the account's calendar-list channel is open too).
+            async () => ((JsonArray)(await world.Google.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!)
+                .FirstOrDefault(c => (string?)c!["calendarId"] == SyncWorld.Alice),
             c => c is not null, TimeSpan.FromSeconds(10), "the watch has an open channel");
 
         // Google is slow from now on: the sync this mutation's ping starts waits at the gate.
