@@ -32,6 +32,8 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    public IServiceProvider Services => app.Services;
+
     public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
     {
         var port = FreePort();

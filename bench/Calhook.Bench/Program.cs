@@ -21,6 +21,8 @@ foreach (var (name, run) in new (string, Func<Task<IEnumerable<Measure>>>)[]
     ("receiver", () => ReceiverBench.RunAsync(emulator.BaseAddress, quick)),
     ("list calls", () => ListCallsBench.RunAsync(emulator.BaseAddress)),
     ("full sync", () => FullSyncBench.RunAsync(emulator.BaseAddress, quick)),
+    ("e2e latency", () => E2eLatencyBench.RunAsync(emulator.BaseAddress, quick)),
+    ("probe", () => LatencyProbe.RunAsync(emulator, quick)),
 })
 {
     if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))

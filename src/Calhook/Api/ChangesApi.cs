@@ -1,13 +1,13 @@
 using System.Globalization;
-using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Primitives;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Api;
 
@@ -23,6 +23,26 @@ internal static class ChangesApi
 
     /// <summary>How often the stream sends a comment line when nothing happens, so proxies keep it open.</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>The <c>Retry-After</c> of a stream refused because the reader cap is reached.</summary>
+    public static readonly TimeSpan ReaderCapRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Kernel send buffer of a stream connection.</summary>
+    public const int SendBufferBytes = 128 * 1024;
+
+    /// <summary>The stream's options (section <c>Calhook:Stream</c>, validated at start-up) and its hub.</summary>
+    public static IServiceCollection AddCalhookChangeStream(this IServiceCollection services)
+    {
+        services.AddOptions<ChangeStreamOptions>()
+            .BindConfiguration(ChangeStreamOptions.SectionName)
+            .Validate(o => o.MaxReaders >= 1, "Calhook:Stream:MaxReaders must be at least 1.")
+            .Validate(o => o.ReaderBufferBytes >= 1024, "Calhook:Stream:ReaderBufferBytes must be at least 1024.")
+            .Validate(o => o.StalledReaderTimeout >= TimeSpan.FromMilliseconds(100), "Calhook:Stream:StalledReaderTimeout must be at least 100 ms.")
+            .ValidateOnStart();
+        services.AddSingleton<ChangeStreamHub>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeStreamHub>());
+        return services;
+    }
 
     public static IEndpointRouteBuilder MapChanges(this IEndpointRouteBuilder endpoints)
     {
@@ -68,48 +88,59 @@ internal static class ChangesApi
     }
 
     private static async Task StreamAsync(
-        HttpContext context, ICalhookStore store, ChangeNotifier notifier, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, ICalhookStore store, ChangeStreamHub hub, TimeProvider time, CancellationToken cancellationToken)
     {
-        var parsed = FeedQuery.Parse(context.Request.Query);
-        if (parsed.Problem is not null || !TryResumePoint(context.Request, parsed.Query, out var after))
+        var (after, filter, problem) = FeedQuery.ParseStream(context.Request);
+        if (problem is not null)
         {
-            var result = parsed.Problem ?? FeedQuery.Invalid("Last-Event-ID", "must be a sequence (a whole number, 0 or more)");
-            await result.ExecuteAsync(context);
+            await problem.ExecuteAsync(context);
             return;
         }
 
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        await response.Body.FlushAsync(cancellationToken);
-        var query = parsed.Query! with { After = after, Limit = MaxLimit };
+        if (!hub.TryConnect())
+        {
+            context.Response.Headers.RetryAfter = ((int)ReaderCapRetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Too many stream readers",
+                detail: "The change stream has as many readers as Calhook:Stream:MaxReaders allows; retry later, or read GET /v1/changes.")
+                .ExecuteAsync(context);
+            return;
+        }
+
+        var reader = new ChangeStreamHub.Reader(filter!, after);
+        var writer = new StallGuard(context, hub, time);
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            LimitSendBuffer(context);
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            await response.Body.FlushAsync(cancellationToken);
+            await hub.Ready.WaitAsync(cancellationToken);
+            while (true)
             {
-                var nextCommit = notifier.NextCommit;
-                var changes = await store.ReadChangesAsync(query, cancellationToken);
+                // Catch up from the store until the hub's tail; then take the live changes from the hub until it
+                // detaches this reader for being too far behind, and catch up again.
+                var changes = await store.ReadChangesAsync(new ChangeQuery(reader.Cursor, CatchUpPage, null, null), cancellationToken);
                 foreach (var change in changes)
                 {
-                    var json = JsonSerializer.Serialize(ChangeWire.From(change), ChangeJsonContext.Wire.ChangeWire);
-                    await response.WriteAsync($"id: {change.Sequence}\nevent: {change.Type}\ndata: {json}\n\n", cancellationToken);
-                    query = query with { After = change.Sequence };
+                    if (reader.Filter.Matches(change))
+                    {
+                        await writer.WriteAsync(ChangeStreamHub.StreamFrame.From(change).Bytes, cancellationToken);
+                    }
+
+                    reader.Cursor = change.Sequence;
                 }
 
-                await response.Body.FlushAsync(cancellationToken);
-                if (changes.Count == MaxLimit)
+                await writer.FlushAsync(cancellationToken);
+                if (changes.Count < CatchUpPage)
                 {
-                    continue;
-                }
-
-                try
-                {
-                    await nextCommit.WaitAsync(KeepAliveInterval, time, cancellationToken);
-                }
-                catch (TimeoutException)
-                {
-                    await response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                    await response.Body.FlushAsync(cancellationToken);
+                    reader.Rejoining();
+                    if (hub.TryJoin(reader))
+                    {
+                        await WriteLiveAsync(writer, reader, time, cancellationToken);
+                    }
                 }
             }
         }
@@ -117,17 +148,98 @@ internal static class ChangesApi
         {
             // The client went away.
         }
+        catch (StalledReaderException)
+        {
+            // The client stopped reading and was disconnected.
+        }
+        finally
+        {
+            hub.Disconnect(reader);
+        }
     }
 
-    /// <summary>The stream resumes after <c>Last-Event-ID</c> when the client sends one, else after <c>?after=</c>.</summary>
-    private static bool TryResumePoint(HttpRequest request, ChangeQuery? query, out long after)
-    {
-        after = query?.After ?? 0;
-        if (request.Headers.TryGetValue("Last-Event-ID", out var header) && !StringValues.IsNullOrEmpty(header))
-        {
-            return long.TryParse(header.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out after);
-        }
+    /// <summary>Changes read from the store per round while a reader catches up.</summary>
+    private const int CatchUpPage = 200;
 
-        return true;
+    /// <summary>Sends the live buffer as it fills; returns when the hub detached the reader.</summary>
+    private static async Task WriteLiveAsync(StallGuard writer, ChangeStreamHub.Reader reader, TimeProvider time, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await reader.Buffer.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(KeepAliveInterval, time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                await writer.WriteAsync(KeepAlive, cancellationToken);
+                await writer.FlushAsync(cancellationToken);
+                continue;
+            }
+
+            if (!more)
+            {
+                return;
+            }
+
+            // Everything buffered goes out in one flush.
+            while (reader.Buffer.TryRead(out var frame))
+            {
+                reader.Taken(frame);
+                await writer.WriteAsync(frame.Bytes, cancellationToken);
+            }
+
+            await writer.FlushAsync(cancellationToken);
+        }
+    }
+
+    private sealed class StalledReaderException() : Exception("The stream reader stopped reading and was disconnected.");
+
+    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
+    /// <summary>
+    /// Writes to a stream response, and disconnects the reader when one write or flush cannot complete within
+    /// <see cref="ChangeStreamOptions.StalledReaderTimeout"/> (the client stopped reading and every buffer is full).
+    /// </summary>
+    private sealed class StallGuard(HttpContext context, ChangeStreamHub hub, TimeProvider time)
+    {
+        public Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+            GuardAsync(ct => context.Response.Body.WriteAsync(bytes, ct).AsTask(), cancellationToken);
+
+        public Task FlushAsync(CancellationToken cancellationToken) => GuardAsync(context.Response.Body.FlushAsync, cancellationToken);
+
+        private async Task GuardAsync(Func<CancellationToken, Task> io, CancellationToken cancellationToken)
+        {
+            var pending = io(cancellationToken);
+            if (pending.IsCompleted)
+            {
+                await pending;
+                return;
+            }
+
+            try
+            {
+                await pending.WaitAsync(hub.Options.StalledReaderTimeout, time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                hub.CountDropped();
+                context.Abort();
+                throw new StalledReaderException();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Caps the kernel's send buffer of a stream connection, so a reader that stops reading holds at most that much
+    /// there (the kernel otherwise grows it to megabytes), besides its bounded buffer in the hub.
+    /// </summary>
+    private static void LimitSendBuffer(HttpContext context)
+    {
+        if (context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            socket.SendBufferSize = SendBufferBytes;
+        }
     }
 }

@@ -28,6 +28,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookReceiving();
         services.AddCalhookSync();
         services.AddCalhookCalendars();
+        services.AddCalhookChangeStream();
         return services;
     }
 

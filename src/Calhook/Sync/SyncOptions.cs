@@ -24,10 +24,18 @@ public sealed class SyncOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Shortest time from the start of one sync of a calendar to the start of its follow-up. The first ping after a
-    /// quiet spell is synced at once; pings that keep arriving (a burst spread over some milliseconds, a calendar
-    /// edited in a loop) fold into one sync per interval instead of a sync per ping. Default 200 ms; zero to
-    /// never wait; less than <see cref="SafetyNetInterval"/>.
+    /// While pings for a calendar keep coming during and after its sync, its follow-up sync starts at the latest this
+    /// long after the previous sync started: pings that never stop (a calendar edited in a loop, a flood of
+    /// duplicates) cost one sync per interval, not one per ping. The first ping after a quiet spell is synced at once.
+    /// Default 200 ms; zero to never wait; less than <see cref="SafetyNetInterval"/>.
     /// </summary>
     public TimeSpan MinSyncInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// A follow-up sync (asked for by pings that came while the calendar was syncing) starts once no ping came for this
+    /// long, or after <see cref="MinSyncInterval"/>, whichever is first. Short, so that an edit made right after another
+    /// is seen within milliseconds; long enough that a burst of pings folds into one follow-up. Default 20 ms; zero to
+    /// follow up at once; less than <see cref="SafetyNetInterval"/>.
+    /// </summary>
+    public TimeSpan FollowUpQuietTime { get; set; } = TimeSpan.FromMilliseconds(20);
 }

@@ -53,6 +53,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, ITimer> _retries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _startedAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _pacing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastRequest = new(StringComparer.Ordinal);
 
     private Task _loop = Task.CompletedTask;
     private Task _safetyNet = Task.CompletedTask;
@@ -118,9 +119,16 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     // Taken before acting: a request from now on posts again, so none is lost.
                     _posted.TryRemove(watchId, out _);
                     // Folding: a watch already waiting needs nothing more; one running gets exactly one follow-up.
-                    _states[watchId] = _states.TryGetValue(watchId, out var state)
-                        ? state == WatchState.Queued ? WatchState.Queued : WatchState.RunningWithFollowUp
-                        : Enqueue(watchId);
+                    if (_states.TryGetValue(watchId, out var state))
+                    {
+                        _states[watchId] = state == WatchState.Queued ? WatchState.Queued : WatchState.RunningWithFollowUp;
+                        _lastRequest[watchId] = _time.GetTimestamp();
+                    }
+                    else
+                    {
+                        _states[watchId] = Enqueue(watchId);
+                    }
+
                     StartReady();
                     break;
 
@@ -128,15 +136,16 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     _running.Remove(watchId);
                     if (_states[watchId] == WatchState.RunningWithFollowUp)
                     {
-                        // The follow-up waits out MinSyncInterval from this sync's start; requests meanwhile fold
-                        // into it (it is Queued), so a burst spread over some milliseconds costs one more sync.
-                        var wait = _options.MinSyncInterval - _time.GetElapsedTime(_startedAt[watchId]);
+                        // The follow-up waits until the pings go quiet (or MinSyncInterval from this sync's start);
+                        // requests meanwhile fold into it (it is Queued), so a burst costs one more sync, not one per ping.
+                        var wait = FollowUpWait(watchId);
                         _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId);
                     }
                     else
                     {
                         _states.Remove(watchId);
                         _startedAt.Remove(watchId);
+                        _lastRequest.Remove(watchId);
                     }
 
                     ScheduleRetry(watchId, outcome);
@@ -148,8 +157,17 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                     if (_pacing.Remove(watchId, out var timer))
                     {
                         await timer.DisposeAsync();
-                        _ready.Enqueue(watchId);
-                        StartReady();
+                        // Pings that came while it waited push a paced follow-up on, up to MinSyncInterval.
+                        var wait = FollowUpWait(watchId);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            Pace(watchId, wait);
+                        }
+                        else
+                        {
+                            _ready.Enqueue(watchId);
+                            StartReady();
+                        }
                     }
 
                     break;
@@ -174,6 +192,11 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         _ready.Enqueue(watchId);
         return WatchState.Queued;
     }
+
+    private TimeSpan FollowUpWait(string watchId) => FollowUpPacing.Wait(
+        _time.GetElapsedTime(_startedAt[watchId]),
+        _lastRequest.TryGetValue(watchId, out var last) ? _time.GetElapsedTime(last) : null,
+        _options);
 
     private WatchState Pace(string watchId, TimeSpan wait)
     {

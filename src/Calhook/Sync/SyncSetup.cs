@@ -22,6 +22,8 @@ internal static class SyncSetup
             .Validate(o => o.RetryDelay > TimeSpan.Zero, "Calhook:Sync:RetryDelay must be more than zero.")
             .Validate(o => o.MinSyncInterval >= TimeSpan.Zero && o.MinSyncInterval < o.SafetyNetInterval,
                 "Calhook:Sync:MinSyncInterval must be zero or more, and less than Calhook:Sync:SafetyNetInterval.")
+            .Validate(o => o.FollowUpQuietTime >= TimeSpan.Zero && o.FollowUpQuietTime < o.SafetyNetInterval,
+                "Calhook:Sync:FollowUpQuietTime must be zero or more, and less than Calhook:Sync:SafetyNetInterval.")
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);

@@ -21,9 +21,15 @@ internal sealed class FeedHost : IAsyncDisposable
 
     public const string WatchId = "wat_feed";
 
-    public static async Task<FeedHost> StartAsync()
+    public static async Task<FeedHost> StartAsync(IDictionary<string, string?>? settings = null)
     {
-        var host = await CalhookTestHost.StartAsync();
+        var options = new CalhookTestHostOptions();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            options.Settings[key] = value;
+        }
+
+        var host = await CalhookTestHost.StartAsync(options);
         var store = host.Services.GetRequiredService<ICalhookStore>();
         var now = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
         await store.AddAccountAsync(new AccountRecord("acc_feed", AccountKind.OAuth, "alice@example.com", null, "x", AccountStatus.Active, null, now), CancellationToken.None);
@@ -47,6 +53,38 @@ internal sealed class FeedHost : IAsyncDisposable
             CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
         return appended;
+    }
+
+    /// <summary>Commits one sync with one <c>event.updated</c> whose diff has the given paths, and signals it.</summary>
+    public async Task<Change> CommitUpdateAsync(string calendarId, params string[] diffPaths)
+    {
+        var id = $"ev{Interlocked.Increment(ref _next)}";
+        var json = $$"""{"id":"{{id}}","status":"confirmed","summary":"Event {{id}}"}""";
+        var diff = diffPaths.Select(path => new FieldChange(path, null, null)).ToList();
+        var change = new NewChange($"chg_{Guid.NewGuid():N}", ChangeTypes.Updated, id, null, null, json, json, diff);
+        var store = Host.Services.GetRequiredService<ICalhookStore>();
+        var appended = await store.CommitSyncAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok{_next}"),
+            CancellationToken.None);
+        Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
+        return appended[0];
+    }
+
+    /// <summary>Commits one sync of <paramref name="count"/> created events of about <paramref name="bytesEach"/> bytes each, and signals it.</summary>
+    public async Task CommitLargeAsync(string calendarId, int count, int bytesEach)
+    {
+        var padding = new string('x', bytesEach);
+        var changes = Enumerable.Range(0, count).Select(_ =>
+        {
+            var id = $"ev{Interlocked.Increment(ref _next)}";
+            return new NewChange($"chg_{Guid.NewGuid():N}", ChangeTypes.Created, id, null, null,
+                $$"""{"id":"{{id}}","status":"confirmed","description":"{{padding}}"}""", null, []);
+        }).ToList();
+        var store = Host.Services.GetRequiredService<ICalhookStore>();
+        var appended = await store.CommitSyncAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}"),
+            CancellationToken.None);
+        Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
     }
 
     /// <summary>Commits one sync that creates the event <paramref name="eventJson"/> (its id is <c>ev_raw</c>) and signals it.</summary>

@@ -151,4 +151,30 @@ public abstract partial class StoreContractTests
         var log = await Store.ReadChangesAsync(new ChangeQuery(0, 1000), Ct);
         Assert.Equal(all, log.Select(c => c.Sequence));
     }
+
+    [Fact]
+    public async Task A_failing_commit_among_concurrent_ones_fails_alone()
+    {
+        var watches = new List<WatchRecord>();
+        for (var i = 0; i < 8; i++)
+        {
+            watches.Add(await AddWatchAsync($"cal{i}@example.com"));
+        }
+
+        var taken = Some.Created("taken");
+        await Store.CommitSyncAsync(Some.Commit(watches[0], "token-0", taken), Ct);
+
+        // Commits that reach the store together (a SQLite store commits them in one transaction); one reuses a change id.
+        var failing = new SyncCommit(watches[3].Id, watches[3].CalendarId, Some.Time, [new("x", Some.EventJson("x"))],
+            [Some.Created("x"), taken], "token-bad");
+        var commits = watches.Select(w => w == watches[3] ? failing : Some.Commit(w, $"{w.Id}-1", Some.Created($"{w.Id}-a"))).ToList();
+        var attempts = commits.Select(c => Task.Run(() => Store.CommitSyncAsync(c, Ct))).ToList();
+        await Assert.ThrowsAnyAsync<Exception>(() => attempts[3]);
+        var results = await Task.WhenAll(attempts.Where((_, i) => i != 3));
+
+        Assert.Equal(Enumerable.Range(2, 7).Select(i => (long)i), results.Select(r => Assert.Single(r).Sequence).Order());
+        Assert.Null((await Store.GetSyncStateAsync(watches[3].Id, Ct)).SyncToken);
+        Assert.Empty(await Store.ListSnapshotIdsAsync(watches[3].Id, Ct));
+        Assert.Equal($"{watches[5].Id}-1", (await Store.GetSyncStateAsync(watches[5].Id, Ct)).SyncToken);
+    }
 }

@@ -9,12 +9,13 @@ public sealed class SyncSchedulerTests
     private readonly FakeSyncs _syncs = new();
     private readonly FakeTimeProvider _time = new();
 
-    private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null, TimeSpan? minInterval = null) =>
+    private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null, TimeSpan? minInterval = null,
+        TimeSpan? quietTime = null) =>
         new(_syncs.RunAsync, list ?? (_ => Task.FromResult<IReadOnlyList<string>>([])),
             new SyncOptions
             {
                 MaxConcurrentSyncs = maxConcurrent, SafetyNetInterval = safetyNet ?? TimeSpan.FromMinutes(5), SafetyNetJitter = 0,
-                MinSyncInterval = minInterval ?? TimeSpan.Zero,
+                MinSyncInterval = minInterval ?? TimeSpan.Zero, FollowUpQuietTime = quietTime ?? minInterval ?? TimeSpan.Zero,
             },
             _time, NullLogger<SyncScheduler>.Instance)
         { SyncFinished = _syncs.OnFinished };
@@ -71,6 +72,28 @@ public sealed class SyncSchedulerTests
         followUp.Complete();
         await _syncs.NextFinishAsync();
 
+        Assert.Equal(2, _syncs.Runs["w1"]);
+    }
+
+    [Fact]
+    public async Task A_single_request_during_a_sync_is_followed_up_once_the_pings_have_been_quiet_for_the_quiet_time()
+    {
+        await using var scheduler = Scheduler(minInterval: TimeSpan.FromMilliseconds(200), quietTime: TimeSpan.FromMilliseconds(20));
+        await scheduler.StartAsync(CancellationToken.None);
+
+        scheduler.RequestSync("w1");
+        var first = await _syncs.NextStartAsync();
+        scheduler.RequestSync("w1");
+        first.Complete();
+        await _syncs.NextFinishAsync();
+
+        // Not the 200 ms of MinSyncInterval: 20 ms after the last request.
+        _time.Advance(TimeSpan.FromMilliseconds(19));
+        Assert.True(_syncs.NoPendingStart);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var followUp = await _syncs.NextStartAsync();
+        followUp.Complete();
+        await _syncs.NextFinishAsync();
         Assert.Equal(2, _syncs.Runs["w1"]);
     }
 

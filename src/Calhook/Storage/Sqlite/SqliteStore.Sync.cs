@@ -63,7 +63,8 @@ internal sealed partial class SqliteStore
     public Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync(async (connection, transaction) =>
+        // Grouped: syncs of many calendars committing at once share one transaction (see WriteGroupedAsync).
+        return WriteGroupedAsync(async (connection, transaction) =>
         {
             await WriteSnapshotsAsync(connection, transaction, commit, cancellationToken);
             var changes = await AppendChangesAsync(connection, transaction, commit, cancellationToken);
