@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Calhook.Hosting;
+using Calhook.PostgreSql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -40,6 +41,12 @@ internal static class CalhookApp
 
         builder.WebHost.UseUrls(listenUrl);
         builder.Services.AddCalhook(builder.Configuration);
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["Calhook:Postgres:ConnectionString"]))
+        {
+            // `--postgres` or Calhook:Postgres:ConnectionString: the store, the key ring and change wake-ups move to PostgreSQL.
+            builder.Services.AddCalhookPostgreSql();
+        }
+
         var app = builder.Build();
         app.MapCalhook();
         return app;

@@ -1,3 +1,4 @@
+using Calhook.Coordination;
 using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -25,7 +26,7 @@ internal static class HealthApi
         return endpoints;
     }
 
-    private static async Task<IResult> ReadyAsync(ICalhookStore store, TimeProvider timeProvider, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(ICalhookStore store, StoreKind kind, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StoreTimeout);
@@ -33,11 +34,11 @@ internal static class HealthApi
         {
             // The cheapest question the store can answer: it reads the end of the change log's index.
             await store.GetLastSequenceAsync(timeout.Token);
-            return TypedResults.Text("ready");
+            return TypedResults.Text($"ready: the {kind.Name} store answers");
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "The store does not answer.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: $"The {kind.Name} store does not answer.");
         }
     }
 }

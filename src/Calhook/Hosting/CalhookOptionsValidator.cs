@@ -1,10 +1,13 @@
+using Calhook.Coordination;
 using Microsoft.Extensions.Options;
 
 namespace Calhook.Hosting;
 
 /// <summary>Checks <see cref="CalhookOptions"/> at start-up; every failure names the setting as configuration spells it.</summary>
-internal sealed class CalhookOptionsValidator : IValidateOptions<CalhookOptions>
+internal sealed class CalhookOptionsValidator(StoreKind? store = null) : IValidateOptions<CalhookOptions>
 {
+    private readonly StoreKind _store = store ?? StoreKind.Sqlite;
+
     /// <summary>The shortest API key accepted from configuration; generated keys are far longer.</summary>
     public const int MinimumApiKeyLength = 16;
 
@@ -37,10 +40,16 @@ internal sealed class CalhookOptionsValidator : IValidateOptions<CalhookOptions>
             failures.Add($"{prefix}:DataDirectory '{options.DataDirectory}' is a file, not a directory.");
         }
 
-        if (!string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
+        var postgresSet = !string.IsNullOrWhiteSpace(options.Postgres.ConnectionString);
+        if (postgresSet && _store.Name != "postgresql")
         {
             // Refused rather than ignored: silently running on SQLite would split a cluster's change log.
-            failures.Add($"{prefix}:Postgres:ConnectionString is set, but this version stores only in SQLite; remove the setting (and --postgres).");
+            failures.Add($"{prefix}:Postgres:ConnectionString is set, but this host registers no PostgreSQL store: reference Calhook.PostgreSql " +
+                "and call AddCalhookPostgreSql() (the calhook executable does), or remove the setting.");
+        }
+        else if (!postgresSet && _store.Name == "postgresql")
+        {
+            failures.Add($"{prefix}:Postgres:ConnectionString must be set: the PostgreSQL store is registered.");
         }
 
         // The key itself is never echoed: it is a secret even when it is a bad one.

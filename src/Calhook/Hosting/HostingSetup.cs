@@ -19,6 +19,11 @@ internal static class HostingSetup
             .Bind(configuration.GetSection(CalhookOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalhookOptions>, CalhookOptionsValidator>());
+        services.TryAddSingleton(Coordination.StoreKind.Sqlite);
+        services.AddOptions<Coordination.CoordinationOptions>()
+            .BindConfiguration(Coordination.CoordinationOptions.SectionName)
+            .Validate(o => o.LeaseTimeToLive >= TimeSpan.FromSeconds(1), "Calhook:Coordination:LeaseTimeToLive must be at least 1 second.")
+            .ValidateOnStart();
 
         // TryAdd: a TimeProvider registered earlier (a test's FakeTimeProvider) is kept; one registered later wins anyway.
         services.TryAddSingleton(TimeProvider.System);

@@ -133,4 +133,34 @@ public interface ICalhookStore
     /// Returns the appended changes. Either all of it happens or none.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitCalendarListAsync(CalendarListCommit commit, CancellationToken cancellationToken);
+    // Coordination between instances (leases) -------------------------------------------------------------
+    //
+    // A lease is a named, expiring right to do one piece of work: `sync:{watchId}` (one sync of a calendar at a time,
+    // invariant 5) and `channels` (the instance that opens and renews push channels). Its holder keeps it by taking it
+    // again before it expires; when the holder dies it simply expires and another instance takes it. Times are the
+    // callers' clocks, so instances sharing a store need clocks that agree to well within a lease's time to live.
+    // SQLite implements the same rows: one process then always gets its leases, and two processes on one file
+    // coordinate like instances on PostgreSQL.
+
+    /// <summary>
+    /// One transaction: takes the lease <paramref name="name"/> for <paramref name="holder"/> until
+    /// <paramref name="now"/> + <paramref name="timeToLive"/>, when nobody holds it, when its holder let it expire
+    /// (before <paramref name="now"/>), or when <paramref name="holder"/> holds it already (then it is extended).
+    /// Otherwise it records that the lease was asked for (see <see cref="ReleaseLeaseAsync"/>) and returns false.
+    /// A new holder starts with no request recorded.
+    /// </summary>
+    Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan timeToLive, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: gives up the lease when <paramref name="holder"/> holds it. Returns true when another holder
+    /// asked for it while it was held (its work should run once more); false when nobody asked or the lease was not
+    /// this holder's (any more).
+    /// </summary>
+    Task<bool> ReleaseLeaseAsync(string name, string holder, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The names starting with <paramref name="prefix"/> of leases that expired before <paramref name="now"/> without
+    /// being released: their holder died or stalled while doing the work, which must be done again by someone.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListExpiredLeasesAsync(string prefix, DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -93,10 +93,19 @@ internal static class SqliteMigrations
             UPDATE watches SET status = 'active' WHERE status IN ('failing', 'needs_reauth');
             UPDATE watches SET error = NULL;
             """),
-        // 4: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
+        // 4: leases coordinate work between processes sharing the store (see ICalhookStore's coordination section).
+        (4, """
+            CREATE TABLE leases (
+                name       TEXT NOT NULL PRIMARY KEY,
+                holder     TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                requested  INTEGER NOT NULL DEFAULT 0
+            );
+            """),
+        // 5: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
         // all-calendars watch that made it, and why Calhook stopped it; each calendar-list watch's entry snapshots and
         // when it last read the whole list; calendar-level changes carry the list entry in calendar_json (event_id '').
-        (4, """
+        (5, """
             ALTER TABLE watches ADD COLUMN kind TEXT NOT NULL DEFAULT 'calendar';
             ALTER TABLE watches ADD COLUMN parent_watch_id TEXT NULL;
             ALTER TABLE watches ADD COLUMN stop_reason TEXT NULL;

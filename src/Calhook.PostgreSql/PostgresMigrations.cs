@@ -1,0 +1,136 @@
+namespace Calhook.PostgreSql;
+
+/// <summary>
+/// The PostgreSQL schema as numbered scripts, the counterpart of the SQLite ones. A script, once shipped, never
+/// changes: a new need is a new number. <see cref="PostgresStore.MigrateAsync"/> applies the missing ones in order
+/// under an advisory lock, each in its own transaction.
+/// </summary>
+/// <remarks>
+/// Times are ISO-8601 UTC text with 7 fractional digits, as in SQLite: they round-trip to the tick (timestamptz
+/// keeps microseconds) and sort as text in time order.
+/// </remarks>
+internal static class PostgresMigrations
+{
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE accounts (
+                id               text NOT NULL PRIMARY KEY,
+                kind             text NOT NULL,
+                email            text NOT NULL,
+                subject          text NULL,
+                protected_secret text NOT NULL,
+                status           text NOT NULL,
+                error            text NULL,
+                created_at       text NOT NULL
+            );
+
+            CREATE TABLE watches (
+                id                   text NOT NULL PRIMARY KEY,
+                account_id           text NOT NULL REFERENCES accounts (id),
+                calendar_id          text NOT NULL,
+                status               text NOT NULL,
+                created_at           text NOT NULL,
+                last_notification_at text NULL,
+                channel_error_kind   text NULL,
+                channel_error        text NULL,
+                sync_error_kind      text NULL,
+                sync_error           text NULL
+            );
+
+            CREATE TABLE channels (
+                id              text NOT NULL PRIMARY KEY,
+                watch_id        text NOT NULL REFERENCES watches (id),
+                protected_token text NOT NULL,
+                resource_id     text NULL,
+                expires_at      text NULL,
+                created_at      text NOT NULL,
+                stopped_at      text NULL
+            );
+            CREATE INDEX ix_channels_open ON channels (watch_id) WHERE stopped_at IS NULL;
+
+            CREATE TABLE sync_state (
+                watch_id     text NOT NULL PRIMARY KEY,
+                sync_token   text NULL,
+                last_sync_at text NULL
+            );
+
+            CREATE TABLE snapshots (
+                watch_id text NOT NULL,
+                event_id text NOT NULL,
+                json     text NOT NULL,
+                PRIMARY KEY (watch_id, event_id)
+            );
+
+            -- A full list in progress, page by page; `id` orders the rows (a later copy of an event wins).
+            CREATE TABLE snapshot_staging (
+                id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                watch_id   text NOT NULL,
+                attempt_id text NOT NULL,
+                event_id   text NOT NULL,
+                json       bytea NOT NULL
+            );
+            CREATE INDEX ix_snapshot_staging_attempt ON snapshot_staging (watch_id, attempt_id);
+
+            -- The last sequence handed out. A committing transaction takes the next ones by updating this one row,
+            -- which it then holds locked until it commits: commits that append changes are serialized in sequence
+            -- order, so a reader never sees sequence n+1 before n (see docs/architecture.md).
+            CREATE TABLE change_sequence (
+                id   integer NOT NULL PRIMARY KEY CHECK (id = 1),
+                last bigint NOT NULL
+            );
+            INSERT INTO change_sequence (id, last) VALUES (1, 0);
+
+            CREATE TABLE changes (
+                sequence            bigint NOT NULL PRIMARY KEY,
+                id                  text NOT NULL UNIQUE,
+                type                text NOT NULL,
+                watch_id            text NOT NULL,
+                calendar_id         text NOT NULL,
+                event_id            text NOT NULL,
+                recurring_event_id  text NULL,
+                original_start_time text NULL,
+                event_json          text NULL,
+                previous_json       text NULL,
+                diff_json           text NOT NULL,
+                detected_at         text NOT NULL
+            );
+            CREATE INDEX ix_changes_calendar ON changes (calendar_id, sequence);
+
+            CREATE TABLE leases (
+                name       text NOT NULL PRIMARY KEY,
+                holder     text NOT NULL,
+                expires_at text NOT NULL,
+                requested  boolean NOT NULL DEFAULT false
+            );
+
+            -- The ASP.NET Core Data Protection key ring, shared by every instance.
+            CREATE TABLE data_protection_keys (
+                name text NOT NULL PRIMARY KEY,
+                xml  text NOT NULL
+            );
+            """),
+        // 2: calendar lists (as SQLite's 5): a watch's kind, the all-calendars watch that made it and why Calhook
+        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+        (2, """
+            ALTER TABLE watches ADD COLUMN kind text NOT NULL DEFAULT 'calendar';
+            ALTER TABLE watches ADD COLUMN parent_watch_id text NULL;
+            ALTER TABLE watches ADD COLUMN stop_reason text NULL;
+            ALTER TABLE changes ADD COLUMN calendar_json text NULL;
+            CREATE TABLE calendar_entries (
+                watch_id    text NOT NULL,
+                calendar_id text NOT NULL,
+                json        text NOT NULL,
+                PRIMARY KEY (watch_id, calendar_id)
+            );
+            CREATE TABLE calendar_list_state (
+                watch_id          text NOT NULL PRIMARY KEY,
+                last_full_list_at text NULL
+            );
+            CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
+            """),
+    ];
+
+    /// <summary>The newest version this build knows.</summary>
+    public static int Latest => All[^1].Version;
+}

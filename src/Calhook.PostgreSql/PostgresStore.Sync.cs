@@ -1,0 +1,248 @@
+using System.Text;
+using Calhook.Changes;
+using Calhook.Storage;
+using Calhook.Storage.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Calhook.PostgreSql;
+
+// Sync state, snapshots and the change log.
+internal sealed partial class PostgresStore
+{
+    private const string ChangeColumns =
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, calendar_json";
+
+    public async Task<SyncState> GetSyncStateAsync(string watchId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT sync_token, last_sync_at FROM sync_state WHERE watch_id = @w;");
+        command.Parameters.AddWithValue("w", watchId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new SyncState(NullableString(reader, 0), NullableTime(reader, 1))
+            : new SyncState(null, null);
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> GetSnapshotsAsync(string watchId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eventIds);
+        var snapshots = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (eventIds.Count == 0)
+        {
+            return snapshots;
+        }
+
+        // The ids travel as one array parameter: one statement however many ids.
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT event_id, json FROM snapshots WHERE watch_id = @w AND event_id = ANY(@ids);");
+        command.Parameters.AddWithValue("w", watchId);
+        command.Parameters.AddWithValue("ids", eventIds.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            snapshots[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return snapshots;
+    }
+
+    public async Task<IReadOnlyList<string>> ListSnapshotIdsAsync(string watchId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT event_id FROM snapshots WHERE watch_id = @w ORDER BY event_id COLLATE \"C\";");
+        command.Parameters.AddWithValue("w", watchId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    public Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            await WriteSnapshotsAsync(connection, transaction, commit.WatchId, commit.Snapshots, cancellationToken);
+            await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
+            return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>Upserts and deletes every snapshot with one statement each (the rows travel as arrays).</summary>
+    private static async Task WriteSnapshotsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string watchId, IReadOnlyList<SnapshotWrite> snapshots, CancellationToken cancellationToken)
+    {
+        if (snapshots.Count == 0)
+        {
+            return;
+        }
+
+        // Within one commit the last write of an event wins, as it would row by row.
+        var last = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var snapshot in snapshots)
+        {
+            last[snapshot.EventId] = snapshot.Json;
+        }
+
+        var deleted = last.Where(p => p.Value is null).Select(p => p.Key).ToArray();
+        if (deleted.Length > 0)
+        {
+            await using var delete = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = @w AND event_id = ANY(@ids);");
+            delete.Parameters.AddWithValue("w", watchId);
+            delete.Parameters.AddWithValue("ids", deleted);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var written = last.Where(p => p.Value is not null).ToArray();
+        if (written.Length > 0)
+        {
+            await using var upsert = Command(connection, transaction, """
+                INSERT INTO snapshots (watch_id, event_id, json) SELECT @w, e, j FROM unnest(@ids, @jsons) AS t(e, j)
+                ON CONFLICT (watch_id, event_id) DO UPDATE SET json = excluded.json;
+                """);
+            upsert.Parameters.AddWithValue("w", watchId);
+            upsert.Parameters.AddWithValue("ids", written.Select(p => p.Key).ToArray());
+            upsert.Parameters.AddWithValue("jsons", written.Select(p => p.Value!).ToArray());
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Appends the changes with the next sequences. Updating the counter row locks it until this transaction ends, so
+    /// a concurrent committer waits here until this one has committed (or rolled back): sequences become visible in
+    /// order, without gaps. This is the last statement of the transaction, so the lock is held for as short as possible.
+    /// The commit also notifies <see cref="ChangesChannel"/>, delivered to listeners when (and only if) it commits.
+    /// </summary>
+    private static async Task<IReadOnlyList<Change>> AppendChangesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
+    {
+        if (commit.Changes.Count == 0)
+        {
+            return [];
+        }
+
+        long last;
+        await using (var take = Command(connection, transaction, "UPDATE change_sequence SET last = last + @n WHERE id = 1 RETURNING last;"))
+        {
+            take.Parameters.AddWithValue("n", (long)commit.Changes.Count);
+            last = (long)(await take.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        var first = last - commit.Changes.Count + 1;
+        var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
+        await using (var insert = Command(connection, transaction, $"""
+            INSERT INTO changes ({ChangeColumns})
+            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, NULL
+            FROM unnest(@seqs, @ids, @types, @events, @recurring, @original, @json, @previous, @diff) AS x(s, i, t, e, r, o, j, p, d);
+            SELECT pg_notify('{ChangesChannel}', @last::text);
+            """))
+        {
+            insert.Parameters.AddWithValue("w", commit.WatchId);
+            insert.Parameters.AddWithValue("calendar", commit.CalendarId);
+            insert.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
+            insert.Parameters.AddWithValue("last", last);
+            insert.Parameters.AddWithValue("seqs", sequences);
+            insert.Parameters.AddWithValue("ids", commit.Changes.Select(c => c.Id).ToArray());
+            insert.Parameters.AddWithValue("types", commit.Changes.Select(c => c.Type).ToArray());
+            insert.Parameters.AddWithValue("events", commit.Changes.Select(c => c.EventId).ToArray());
+            TextArray(insert, "recurring", commit.Changes.Select(c => c.RecurringEventId));
+            TextArray(insert, "original", commit.Changes.Select(c => c.OriginalStartTimeJson));
+            TextArray(insert, "json", commit.Changes.Select(c => c.EventJson));
+            TextArray(insert, "previous", commit.Changes.Select(c => c.PreviousJson));
+            insert.Parameters.AddWithValue("diff", commit.Changes.Select(c => StoreText.Diff(c.Diff)).ToArray());
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return commit.Changes.Select((change, i) => new Change
+        {
+            Id = change.Id,
+            Sequence = sequences[i],
+            Type = change.Type,
+            CalendarId = commit.CalendarId,
+            EventId = change.EventId,
+            WatchId = commit.WatchId,
+            DetectedAt = commit.DetectedAt,
+            RecurringEventId = change.RecurringEventId,
+            OriginalStartTime = StoreText.Element(change.OriginalStartTimeJson),
+            Event = StoreText.Element(change.EventJson),
+            Previous = StoreText.Element(change.PreviousJson),
+            Diff = change.Diff,
+        }).ToList();
+    }
+
+    private static void TextArray(NpgsqlCommand command, string name, IEnumerable<string?> values) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() });
+
+    private static async Task StoreSyncTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
+    {
+        await using var state = Command(connection, transaction, """
+            INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES (@w, @token, @at)
+            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at;
+            """);
+        state.Parameters.AddWithValue("w", commit.WatchId);
+        state.Parameters.AddWithValue("token", commit.NextSyncToken);
+        state.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
+        await state.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfNegative(query.Limit);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "");
+        var sql = new StringBuilder($"SELECT {ChangeColumns} FROM changes WHERE sequence > @after");
+        command.Parameters.AddWithValue("after", query.After);
+        if (query.CalendarId is not null)
+        {
+            sql.Append(" AND calendar_id = @calendar");
+            command.Parameters.AddWithValue("calendar", query.CalendarId);
+        }
+
+        if (query.Types is { Count: > 0 } types)
+        {
+            sql.Append(" AND type = ANY(@types)");
+            command.Parameters.AddWithValue("types", types.ToArray());
+        }
+
+        sql.Append(" ORDER BY sequence LIMIT @limit;");
+        command.Parameters.AddWithValue("limit", query.Limit);
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var changes = new List<Change>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            changes.Add(new Change
+            {
+                Sequence = reader.GetInt64(0),
+                Id = reader.GetString(1),
+                Type = reader.GetString(2),
+                WatchId = reader.GetString(3),
+                CalendarId = reader.GetString(4),
+                EventId = reader.GetString(5),
+                RecurringEventId = NullableString(reader, 6),
+                OriginalStartTime = StoreText.Element(NullableString(reader, 7)),
+                Event = StoreText.Element(NullableString(reader, 8)),
+                Previous = StoreText.Element(NullableString(reader, 9)),
+                Diff = StoreText.ParseDiff(reader.GetString(10)),
+                DetectedAt = StoreText.ParseTime(reader.GetString(11)),
+                Calendar = StoreText.Element(NullableString(reader, 12)),
+            });
+        }
+
+        return changes;
+    }
+
+    /// <summary>The counter, not MAX(sequence): it moves only when a commit is visible, so it never names a change a reader cannot read yet.</summary>
+    public async Task<long> GetLastSequenceAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT last FROM change_sequence WHERE id = 1;");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

@@ -1,0 +1,79 @@
+using Calhook.PostgreSql;
+using Calhook.Storage;
+using Npgsql;
+
+namespace Calhook.Tests.Storage;
+
+/// <summary>The store contract on a real PostgreSQL server, plus what only PostgreSQL has to prove.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContractTests
+{
+    private string? _connectionString;
+
+    protected override async Task<ICalhookStore> CreateStoreAsync()
+    {
+        _connectionString = await postgres.Server.CreateDatabaseAsync("contract", Ct);
+        var store = new PostgresStore(_connectionString);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    [Fact]
+    public async Task Migrations_are_idempotent_and_safe_when_instances_start_together()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("migrate", Ct);
+        var stores = Enumerable.Range(0, 4).Select(_ => new PostgresStore(connectionString)).ToList();
+
+        await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync(Ct))));
+        await stores[0].MigrateAsync(Ct);
+
+        Assert.Equal(PostgresMigrations.All.Select(m => m.Version), await QueryAsync<int>(connectionString, "SELECT version FROM schema_version ORDER BY version;"));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_schema_newer_than_the_binary_stops_the_start_with_a_clear_message()
+    {
+        await QueryAsync<int>(_connectionString!, $"INSERT INTO schema_version (version, applied_at) VALUES ({PostgresMigrations.Latest + 1}, 'later') RETURNING version;");
+        await using var store = new PostgresStore(_connectionString!);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync(Ct));
+
+        Assert.Contains($"version {PostgresMigrations.Latest + 1}, newer than this Calhook knows", error.Message);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_named_with_the_setting()
+    {
+        await using var store = new PostgresStore("Host=127.0.0.1;Port=1;Username=postgres;Database=nowhere;Timeout=2");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync(Ct));
+
+        Assert.StartsWith("Cannot reach PostgreSQL at 127.0.0.1:1/nowhere (Calhook:Postgres:ConnectionString)", error.Message);
+    }
+
+    [Fact]
+    public async Task A_channel_of_an_unknown_watch_is_refused()
+    {
+        await Assert.ThrowsAsync<PostgresException>(() => Store.AddChannelAsync(Some.Channel("wat_missing"), Ct));
+        Assert.Empty(await Store.ListOpenChannelsAsync(Ct));
+    }
+
+    private async Task<List<T>> QueryAsync<T>(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var values = new List<T>();
+        while (await reader.ReadAsync(Ct))
+        {
+            values.Add(reader.GetFieldValue<T>(0));
+        }
+
+        return values;
+    }
+}
