@@ -1,5 +1,6 @@
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.Storage.Sqlite;
 using Npgsql;
 
 namespace Calhook.PostgreSql;
