@@ -10,6 +10,8 @@ var root = new RootCommand("Calhook: exact, durable change streams from Google C
     ChangesCommand.Create(),
     ListenCommand.Create(),
     StatusCommand.Create(),
+    AccountsCommands.Create(),
+    AccountsCommands.Connect(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -110,9 +110,14 @@ internal static class PostgresMigrations
                 xml  text NOT NULL
             );
             """),
-        // 2: calendar lists (as SQLite's 5): a watch's kind, the all-calendars watch that made it and why Calhook
-        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+
+        // 2: a series created by a "this and following" split names the series it was split from.
         (2, """
+            ALTER TABLE changes ADD COLUMN split_from text NULL;
+            """),
+        // 3: calendar lists (as SQLite's 6): a watch's kind, the all-calendars watch that made it and why Calhook
+        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+        (3, """
             ALTER TABLE watches ADD COLUMN kind text NOT NULL DEFAULT 'calendar';
             ALTER TABLE watches ADD COLUMN parent_watch_id text NULL;
             ALTER TABLE watches ADD COLUMN stop_reason text NULL;

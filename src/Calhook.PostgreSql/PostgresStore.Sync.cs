@@ -11,7 +11,7 @@ namespace Calhook.PostgreSql;
 internal sealed partial class PostgresStore
 {
     private const string ChangeColumns =
-        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, calendar_json";
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from, calendar_json";
 
     public async Task<SyncState> GetSyncStateAsync(string watchId, CancellationToken cancellationToken)
     {
@@ -137,8 +137,8 @@ internal sealed partial class PostgresStore
         var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
         await using (var insert = Command(connection, transaction, $"""
             INSERT INTO changes ({ChangeColumns})
-            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, NULL
-            FROM unnest(@seqs, @ids, @types, @events, @recurring, @original, @json, @previous, @diff) AS x(s, i, t, e, r, o, j, p, d);
+            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, f, NULL
+            FROM unnest(@seqs, @ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split) AS x(s, i, t, e, r, o, j, p, d, f);
             SELECT pg_notify('{ChangesChannel}', @last::text);
             """))
         {
@@ -155,6 +155,7 @@ internal sealed partial class PostgresStore
             TextArray(insert, "json", commit.Changes.Select(c => c.EventJson));
             TextArray(insert, "previous", commit.Changes.Select(c => c.PreviousJson));
             insert.Parameters.AddWithValue("diff", commit.Changes.Select(c => StoreText.Diff(c.Diff)).ToArray());
+            TextArray(insert, "split", commit.Changes.Select(c => c.SplitFrom));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -169,6 +170,7 @@ internal sealed partial class PostgresStore
             DetectedAt = commit.DetectedAt,
             RecurringEventId = change.RecurringEventId,
             OriginalStartTime = StoreText.Element(change.OriginalStartTimeJson),
+            SplitFrom = change.SplitFrom,
             Event = StoreText.Element(change.EventJson),
             Previous = StoreText.Element(change.PreviousJson),
             Diff = change.Diff,
@@ -231,7 +233,8 @@ internal sealed partial class PostgresStore
                 Previous = StoreText.Element(NullableString(reader, 9)),
                 Diff = StoreText.ParseDiff(reader.GetString(10)),
                 DetectedAt = StoreText.ParseTime(reader.GetString(11)),
-                Calendar = StoreText.Element(NullableString(reader, 12)),
+                SplitFrom = NullableString(reader, 12),
+                Calendar = StoreText.Element(NullableString(reader, 13)),
             });
         }
 

@@ -61,6 +61,12 @@ internal sealed class AdminClient : IDisposable
 
     public HttpClient Http => http;
 
+    /// <summary>The exit code the last failed request calls for (<see cref="ExitCodes"/>); 0 while none failed.</summary>
+    public int FailureExitCode { get; private set; }
+
+    /// <summary>The HTTP status of the last failed request, when the server answered.</summary>
+    public int? FailureStatus { get; private set; }
+
     /// <summary>Sends a request; returns the JSON body, or null after printing the problem to stderr.</summary>
     public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken)
     {
@@ -77,7 +83,9 @@ internal sealed class AdminClient : IDisposable
         }
         catch (HttpRequestException error)
         {
-            await Console.Error.WriteLineAsync($"calhook: cannot reach {http.BaseAddress}: {error.Message}");
+            FailureExitCode = ExitCodes.Unreachable;
+            await Console.Error.WriteLineAsync(
+                $"calhook: cannot reach {http.BaseAddress} ({error.Message}). Is `calhook serve` running there? Pass --server URL or set CALHOOK_SERVER.");
             return null;
         }
 
@@ -88,7 +96,9 @@ internal sealed class AdminClient : IDisposable
             {
                 var problem = TryParse(text);
                 var detail = (string?)problem?["detail"] ?? (string?)problem?["title"] ?? text;
-                await Console.Error.WriteLineAsync($"calhook: {method} {path} answered {(int)response.StatusCode}: {detail}");
+                FailureExitCode = ExitCodes.Failed;
+                FailureStatus = (int)response.StatusCode;
+                await Console.Error.WriteLineAsync($"calhook: {method} {path} answered {(int)response.StatusCode}: {detail}{Hint(response.StatusCode)}");
                 return null;
             }
 
@@ -97,6 +107,15 @@ internal sealed class AdminClient : IDisposable
     }
 
     public static string Pretty(JsonNode? node) => node?.ToJsonString(Indented) ?? "null";
+
+    /// <summary>What to do next, after the server's own words.</summary>
+    private static string Hint(System.Net.HttpStatusCode status) => status switch
+    {
+        System.Net.HttpStatusCode.Unauthorized =>
+            " Pass the API key with --api-key or CALHOOK_API_KEY (`calhook serve` prints it and stores it in its data directory's api-key file).",
+        System.Net.HttpStatusCode.NotFound => " Check the id (`calhook status` and `calhook accounts list` show them).",
+        _ => "",
+    };
 
     public void Dispose() => http.Dispose();
 
@@ -111,4 +130,23 @@ internal sealed class AdminClient : IDisposable
             return null;
         }
     }
+}
+
+/// <summary>The exit codes of the admin commands, for scripts.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Done; for <c>status</c>: the server is ready and no watch needs attention.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The server answered with an error (a wrong key, an unknown id, a refused request).</summary>
+    public const int Failed = 1;
+
+    /// <summary>The command line was wrong (System.CommandLine's parse errors use it too).</summary>
+    public const int Usage = 2;
+
+    /// <summary>The server could not be reached.</summary>
+    public const int Unreachable = 3;
+
+    /// <summary><c>status</c> only: the server answers, but a watch is failing or needs re-authorisation, or it is not ready.</summary>
+    public const int NeedsAttention = 4;
 }

@@ -3,38 +3,99 @@ using System.Text.Json.Nodes;
 
 namespace Calhook.Cli.Commands;
 
-/// <summary><c>calhook status</c>: is the server ready, and how are its watches.</summary>
+/// <summary>
+/// <c>calhook status</c>: is the server ready, a table of its watches (calendar, status, channel expiry, last ping,
+/// last sync, error) and of its subscriptions. Exit 0 when all is well, 4 when something needs attention.
+/// </summary>
 internal static class StatusCommand
 {
     public static Command Create()
     {
         var admin = new AdminOptions();
-        var command = new Command("status", "Show the server's readiness and its watches.");
+        var command = new Command("status", "Show the server's readiness, its watches and its subscriptions.");
         admin.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = admin.Connect(parse);
             var ready = await client.SendAsync(HttpMethod.Get, "/readyz", null, cancellationToken);
-            var watches = ready is null ? null : await client.SendAsync(HttpMethod.Get, "/v1/watches", null, cancellationToken);
-            var items = watches?["items"]?.AsArray() ?? [];
-            var byStatus = items.GroupBy(w => (string?)w?["status"] ?? "unknown").ToDictionary(g => g.Key, g => g.Count());
+            if (client.FailureExitCode == ExitCodes.Unreachable)
+            {
+                return ExitCodes.Unreachable;
+            }
+
+            var watches = await client.SendAsync(HttpMethod.Get, "/v1/watches", null, cancellationToken);
+            if (watches is null)
+            {
+                return client.FailureExitCode;
+            }
+
+            // Subscriptions exist only on servers with webhook delivery; a 404 there is "none", not an error.
+            using var subscriptionsResponse = await client.Http.GetAsync(new Uri("/v1/subscriptions", UriKind.Relative), cancellationToken);
+            var subscriptions = subscriptionsResponse.IsSuccessStatusCode
+                ? JsonNode.Parse(await subscriptionsResponse.Content.ReadAsStringAsync(cancellationToken))?["items"]?.AsArray() ?? []
+                : [];
+            var items = watches["items"]?.AsArray() ?? [];
+            var counts = items.GroupBy(w => (string?)w?["status"] ?? "unknown").ToDictionary(g => g.Key, g => g.Count());
+            var attention = ready is null || counts.ContainsKey("failing") || counts.ContainsKey("needs_reauth")
+                || subscriptions.Any(s => (string?)s?["status"] is "failing" or "disabled");
+
             if (client.Json)
             {
-                var status = new JsonObject
+                Console.WriteLine(AdminClient.Pretty(new JsonObject
                 {
                     ["server"] = client.Http.BaseAddress!.ToString(),
                     ["ready"] = ready is not null,
-                    ["watches"] = new JsonObject(byStatus.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
-                };
-                Console.WriteLine(AdminClient.Pretty(status));
+                    ["counts"] = new JsonObject(counts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
+                    ["watches"] = items.DeepClone(),
+                    ["subscriptions"] = subscriptions.DeepClone(),
+                }));
             }
             else
             {
-                Console.WriteLine($"{client.Http.BaseAddress}: {(ready is null ? "not ready" : "ready")}");
-                Console.WriteLine($"watches: {items.Count} ({string.Join(", ", byStatus.Select(p => $"{p.Value} {p.Key}"))})");
+                var now = TimeProvider.System.GetUtcNow();
+                Console.WriteLine($"{client.Http.BaseAddress}: {(ready is null ? "NOT READY" : "ready")}");
+                Console.WriteLine();
+                Console.WriteLine($"Watches: {items.Count}{(counts.Count == 0 ? "" : " (" + string.Join(", ", counts.Select(p => $"{p.Value} {p.Key}")) + ")")}");
+                if (items.Count > 0)
+                {
+                    var table = new Table("CALENDAR", "STATUS", "CHANNEL EXPIRES", "LAST PING", "LAST SYNC", "ERROR");
+                    foreach (var watch in items)
+                    {
+                        var status = (string?)watch?["status"];
+                        if (watch?["progress"] is { } progress)
+                        {
+                            status += $" ({progress["phase"]}: {progress["eventsFetched"]} events)";
+                        }
+
+                        table.Add((string?)watch?["calendarId"], status, Table.When(watch?["channelExpiresAt"], now),
+                            Table.When(watch?["lastNotificationAt"], now), Table.When(watch?["lastSyncAt"], now), (string?)watch?["error"]);
+                    }
+
+                    Console.WriteLine(table);
+                }
+
+                Console.WriteLine();
+                Console.WriteLine($"Subscriptions: {subscriptions.Count}");
+                if (subscriptions.Count > 0)
+                {
+                    var table = new Table("ID", "URL", "STATUS", "TYPES");
+                    foreach (var subscription in subscriptions)
+                    {
+                        var types = subscription?["types"] is JsonArray t && t.Count > 0 ? string.Join(",", t.Select(x => (string?)x)) : "all";
+                        table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"], types);
+                    }
+
+                    Console.WriteLine(table);
+                }
+
+                if (attention)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine("Something needs attention: see the ERROR column; docs/troubleshooting.md says what each error means and what to do.");
+                }
             }
 
-            return ready is null || watches is null ? 1 : 0;
+            return attention ? ExitCodes.NeedsAttention : ExitCodes.Ok;
         });
         return command;
     }

@@ -25,7 +25,8 @@ internal static class WatchCommands
         };
         var account = new Option<string>("--account") { Description = "The account id that can read the calendar.", Required = true };
         var all = new Option<bool>("--all") { Description = "Watch every calendar of the account, following calendars as they are added and removed." };
-        var command = new Command("add", "Watch a calendar, or with --all every calendar of an account.") { calendar, account, all };
+        var wait = new Option<bool>("--wait") { Description = "Wait until the baseline (first full sync) is committed, showing its progress." };
+        var command = new Command("add", "Watch a calendar, or with --all every calendar of an account.") { calendar, account, all, wait };
         admin.AddTo(command);
         command.Validators.Add(result =>
         {
@@ -43,13 +44,54 @@ internal static class WatchCommands
             var created = await client.SendAsync(HttpMethod.Post, "/v1/watches", body, cancellationToken);
             if (created is null)
             {
-                return 1;
+                return client.FailureExitCode;
+            }
+
+            if (parse.GetValue(wait))
+            {
+                created = await WaitForBaselineAsync(client, (string)created["id"]!, cancellationToken);
+                if (created is null)
+                {
+                    return client.FailureExitCode;
+                }
             }
 
             Console.WriteLine(client.Json ? AdminClient.Pretty(created) : $"watch {created["id"]} ({created["status"]}) on {created["calendarId"] ?? "all calendars"}");
-            return 0;
+            return (string?)created["status"] is "failing" or "needs_reauth" ? ExitCodes.NeedsAttention : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Polls the watch until its baseline is committed or it fails, printing the events fetched so far to stderr (the
+    /// progress a large calendar's baseline reports), so stdout stays the result alone.
+    /// </summary>
+    private static async Task<JsonNode?> WaitForBaselineAsync(AdminClient client, string watchId, CancellationToken cancellationToken)
+    {
+        var lastShown = -1;
+        while (true)
+        {
+            var watch = await client.SendAsync(HttpMethod.Get, $"/v1/watches/{Uri.EscapeDataString(watchId)}", null, cancellationToken);
+            if (watch is null || watch["lastSyncAt"] is not null || (string?)watch["status"] is "failing" or "needs_reauth" or "stopped")
+            {
+                if (lastShown >= 0)
+                {
+                    await Console.Error.WriteLineAsync();
+                }
+
+                return watch;
+            }
+
+            var fetched = (int?)watch["progress"]?["eventsFetched"] ?? 0;
+            if (fetched != lastShown)
+            {
+                // A terminal sees one line counting up; a log gets one line per step.
+                await Console.Error.WriteAsync(Console.IsErrorRedirected ? $"baseline: {fetched:N0} events fetched\n" : $"\rbaseline: {fetched:N0} events fetched");
+                lastShown = fetched;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), TimeProvider.System, cancellationToken);
+        }
     }
 
     private static Command List()
@@ -63,7 +105,7 @@ internal static class WatchCommands
             var list = await client.SendAsync(HttpMethod.Get, "/v1/watches", null, cancellationToken);
             if (list is null)
             {
-                return 1;
+                return client.FailureExitCode;
             }
 
             if (client.Json)
@@ -94,7 +136,7 @@ internal static class WatchCommands
             var removed = await client.SendAsync(HttpMethod.Delete, $"/v1/watches/{Uri.EscapeDataString(parse.GetValue(id)!)}", null, cancellationToken);
             if (removed is null)
             {
-                return 1;
+                return client.FailureExitCode;
             }
 
             Console.WriteLine(client.Json ? AdminClient.Pretty(removed) : $"watch {parse.GetValue(id)} removed");

@@ -77,6 +77,16 @@ internal sealed partial class AccountCredentials
             var token = await credential.GetAccessTokenForRequestAsync(authUri: null, cancellationToken);
             return new AccessTokenResult(token, null, (credential as ServiceAccountCredential)?.User);
         }
+        catch (TokenResponseException ex) when (ex.Error?.Error == "invalid_grant" && AssertionRefused(credential, ex.Error.ErrorDescription))
+        {
+            // Not a revoked grant: the service account's signed assertion was refused for its content (usually this
+            // host's clock). Re-authorising cannot fix it; the message says what can, and the next try (the safety
+            // net) succeeds once it is fixed.
+            var message = $"Google refused the service account's signed assertion (invalid_grant: {ex.Error.ErrorDescription}). "
+                + "Check this host's clock.";
+            LogAssertionRefused(_logger, accountId, ex.Error.ErrorDescription);
+            return new AccessTokenResult(null, new GoogleError(GoogleErrorKind.Other, 400, "invalid_grant", message));
+        }
         catch (TokenResponseException ex) when (ex.Error?.Error is "invalid_grant" or "invalid_client" or "unauthorized_client" or "access_denied")
         {
             // The grant is revoked or the client is wrong: only a person can fix it.
@@ -91,6 +101,18 @@ internal sealed partial class AccountCredentials
         }
     }
 
+    /// <summary>
+    /// True when an <c>invalid_grant</c> refuses a service account's assertion for what it says rather than for the
+    /// credential itself: Google's description starts "Invalid JWT" (a clock off by minutes: "Invalid JWT: Token must be
+    /// a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values…", a bad audience
+    /// or format). Re-authorising cannot fix those. A revoked or expired refresh token ("Token has been expired or
+    /// revoked."), a key Google no longer accepts ("Invalid JWT Signature."), an unknown account or subject need a
+    /// person to authorise the account again.
+    /// </summary>
+    private static bool AssertionRefused(ICredential? credential, string? description) =>
+        credential is ServiceAccountCredential && description is { } d
+        && d.StartsWith("Invalid JWT", StringComparison.Ordinal) && !d.StartsWith("Invalid JWT Signature", StringComparison.Ordinal);
+
     /// <summary>Records that the account needs re-authorisation; later calls fail fast without asking Google.</summary>
     public async Task MarkNeedsReauthAsync(string accountId, string reason, CancellationToken cancellationToken)
     {
@@ -99,6 +121,13 @@ internal sealed partial class AccountCredentials
             LogNeedsReauth(_logger, accountId);
             await _store.SetAccountStatusAsync(accountId, AccountStatus.NeedsReauth, reason, cancellationToken);
         }
+    }
+
+    /// <summary>Drops the cached credential and any needs-reauth verdict: the next call loads the account's new secret.</summary>
+    public void Forget(string accountId)
+    {
+        _credentials.TryRemove(accountId, out _);
+        _needsReauth.TryRemove(accountId, out _);
     }
 
     private static Task RefreshAsync(ICredential credential, CancellationToken cancellationToken) => credential switch
@@ -142,6 +171,9 @@ internal sealed partial class AccountCredentials
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Account {AccountId} needs re-authorisation")]
     private static partial void LogNeedsReauth(ILogger logger, string accountId);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Google refused the signed assertion of service account {AccountId}: {Description}")]
+    private static partial void LogAssertionRefused(ILogger logger, string accountId, string? description);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Token request for account {AccountId} failed ({Failure})")]
     private static partial void LogTokenFailed(ILogger logger, string accountId, string failure);

@@ -28,6 +28,7 @@ internal static class AccountsApi
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<CredentialFactory>();
         services.AddSingleton<AccountCredentials>();
+        services.AddSingleton<AccountLifecycle>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountsJsonContext.Default));
         return services;
     }
@@ -46,13 +47,37 @@ internal static class AccountsApi
 
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/v1/accounts", CreateAsync).RequireCalhookApiKey();
+        var group = endpoints.MapGroup("/v1/accounts").RequireCalhookApiKey();
+        group.MapPost("", CreateAsync);
+        group.MapGet("", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapDelete("/{id}", DeleteAsync);
         return endpoints;
     }
 
-    private static async Task<Results<Created<AccountCreated>, ProblemHttpResult>> CreateAsync(
+    private static async Task<Ok<AccountList>> ListAsync(ICalhookStore store, CancellationToken cancellationToken)
+    {
+        var watches = await store.ListWatchesAsync(cancellationToken);
+        var accounts = await store.ListAccountsAsync(cancellationToken);
+        return TypedResults.Ok(new AccountList(accounts.Select(a => AccountView.From(a, watches)).ToList()));
+    }
+
+    private static async Task<Results<Ok<AccountView>, ProblemHttpResult>> GetAsync(string id, ICalhookStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetAccountAsync(id, cancellationToken) is not { Status: not AccountStatus.Removed } account)
+        {
+            return NotFound(id);
+        }
+
+        return TypedResults.Ok(AccountView.From(account, await store.ListWatchesAsync(cancellationToken)));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, AccountLifecycle lifecycle, CancellationToken cancellationToken) =>
+        await lifecycle.RemoveAsync(id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+
+    private static async Task<Results<Created<AccountCreated>, Ok<AccountCreated>, ProblemHttpResult>> CreateAsync(
         CreateAccountRequest request, ICalhookStore store, SecretProtector secrets, CredentialFactory credentials,
-        TimeProvider time, CancellationToken cancellationToken)
+        AccountLifecycle lifecycle, TimeProvider time, CancellationToken cancellationToken)
     {
         var id = "acc_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
         AccountRecord account;
@@ -67,6 +92,13 @@ internal static class AccountsApi
                 if (credentials.ClientSecrets is null)
                 {
                     return BadRequest("OAuth accounts need Calhook:Google:ClientId and Calhook:Google:ClientSecret to be configured.");
+                }
+
+                // The same person connecting again (a new refresh token) re-authorises the account they already have.
+                if (await lifecycle.FindOAuthAccountAsync(request.Email, cancellationToken) is { } existing)
+                {
+                    await lifecycle.ReauthorizeAsync(existing.Id, request.RefreshToken, cancellationToken);
+                    return TypedResults.Ok(new AccountCreated(existing.Id));
                 }
 
                 account = new AccountRecord(id, AccountKind.OAuth, request.Email, null,
@@ -108,6 +140,9 @@ internal static class AccountsApi
         return TypedResults.Created($"/v1/accounts/{id}", new AccountCreated(id));
     }
 
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"There is no account '{id}'; `calhook accounts list` shows the accounts.", statusCode: StatusCodes.Status404NotFound, title: "Account not found");
+
     private static ProblemHttpResult BadRequest(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid account");
 }
@@ -116,8 +151,25 @@ internal sealed record CreateAccountRequest(string? Type, string? Email, string?
 
 internal sealed record AccountCreated(string Id);
 
+/// <summary>An account as the API shows it: never its secret. <c>watches</c> counts its live watches.</summary>
+internal sealed record AccountView(string Id, string Type, string Email, string Status, string? Error, DateTimeOffset CreatedAt, int Watches)
+{
+    public static AccountView From(AccountRecord account, IReadOnlyList<WatchRecord> watches) => new(
+        account.Id,
+        account.Kind == AccountKind.OAuth ? "oauth" : "serviceAccount",
+        account.Email,
+        account.Status switch { AccountStatus.Active => "active", AccountStatus.NeedsReauth => "needs_reauth", _ => "removed" },
+        account.Error,
+        account.CreatedAt,
+        watches.Count(w => w.AccountId == account.Id && w.Status != WatchStatus.Stopped));
+}
+
+internal sealed record AccountList(IReadOnlyList<AccountView> Items);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CreateAccountRequest))]
 [JsonSerializable(typeof(AccountCreated))]
+[JsonSerializable(typeof(AccountView))]
+[JsonSerializable(typeof(AccountList))]
 [JsonSerializable(typeof(ServiceAccountKey))]
 internal sealed partial class AccountsJsonContext : JsonSerializerContext;

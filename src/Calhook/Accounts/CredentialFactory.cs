@@ -42,20 +42,14 @@ internal sealed class CredentialFactory
         }
     }
 
-    public ICredential? CreateUserCredential(string accountId, string refreshToken)
-    {
-        if (ClientSecrets is not { } secrets)
-        {
-            return null;
-        }
+    public ICredential? CreateUserCredential(string accountId, string refreshToken) =>
+        CreateFlow() is { } flow ? new UserCredential(flow, accountId, new TokenResponse { RefreshToken = refreshToken }) : null;
 
-        var flow = new AuthorizationCodeFlow(new AuthorizationCodeFlow.Initializer(AuthorizationUrl, TokenUrl)
-        {
-            ClientSecrets = secrets,
-            Scopes = [CalendarScope],
-        });
-        return new UserCredential(flow, accountId, new TokenResponse { RefreshToken = refreshToken });
-    }
+    /// <summary>The OAuth authorization-code flow of the configured client (null without one): code exchange and refresh.</summary>
+    public AuthorizationCodeFlow? CreateFlow() =>
+        ClientSecrets is { } secrets
+            ? new AuthorizationCodeFlow(new AuthorizationCodeFlow.Initializer(AuthorizationUrl, TokenUrl) { ClientSecrets = secrets, Scopes = [CalendarScope] })
+            : null;
 
     public ICredential CreateServiceAccountCredential(ServiceAccountKey key, string? subject)
     {

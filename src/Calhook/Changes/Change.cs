@@ -50,6 +50,12 @@ public sealed record Change
     /// <summary>Google's <c>originalStartTime</c> of the instance, when it is one.</summary>
     public JsonElement? OriginalStartTime { get; init; }
 
+    /// <summary>
+    /// On the creation of a series made by a "this and following" edit: the id of the series it was split from (whose
+    /// recurrence now ends where this one begins).
+    /// </summary>
+    public string? SplitFrom { get; init; }
+
     /// <summary>The event now, in Google's JSON; absent on deletion.</summary>
     public JsonElement? Event { get; init; }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Calhook.Storage;
 
@@ -12,181 +13,299 @@ internal enum SyncKind
     /// <summary>Only what changed since the sync token.</summary>
     Incremental,
 
-    /// <summary>A full list after a 410: diffed against every stored snapshot; what is missing was deleted.</summary>
+    /// <summary>A full list after the sync token was refused: diffed against every stored snapshot; what is missing was deleted.</summary>
     FullResync,
 }
 
-/// <summary>What one sync writes: the snapshot updates and the changes, in the order they were observed.</summary>
-internal sealed record Detection(IReadOnlyList<SnapshotWrite> Snapshots, IReadOnlyList<NewChange> Changes);
+/// <summary>What a sync commits besides the snapshot rows: the changes in order, and the events to forget.</summary>
+internal sealed record Detection(IReadOnlyList<NewChange> Changes, IReadOnlyList<string> Forgotten);
 
 /// <summary>
-/// Turns the events one sync read (all pages, in order) and the stored snapshots into snapshot writes and typed
-/// changes. One change per event per sync (a later copy of an event wins); bookkeeping-only updates are not
-/// changes; tombstones of events never seen emit nothing; an exception of a known series without a snapshot of its
-/// own is diffed against the occurrence derived from the series. Pure and thread-safe.
+/// Change detection for one sync, of any <see cref="SyncKind"/>: fed the listed events page by page
+/// (<see cref="Observe"/>), then given the stored events the list did not name (<see cref="Finish"/>). The rules are
+/// <see cref="ChangeRules"/>': one change per event (its last copy wins, at that copy's position), each against the
+/// stored snapshot (or the series' occurrence for an exception seen for the first time); bookkeeping-only updates and
+/// tombstones of events never seen are not changes; a baseline reports nothing; on a resync every stored event the
+/// list did not name was deleted. It keeps only ids and the changes found, never a page, so a full list of 100,000s
+/// of events streams through it. Not thread-safe: one instance per sync.
 /// </summary>
-internal static class ChangeDetector
+internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
 {
-    /// <summary>The snapshot ids detection needs for these items: each event and the series each instance belongs to.</summary>
-    public static IReadOnlyCollection<string> SnapshotIdsFor(IEnumerable<JsonElement> items)
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly List<NewChange?> _changes = [];
+    private readonly Dictionary<string, int> _changeAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _forget = new(StringComparer.Ordinal);
+
+    // Series whose master this sync deleted (null) or whose recurrence it changed (the master now): their stored
+    // instances that the list did not name are judged in Finish.
+    private readonly Dictionary<string, JsonElement?> _endedSeries = new(StringComparer.Ordinal);
+
+    // Listed instances by series, so that a deleted series' instance tombstones are forgotten with it.
+    private readonly Dictionary<string, List<string>> _listedInstances = new(StringComparer.Ordinal);
+
+    // Series this sync created, by id, with their start: "this and following" splits are linked in Finish.
+    private readonly Dictionary<string, JsonElement> _createdSeries = new(StringComparer.Ordinal);
+    private readonly List<string> _problems = [];
+
+    public SyncKind Kind => kind;
+
+    /// <summary>Events listed so far.</summary>
+    public int Count => _seen.Count;
+
+    /// <summary>
+    /// What detection could not do exactly but did not let stop the sync (a time zone Calhook does not know): for the
+    /// watch's status. Each is reported once per sync.
+    /// </summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    /// <summary>Detects the changes of one page (or of every page of an incremental sync) and returns the snapshot rows to write.</summary>
+    /// <param name="items">The page's events, in list order.</param>
+    /// <param name="stored">Stored snapshots of at least <see cref="ChangeRules.SnapshotIdsFor"/> the page (empty for a baseline).</param>
+    public List<StagedSnapshot> Observe(IReadOnlyList<JsonElement> items, IReadOnlyDictionary<string, byte[]> stored)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in items)
-        {
-            if (EventJson.Id(item) is { } id)
-            {
-                ids.Add(id);
-            }
-
-            if (EventJson.RecurringEventId(item) is { } masterId)
-            {
-                ids.Add(masterId);
-            }
-        }
-
-        return ids;
-    }
-
-    /// <param name="kind">How the items were read.</param>
-    /// <param name="items">Every event of every page, in page order.</param>
-    /// <param name="snapshots">Stored snapshots by event id: at least <see cref="SnapshotIdsFor"/>, and every one for a full resync.</param>
-    /// <param name="newChangeId">Mints change ids.</param>
-    public static Detection Detect(SyncKind kind, IReadOnlyList<JsonElement> items, IReadOnlyDictionary<string, string> snapshots, Func<string> newChangeId)
-    {
-        var writes = new List<SnapshotWrite>();
-        var changes = new List<NewChange>();
-        var parsed = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(stored);
+        var rows = new List<StagedSnapshot>(items.Count);
+        var parsed = new Dictionary<string, JsonElement?>(StringComparer.Ordinal);
         JsonElement? Snapshot(string id)
         {
-            if (parsed.TryGetValue(id, out var element))
+            if (!parsed.TryGetValue(id, out var element))
             {
-                return element;
+                parsed[id] = element = stored.TryGetValue(id, out var json) ? EventJson.Parse(json) : null;
             }
 
-            if (!snapshots.TryGetValue(id, out var json))
-            {
-                return null;
-            }
-
-            return parsed[id] = EventJson.Parse(json);
+            return element;
         }
 
-        foreach (var item in LatestPerEvent(items))
+        foreach (var item in items)
         {
-            var id = EventJson.Id(item)!;
-            var stored = snapshots.GetValueOrDefault(id);
-            var raw = item.GetRawText();
-            if (raw == stored)
+            if (EventJson.Id(item) is not { } id)
             {
-                // Byte for byte what Calhook has: the common case of a full resync, and nothing to parse or write.
                 continue;
             }
 
-            var before = Snapshot(id);
-            if (before is null && EventJson.RecurringEventId(item) is { } masterId && EventJson.OriginalStartTime(item) is { } originalStart
-                && Snapshot(masterId) is { } master && !EventJson.IsCancelled(master))
+            var firstCopy = _seen.Add(id);
+            if (!firstCopy && _changeAt.Remove(id, out var earlier))
             {
-                // An exception seen for the first time: its previous state is that occurrence of the series.
-                before = SeriesOccurrences.DeriveInstance(master, id, originalStart);
+                // Listed again (changed during paging): this copy decides, at this position.
+                _changes[earlier] = null;
             }
 
-            var live = !EventJson.IsCancelled(item);
+            var raw = JsonMarshal.GetRawUtf8Value(item);
+            var before = stored.GetValueOrDefault(id);
+            if (before is not null && raw.SequenceEqual(before))
+            {
+                // Byte for byte what Calhook has, the common case of a resync: nothing to parse or write, unless an
+                // earlier, different copy in this list was written and must not win.
+                if (!firstCopy)
+                {
+                    rows.Add(new StagedSnapshot(id, before));
+                    _forget.Remove(id);
+                }
 
-            // Cancelled instances are kept (Google says: for the life of the series), so a full resync that lists
-            // them again finds them known; other tombstones only make Calhook forget the event.
-            var keep = live || EventJson.RecurringEventId(item) is not null;
-            if (keep)
-            {
-                writes.Add(new SnapshotWrite(id, raw));
-            }
-            else if (stored is not null)
-            {
-                writes.Add(new SnapshotWrite(id, null));
+                continue;
             }
 
-            if (kind != SyncKind.Baseline && Classify(item, before) is { } change)
+            if (ChangeRules.Keep(item))
             {
-                changes.Add(change with { Id = newChangeId() });
+                rows.Add(new StagedSnapshot(id, raw.ToArray()));
+                _forget.Remove(id);
+            }
+            else
+            {
+                _forget.Add(id);
+            }
+
+            if (kind == SyncKind.Baseline)
+            {
+                continue;
+            }
+
+            var previous = ChangeRules.Previous(item, Snapshot);
+            if (previous is null && EventJson.RecurringEventId(item) is { } seriesId && Snapshot(seriesId) is { } series
+                && SeriesOccurrences.UnknownZone(series) is { } zone)
+            {
+                Problem($"Series '{seriesId}' is in time zone '{zone}', which Calhook does not know: its edited instances are reported without their previous state.");
+            }
+
+            FollowSeries(id, item, previous);
+            if (ChangeRules.Classify(item, previous) is { } change)
+            {
+                // The diff's values point into the page, which may be gone before the commit: they are copied out.
+                _changeAt[id] = _changes.Count;
+                _changes.Add(change with { Id = newChangeId(), Diff = [.. change.Diff.Select(d => new FieldChange(d.Path, d.Before?.Clone(), d.After?.Clone()))] });
+                if (change.Type == ChangeTypes.Created && ChangeRules.IsSeries(item) && item.TryGetProperty("start", out var start))
+                {
+                    _createdSeries[id] = start.Clone();
+                }
+                else
+                {
+                    _createdSeries.Remove(id);
+                }
             }
         }
 
-        if (kind == SyncKind.FullResync)
+        return rows;
+    }
+
+    /// <summary>
+    /// Whether <see cref="Finish"/> needs stored events the list did not name: always on a resync (every one of them),
+    /// and when this sync deleted a series or changed its recurrence (their instances). Otherwise the caller need not
+    /// read the ids of every stored event.
+    /// </summary>
+    public bool NeedsUnlisted => kind == SyncKind.FullResync || _endedSeries.Count > 0;
+
+    /// <summary>
+    /// Which stored events the caller must pass to <see cref="Finish"/>, of all stored ids: on a resync every one the
+    /// list did not name; otherwise the unlisted instances of the series this sync deleted or changed (Google names
+    /// an instance <c>{seriesId}_{originalStart}</c>; the instance's <c>recurringEventId</c> is checked in Finish).
+    /// </summary>
+    public List<string> UnlistedToLoad(IEnumerable<string> storedIds) =>
+        [.. storedIds.Where(id => !_seen.Contains(id) && (kind == SyncKind.FullResync || InstanceOfEndedSeries(id)))];
+
+    /// <summary>
+    /// The changes in order, each series' lost instances right after the series' own change, then on a resync the
+    /// deletion of each other stored event the list did not name (deleted while Calhook was not looking: no tombstone
+    /// will ever come); and the events to forget once the snapshot rows are written.
+    /// </summary>
+    /// <param name="unlisted">The stored snapshots of <see cref="UnlistedToLoad"/>.</param>
+    public Detection Finish(IReadOnlyDictionary<string, byte[]> unlisted)
+    {
+        ArgumentNullException.ThrowIfNull(unlisted);
+        var forgotten = new List<string>(_forget.Order(StringComparer.Ordinal));
+        var handled = new HashSet<string>(StringComparer.Ordinal);
+        var lost = new Dictionary<string, List<NewChange>>(StringComparer.Ordinal);
+        var ordered = unlisted.Where(u => !_seen.Contains(u.Key)).OrderBy(u => u.Key, StringComparer.Ordinal)
+            .Select(u => (Id: u.Key, Event: EventJson.Parse(u.Value))).ToList();
+
+        foreach (var (seriesId, masterNow) in _endedSeries)
         {
-            var listed = items.Select(EventJson.Id).OfType<string>().ToHashSet(StringComparer.Ordinal);
-            foreach (var (id, json) in snapshots)
+            // Google sends only the master's tombstone for a deleted series, and an id-only tombstone (if any) for an
+            // exception a "this and following" edit removed: each instance Calhook knew and that the series no longer
+            // has is deleted here, once (an instance Google did list was judged on its own).
+            var deletions = lost[seriesId] = [];
+            foreach (var (id, instance) in ordered)
             {
-                if (listed.Contains(id))
+                if (EventJson.RecurringEventId(instance) != seriesId
+                    || (masterNow is { } master && (EventJson.OriginalStartTime(instance) is not { } start || !SeriesOccurrences.EndsBefore(master, start))))
                 {
                     continue;
                 }
 
-                // Absent from a full list: deleted while Calhook was not looking (no tombstone will ever come).
-                writes.Add(new SnapshotWrite(id, null));
-                var previous = Snapshot(id)!.Value;
-                if (!EventJson.IsCancelled(previous))
+                handled.Add(id);
+                forgotten.Add(id);
+                if (!EventJson.IsCancelled(instance))
                 {
-                    changes.Add(Deleted(id, previous) with { Id = newChangeId() });
+                    deletions.Add(ChangeRules.Deleted(id, instance) with { Id = newChangeId() });
                 }
             }
-        }
 
-        return new Detection(writes, changes);
-    }
-
-    /// <summary>The change from <paramref name="before"/> (null: unknown) to <paramref name="item"/>, or null when nothing a user sees changed.</summary>
-    internal static NewChange? Classify(JsonElement item, JsonElement? before)
-    {
-        var id = EventJson.Id(item)!;
-        var wasLive = before is { } b && !EventJson.IsCancelled(b);
-        var isLive = !EventJson.IsCancelled(item);
-        if (isLive && !wasLive)
-        {
-            return Change(ChangeTypes.Created, id, item, item, null, []);
-        }
-
-        if (wasLive && !isLive)
-        {
-            return Deleted(id, before!.Value, item);
-        }
-
-        if (wasLive && isLive)
-        {
-            var diff = JsonDiff.Compare(before!.Value, item);
-            return diff.Count == 0 ? null : Change(ChangeTypes.Updated, id, item, item, before, diff);
-        }
-
-        return null;
-    }
-
-    internal static NewChange Deleted(string id, JsonElement previous, JsonElement? tombstone = null) =>
-        Change(ChangeTypes.Deleted, id, tombstone ?? previous, null, previous, []);
-
-    /// <param name="source">Where the instance fields come from: the event now, or the tombstone or previous state on deletion.</param>
-    private static NewChange Change(string type, string id, JsonElement source, JsonElement? now, JsonElement? previous, IReadOnlyList<FieldChange> diff)
-    {
-        var recurringEventId = EventJson.RecurringEventId(source) ?? (previous is { } p ? EventJson.RecurringEventId(p) : null);
-        var originalStart = EventJson.OriginalStartTime(source) ?? (previous is { } q ? EventJson.OriginalStartTime(q) : null);
-        return new NewChange("", type, id, recurringEventId, originalStart?.GetRawText(), now?.GetRawText(), previous?.GetRawText(), diff);
-    }
-
-    /// <summary>Each event once, at the position of its last copy (an event changed again during paging appears twice).</summary>
-    private static IEnumerable<JsonElement> LatestPerEvent(IReadOnlyList<JsonElement> items)
-    {
-        var last = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (EventJson.Id(items[i]) is { } id)
+            if (masterNow is null && _listedInstances.TryGetValue(seriesId, out var listed))
             {
-                last[id] = i;
+                // The series is gone: so are the instance tombstones Google listed with it.
+                forgotten.AddRange(listed);
             }
         }
 
-        for (var i = 0; i < items.Count; i++)
+        var changes = new List<NewChange>();
+        foreach (var change in _changes.OfType<NewChange>())
         {
-            if (EventJson.Id(items[i]) is { } id && last[id] == i)
+            changes.Add(change.Type == ChangeTypes.Created && SplitFrom(change.EventId) is { } from ? change with { SplitFrom = from } : change);
+            if (lost.Remove(change.EventId, out var deletions))
             {
-                yield return items[i];
+                changes.AddRange(deletions);
             }
+        }
+
+        changes.AddRange(lost.Values.SelectMany(d => d));
+        foreach (var (id, previous) in ordered)
+        {
+            if (kind != SyncKind.FullResync || handled.Contains(id))
+            {
+                continue;
+            }
+
+            forgotten.Add(id);
+            if (!EventJson.IsCancelled(previous))
+            {
+                changes.Add(ChangeRules.Deleted(id, previous) with { Id = newChangeId() });
+            }
+        }
+
+        return new Detection(changes, forgotten);
+    }
+
+    /// <summary>Notes what a listed event means for its series: a master deleted or re-ruled, an instance listed.</summary>
+    private void FollowSeries(string id, JsonElement item, JsonElement? previous)
+    {
+        if (EventJson.RecurringEventId(item) is { } seriesId)
+        {
+            (_listedInstances.TryGetValue(seriesId, out var ids) ? ids : _listedInstances[seriesId] = []).Add(id);
+            return;
+        }
+
+        if (previous is not { } before || EventJson.IsCancelled(before) || !ChangeRules.IsSeries(before))
+        {
+            return;
+        }
+
+        if (EventJson.IsCancelled(item))
+        {
+            _endedSeries[id] = null;
+        }
+        else if (!item.TryGetProperty("recurrence", out var now) || !JsonElement.DeepEquals(now, before.GetProperty("recurrence")))
+        {
+            _endedSeries[id] = item.Clone();
+        }
+        else
+        {
+            // A later copy with the recurrence Calhook knows undoes an earlier one of this list.
+            _endedSeries.Remove(id);
+        }
+    }
+
+    private bool InstanceOfEndedSeries(string id)
+    {
+        var underscore = id.LastIndexOf('_');
+        return underscore > 0 && _endedSeries.ContainsKey(id[..underscore]);
+    }
+
+    /// <summary>
+    /// The series a new series was split from by a "this and following" edit, or null. Google names the new series
+    /// <c>{seriesId}_R{date}</c>; when it gives a new id instead, the new series is linked to the series this same
+    /// sync truncated (its recurrence now ends before the new series starts), the one that ends closest before it.
+    /// </summary>
+    private string? SplitFrom(string id)
+    {
+        if (!_createdSeries.TryGetValue(id, out var start))
+        {
+            return null;
+        }
+
+        var r = id.LastIndexOf("_R", StringComparison.Ordinal);
+        if (r > 0 && id.Length > r + 2 && char.IsAsciiDigit(id[r + 2]))
+        {
+            return id[..r];
+        }
+
+        string? best = null;
+        var bestEnd = DateTimeOffset.MinValue;
+        foreach (var (seriesId, masterNow) in _endedSeries)
+        {
+            if (masterNow is { } master && seriesId != id && SeriesOccurrences.LastOccurrenceBefore(master, start) is { } end && end > bestEnd)
+            {
+                (best, bestEnd) = (seriesId, end);
+            }
+        }
+
+        return best;
+    }
+
+    private void Problem(string message)
+    {
+        if (!_problems.Contains(message))
+        {
+            _problems.Add(message);
         }
     }
 }

@@ -10,7 +10,11 @@ namespace Calhook.Changes;
 /// </summary>
 internal static class JsonDiff
 {
-    /// <summary>Top-level fields that change on every write and never make an update by themselves.</summary>
+    /// <summary>
+    /// Top-level bookkeeping fields: Google changes them on writes (<c>etag</c>, <c>updated</c>) or on its own
+    /// (<c>sequence</c>, bumped with a time or recurrence change and sometimes alone); they never make an update by
+    /// themselves and never appear in a diff. docs/change-feed.md says which other paths are real changes and why.
+    /// </summary>
     public static readonly IReadOnlySet<string> BookkeepingFields = new HashSet<string>(StringComparer.Ordinal) { "etag", "updated", "sequence" };
 
     // Arrays whose items have a natural key: compared item by item, so one attendee's reply is one short path.

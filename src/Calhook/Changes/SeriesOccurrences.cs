@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ical.Net.DataTypes;
+using NodaTime;
 
 namespace Calhook.Changes;
 
@@ -84,12 +85,93 @@ internal static class SeriesOccurrences
     }
 
     /// <summary>True when the master's recurrence has an occurrence starting exactly at <paramref name="originalStartTime"/>.</summary>
-    public static bool IsOccurrence(JsonElement master, JsonElement originalStartTime)
+    public static bool IsOccurrence(JsonElement master, JsonElement originalStartTime) =>
+        FirstFrom(master, originalStartTime) is { } first && first.Exact;
+
+    /// <summary>
+    /// True when the series ends before <paramref name="originalStartTime"/>: its recurrence has no occurrence at or
+    /// after it (an <c>UNTIL</c> or <c>COUNT</c> that a "this and following" edit or delete put before it). False when
+    /// the series goes on, or cannot be expanded (never delete on a doubt).
+    /// </summary>
+    public static bool EndsBefore(JsonElement master, JsonElement originalStartTime) =>
+        FirstFrom(master, originalStartTime) is { Found: false };
+
+    /// <summary>
+    /// When the series ends before <paramref name="when"/> (see <see cref="EndsBefore"/>): its last occurrence's start
+    /// within the year before, or <see cref="DateTimeOffset.MinValue"/> when it has none there; null when it does not end before.
+    /// </summary>
+    public static DateTimeOffset? LastOccurrenceBefore(JsonElement master, JsonElement when)
+    {
+        if (!EndsBefore(master, when))
+        {
+            return null;
+        }
+
+        try
+        {
+            var limit = InstantOf(when);
+            var from = limit.UtcDateTime.AddDays(-366);
+            return Expand(master)?.GetOccurrences(new CalDateTime(from, "UTC", true))
+                .Select(o => (DateTimeOffset?)new DateTimeOffset(o.Period.StartTime.AsUtc, TimeSpan.Zero))
+                .TakeWhile(s => s < limit)
+                .LastOrDefault() ?? DateTimeOffset.MinValue;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or NullReferenceException or OverflowException)
+        {
+            return DateTimeOffset.MinValue;
+        }
+    }
+
+    /// <summary>
+    /// The time-zone name of the series' start when Noda Time's bundled IANA database does not know it (then the series
+    /// is expanded in UTC from the start's offset, which misplaces occurrences across a daylight-saving change); null
+    /// when it is known or absent.
+    /// </summary>
+    public static string? UnknownZone(JsonElement master) =>
+        master.TryGetProperty("start", out var start) && EventJson.String(start, "timeZone") is { } zone
+        && DateTimeZoneProviders.Tzdb.GetZoneOrNull(zone) is null ? zone : null;
+
+    /// <summary>Whether the series has an occurrence at or after the time, and whether the first one is exactly there; null when it cannot be expanded.</summary>
+    private static (bool Found, bool Exact)? FirstFrom(JsonElement master, JsonElement originalStartTime)
+    {
+        try
+        {
+            var series = Expand(master);
+            if (series is null)
+            {
+                return null;
+            }
+
+            if (EventJson.String(originalStartTime, "date") is { } date)
+            {
+                var day = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                var first = series.GetOccurrences(new CalDateTime(day.AddDays(-1)))
+                    .Select(o => o.Period.StartTime.Date)
+                    .FirstOrDefault(d => d >= day);
+                return first == default ? (false, false) : (true, first == day);
+            }
+
+            var instant = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture).UtcDateTime;
+            var next = series.GetOccurrences(new CalDateTime(instant.AddDays(-1), "UTC", true))
+                .Select(o => (DateTime?)o.Period.StartTime.AsUtc)
+                .FirstOrDefault(s => s >= instant);
+            return next is null ? (false, false) : (true, next == instant);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or NullReferenceException
+            or TimeZoneNotFoundException or OverflowException)
+        {
+            // A recurrence Calhook cannot expand is treated as "not known", never as a crash of the sync.
+            return null;
+        }
+    }
+
+    /// <summary>The series as an iCalendar event (DTSTART and the recurrence lines), or null when the master has no recurrence.</summary>
+    private static Ical.Net.CalendarComponents.CalendarEvent? Expand(JsonElement master)
     {
         if (!master.TryGetProperty("start", out var start) || !master.TryGetProperty("recurrence", out var recurrence)
             || recurrence.ValueKind != JsonValueKind.Array)
         {
-            return false;
+            return null;
         }
 
         var ics = new StringBuilder("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Calhook//EN\r\nBEGIN:VEVENT\r\nUID:series\r\n");
@@ -100,35 +182,7 @@ internal static class SeriesOccurrences
         }
 
         ics.Append("END:VEVENT\r\nEND:VCALENDAR\r\n");
-        try
-        {
-            var series = Ical.Net.Calendar.Load(ics.ToString())?.Events.FirstOrDefault();
-            if (series is null)
-            {
-                return false;
-            }
-
-            if (EventJson.String(originalStartTime, "date") is { } date)
-            {
-                var day = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                return series.GetOccurrences(new CalDateTime(day.AddDays(-1)))
-                    .Select(o => o.Period.StartTime)
-                    .TakeWhile(s => s.Date <= day)
-                    .Any(s => s.Date == day);
-            }
-
-            var instant = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture).UtcDateTime;
-            return series.GetOccurrences(new CalDateTime(instant.AddDays(-1), "UTC", true))
-                .Select(o => o.Period.StartTime.AsUtc)
-                .TakeWhile(s => s <= instant)
-                .Any(s => s == instant);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or NullReferenceException
-            or TimeZoneNotFoundException or OverflowException)
-        {
-            // A recurrence Calhook cannot expand is treated as "not a known occurrence", never as a crash of the sync.
-            return false;
-        }
+        return Ical.Net.Calendar.Load(ics.ToString())?.Events.FirstOrDefault();
     }
 
     private static string DtStart(JsonElement start)
@@ -139,11 +193,12 @@ internal static class SeriesOccurrences
         }
 
         var instant = DateTimeOffset.Parse(EventJson.String(start, "dateTime")!, CultureInfo.InvariantCulture);
-        if (EventJson.String(start, "timeZone") is { } zone)
+        if (EventJson.String(start, "timeZone") is { } name && DateTimeZoneProviders.Tzdb.GetZoneOrNull(name) is { } zone)
         {
-            // Google expands a series in its timeZone; so does iCalendar with TZID on DTSTART.
-            var local = TimeZoneInfo.ConvertTime(instant, TimeZoneInfo.FindSystemTimeZoneById(zone));
-            return $"DTSTART;TZID={zone}:{local:yyyyMMdd'T'HHmmss}";
+            // Google expands a series in its timeZone; so does iCalendar with TZID on DTSTART. Noda Time's bundled
+            // IANA database needs nothing from the host (slim containers have no tzdata).
+            var local = Instant.FromDateTimeOffset(instant).InZone(zone).LocalDateTime;
+            return $"DTSTART;TZID={name}:{local.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture)}";
         }
 
         return $"DTSTART:{instant.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
@@ -162,7 +217,7 @@ internal static class SeriesOccurrences
         }
         else
         {
-            var duration = Instant(masterEnd) - Instant(masterStart);
+            var duration = InstantOf(masterEnd) - InstantOf(masterStart);
             var start = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture);
             end["dateTime"] = (start + duration).ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture);
         }
@@ -178,9 +233,9 @@ internal static class SeriesOccurrences
     private static DateOnly Day(JsonElement when) =>
         EventJson.String(when, "date") is { } date
             ? DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture)
-            : DateOnly.FromDateTime(Instant(when).UtcDateTime);
+            : DateOnly.FromDateTime(InstantOf(when).UtcDateTime);
 
-    private static DateTimeOffset Instant(JsonElement when) =>
+    private static DateTimeOffset InstantOf(JsonElement when) =>
         EventJson.String(when, "dateTime") is { } dateTime ? DateTimeOffset.Parse(dateTime, CultureInfo.InvariantCulture)
         : EventJson.String(when, "date") is { } date ? new DateTimeOffset(DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
         : throw new FormatException("An event time has neither date nor dateTime.");

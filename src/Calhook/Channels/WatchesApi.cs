@@ -44,7 +44,7 @@ internal static class WatchesApi
     }
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
-        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications,
+        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
         CalendarWatches calendars, SyncScheduler sync, TimeProvider time, CancellationToken cancellationToken)
     {
         var all = request.AllCalendars == true;
@@ -79,25 +79,25 @@ internal static class WatchesApi
             supervisor.Watch(watch.Id);
         }
 
-        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken));
     }
 
-    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken)
+    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
         var items = new List<WatchState>();
         foreach (var watch in watches.Where(w => w.Kind != WatchKind.CalendarList))
         {
-            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken));
+            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken));
         }
 
         return TypedResults.Ok(new WatchList(items));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { Kind: not WatchKind.CalendarList } watch
-            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, cancellationToken))
+            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -126,38 +126,41 @@ internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId,
 
 /// <summary>
 /// The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt,
-/// lastSyncAt, error}</c>, plus <c>allCalendars</c> (true on a watch of every calendar of the account, whose
-/// <c>calendarId</c> is null) and <c>parentWatchId</c> (on the per-calendar watches such a watch made).
+/// lastSyncAt, error, progress}</c>; <c>progress</c> (<c>{phase, eventsFetched}</c>) only while a full list runs; plus
+/// <c>allCalendars</c> (true on a watch of every calendar of the account, whose <c>calendarId</c> is null) and
+/// <c>parentWatchId</c> (on the per-calendar watches such a watch made).
 /// </summary>
 internal sealed record WatchState(
     string Id, string AccountId, string? CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
-    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, bool AllCalendars = false, string? ParentWatchId = null)
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null,
+    bool AllCalendars = false, string? ParentWatchId = null)
 {
     /// <summary>
     /// The state as the API shows it. An all-calendars watch has no channel of its own: it shows its account's
     /// calendar-list watch's channel, sync and problem, under its own id and lifecycle.
     /// </summary>
     public static async Task<WatchState> ReadAsync(WatchRecord watch, ICalhookStore store, ChannelMap map, NotificationRecorder notifications,
-        CancellationToken cancellationToken)
+        SyncProgress? progress, CancellationToken cancellationToken)
     {
         if (watch.Kind != WatchKind.AllCalendars)
         {
-            return From(watch, map, notifications);
+            return From(watch, map, notifications, progress);
         }
 
         var list = (await store.ListWatchesAsync(cancellationToken)).FirstOrDefault(w => w.AccountId == watch.AccountId && w.Kind == WatchKind.CalendarList);
-        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications);
+        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications, progress);
         return state with { Id = watch.Id, CalendarId = null, AllCalendars = true, Status = watch.Status == WatchStatus.Stopped ? StatusName(WatchStatus.Stopped) : state.Status };
     }
 
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications)
+    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, SyncProgress? progress = null)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
             ? pending
             : watch.LastNotificationAt;
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error, ParentWatchId: watch.ParentWatchId);
+            lastNotification, watch.LastSyncAt, watch.Error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id),
+            ParentWatchId: watch.ParentWatchId);
     }
 
     public static string StatusName(WatchStatus status) => status switch

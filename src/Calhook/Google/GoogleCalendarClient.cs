@@ -26,12 +26,15 @@ internal sealed partial class GoogleCalendarClient
     private readonly AccountCredentials _credentials;
     private readonly ILogger<GoogleCalendarClient> _logger;
     private readonly TimeProvider _time;
+    private readonly GoogleQuota _quota;
     private readonly TimeSpan _attemptTimeout;
     private readonly int _pageSize;
 
     public GoogleCalendarClient(
-        IHttpClientFactory httpClientFactory, AccountCredentials credentials, IOptions<GoogleClientOptions> options, TimeProvider time, ILogger<GoogleCalendarClient> logger)
+        IHttpClientFactory httpClientFactory, AccountCredentials credentials, IOptions<GoogleClientOptions> options, GoogleQuota quota, TimeProvider time,
+        ILogger<GoogleCalendarClient> logger)
     {
+        _quota = quota;
         _httpClientFactory = httpClientFactory;
         _credentials = credentials;
         _attemptTimeout = options.Value.AttemptTimeout;
@@ -41,19 +44,17 @@ internal sealed partial class GoogleCalendarClient
     }
 
     /// <summary>
-    /// One page of events.list. Without a sync token: a full list (<c>showDeleted=true</c>, no <c>singleEvents</c>,
-    /// <c>maxResults</c> <see cref="GoogleClientOptions.EventsPageSize"/>). With one: the incremental page. Callers follow <see cref="EventsPage.NextPageToken"/>
-    /// until <see cref="EventsPage.NextSyncToken"/> is set.
+    /// One page of events.list. Without a sync token: a full list; with one: the incremental page. Both send the same
+    /// parameters (<c>maxResults</c> <see cref="GoogleClientOptions.EventsPageSize"/>, <c>showDeleted=true</c>, no
+    /// <c>singleEvents</c>), as Google requires: every parameter other than the tokens must be the one of the full
+    /// sync the token came from. Callers follow <see cref="EventsPage.NextPageToken"/> until
+    /// <see cref="EventsPage.NextSyncToken"/> is set.
     /// </summary>
     public async Task<GoogleResponse<EventsPage>> ListEventsPageAsync(
         string accountId, string calendarId, string? syncToken, string? pageToken, CancellationToken cancellationToken)
     {
-        var query = new List<string> { "maxResults=" + _pageSize.ToString(CultureInfo.InvariantCulture) };
-        if (syncToken is null)
-        {
-            query.Add("showDeleted=true");
-        }
-        else
+        var query = new List<string> { "maxResults=" + _pageSize.ToString(CultureInfo.InvariantCulture), "showDeleted=true" };
+        if (syncToken is not null)
         {
             query.Add("syncToken=" + Uri.EscapeDataString(syncToken));
         }
@@ -129,6 +130,12 @@ internal sealed partial class GoogleCalendarClient
         bool streamed = false)
         where T : class
     {
+        if (_quota.SpentUntil(accountId) is { } spentUntil)
+        {
+            // Asking before the quota resets would only be refused, and count against the next window.
+            return GoogleResponse<T>.Fail(new GoogleError(GoogleErrorKind.QuotaExhausted, 403, null, QuotaMessage(spentUntil), spentUntil));
+        }
+
         var client = _httpClientFactory.CreateClient(HttpClientName);
         for (var attempt = 0; ; attempt++)
         {
@@ -188,6 +195,12 @@ internal sealed partial class GoogleCalendarClient
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
                 var error = GoogleErrors.Map(response.StatusCode, body);
                 LogCallFailed(_logger, request.Method.Method, request.RequestUri?.AbsolutePath, error.Status, error.Reason);
+                if (error.Kind == GoogleErrorKind.QuotaExhausted)
+                {
+                    var until = _quota.Spend(accountId, error.Reason);
+                    return GoogleResponse<T>.Fail(error with { Message = $"{error.Reason}: {QuotaMessage(until)}", RetryAt = until });
+                }
+
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                 {
                     if (attempt == 0)
@@ -202,6 +215,9 @@ internal sealed partial class GoogleCalendarClient
             }
         }
     }
+
+    private static string QuotaMessage(DateTimeOffset until) =>
+        $"Google's quota is spent; no request is made before it resets at {until.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}.";
 
     private static Func<HttpContent, CancellationToken, Task<T?>> Json<T>(JsonTypeInfo<T> typeInfo) =>
         (content, cancellationToken) => content.ReadFromJsonAsync(typeInfo, cancellationToken);

@@ -12,8 +12,14 @@ internal enum GoogleErrorKind
     /// <summary>404: the calendar (or channel) does not exist or is not visible.</summary>
     NotFound,
 
-    /// <summary>403/429 rate limits that outlived the retries.</summary>
+    /// <summary>403/429 rate limits (<c>rateLimitExceeded</c>, <c>userRateLimitExceeded</c>) that outlived the short retries.</summary>
     RateLimited,
+
+    /// <summary>
+    /// 403 <c>dailyLimitExceeded</c> or <c>quotaExceeded</c>: a quota that resets only later (<see cref="GoogleError.RetryAt"/>).
+    /// Never retried before then.
+    /// </summary>
+    QuotaExhausted,
 
     /// <summary>5xx or network failure that outlived the retries.</summary>
     Transient,
@@ -22,8 +28,11 @@ internal enum GoogleErrorKind
     Other,
 }
 
-/// <summary>Google's error, reduced to what matters: the kind, the HTTP status, Google's reason and message.</summary>
-internal sealed record GoogleError(GoogleErrorKind Kind, int Status, string? Reason, string Message);
+/// <summary>
+/// Google's error, reduced to what matters: the kind, the HTTP status, Google's reason and message, and for a spent
+/// quota when it resets.
+/// </summary>
+internal sealed record GoogleError(GoogleErrorKind Kind, int Status, string? Reason, string Message, DateTimeOffset? RetryAt = null);
 
 /// <summary>The outcome of a Google call: a value or an error.</summary>
 internal readonly record struct GoogleResponse<T>(T? Value, GoogleError? Error)

@@ -21,6 +21,7 @@ internal static class GoogleSetup
         services.AddTransient<PerUserRateLimitHandler>();
         services.AddTransient<GoogleMetricsHandler>();
         services.AddSingleton<GoogleCalendarClient>();
+        services.AddSingleton<GoogleQuota>();
 
         var http = services.AddHttpClient(GoogleCalendarClient.HttpClientName, (sp, client) =>
             {
@@ -51,8 +52,9 @@ internal static class GoogleSetup
     }
 
     /// <summary>
-    /// Retried: 429, 403 with a rate-limit reason, 5xx, 408 and failed connections. Not retried: 401 (the client
-    /// refreshes the token), 404, 410 and other 4xx, which retrying cannot fix.
+    /// Retried: 429, 403 with a short-window rate-limit reason, 5xx, 408 and failed connections. Not retried: 401 (the
+    /// client refreshes the token), a spent quota (403 <c>dailyLimitExceeded</c>/<c>quotaExceeded</c>: it resets only
+    /// later, see <see cref="GoogleQuota"/>), 404, 410 and other 4xx, which retrying cannot fix.
     /// </summary>
     private static async ValueTask<bool> ShouldRetryAsync(Outcome<HttpResponseMessage> outcome)
     {

@@ -36,7 +36,8 @@ internal static class ApiKeyAuth
 
     /// <summary>
     /// Requires <c>Authorization: Bearer &lt;api key&gt;</c> (a missing or wrong key gets a 401 problem+json, before the
-    /// body is read) and caps the request body at <see cref="MaxBodyBytes"/> (413 problem+json).
+    /// body is read) and caps the request body at <see cref="MaxBodyBytes"/> (413 problem+json). A GET may instead carry
+    /// the dashboard's session cookie.
     /// </summary>
     public static TBuilder RequireCalhookApiKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
@@ -56,10 +57,23 @@ internal static class ApiKeyAuth
         ApiKeyProvider apiKey, IProblemDetailsService problemDetails)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-            Task.FromResult(apiKey.Matches(PresentedKey(Request))
-                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "api-key")], SchemeName)), SchemeName))
-                : AuthenticateResult.NoResult());
+        protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            var presented = PresentedKey(Request);
+            if (apiKey.Matches(presented))
+            {
+                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "api-key")], SchemeName)), SchemeName));
+            }
+
+            // A GET without the header may carry the dashboard's session cookie instead (SameSite=Strict: only Calhook's
+            // own pages send it): that is how the dashboard's EventSource reads the change stream. Writes need the key.
+            if (presented is null && HttpMethods.IsGet(Request.Method) && await Dashboard.DashboardSession.IsSignedInAsync(Context))
+            {
+                return AuthenticateResult.Success(new AuthenticationTicket(Context.User, SchemeName));
+            }
+
+            return AuthenticateResult.NoResult();
+        }
 
         protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
         {

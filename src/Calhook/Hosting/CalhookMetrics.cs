@@ -3,9 +3,9 @@ using System.Diagnostics.Metrics;
 namespace Calhook.Hosting;
 
 /// <summary>
-/// Calhook's counters, on the meter <c>Calhook</c> (so any OpenTelemetry pipeline can collect them as well).
-/// <c>GET /metrics</c> exposes them, and the counters of any other <c>Calhook.*</c> meter made by the host's
-/// <see cref="IMeterFactory"/>, in Prometheus text format as <c>calhook_…_total</c>. Thread-safe.
+/// Calhook's counters and histograms, on the meter <c>Calhook</c> (so any OpenTelemetry pipeline can collect them as
+/// well). <c>GET /metrics</c> exposes them, and those of any other <c>Calhook.*</c> meter made by the host's
+/// <see cref="IMeterFactory"/>, in Prometheus text format (<c>calhook_…_total</c>, <c>calhook_…_seconds_bucket</c>). Thread-safe.
 /// </summary>
 internal sealed class CalhookMetrics : IDisposable
 {
@@ -15,6 +15,8 @@ internal sealed class CalhookMetrics : IDisposable
     private readonly Counter<long> _changesEmitted;
     private readonly Counter<long> _syncs;
     private readonly Counter<long> _googleRequests;
+    private readonly Histogram<double> _syncDuration;
+    private readonly Histogram<double> _pingToChange;
     private readonly MetricsExposition _exposition;
 
     public CalhookMetrics(IMeterFactory meterFactory)
@@ -24,6 +26,12 @@ internal sealed class CalhookMetrics : IDisposable
         _changesEmitted = _meter.CreateCounter<long>("calhook.changes.emitted", description: "Changes appended to the change log, by type.");
         _syncs = _meter.CreateCounter<long>("calhook.syncs", description: "Syncs run, by outcome.");
         _googleRequests = _meter.CreateCounter<long>("calhook.google.requests", description: "Requests made to Google, by status class (2xx, 4xx, 5xx, error).");
+
+        _syncDuration = _meter.CreateHistogram("calhook.sync.duration", "s", "Time one sync took, from its start to its commit or failure, by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _pingToChange = _meter.CreateHistogram("calhook.ping_to_change.lag", "s",
+            "Time from the first ping a sync answered to the commit of the changes it found (syncs that found changes only).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
         // Listens to the Calhook meters of this host's factory only: two hosts in one process keep separate numbers.
         _exposition = new MetricsExposition(meterFactory);
@@ -46,6 +54,16 @@ internal sealed class CalhookMetrics : IDisposable
     /// <summary>Counts a finished sync; <paramref name="outcome"/> is a short word such as <c>ok</c>, <c>full_resync</c>, <c>failed</c>.</summary>
     public void SyncCompleted(string outcome) =>
         _syncs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>Bucket upper bounds in seconds for latencies: 5 ms to 2 minutes.</summary>
+    public static IReadOnlyList<double> LatencyBuckets { get; } = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+    /// <summary>Records how long one sync took; <paramref name="outcome"/> as in <see cref="SyncCompleted"/>.</summary>
+    public void SyncDuration(TimeSpan elapsed, string outcome) =>
+        _syncDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>Records the lag from a ping to the commit of the changes its sync found.</summary>
+    public void PingToChange(TimeSpan lag) => _pingToChange.Record(lag.TotalSeconds);
 
     /// <summary>Counts a Google request by the class of its status code; null when no response came back.</summary>
     public void GoogleRequest(int? statusCode) =>

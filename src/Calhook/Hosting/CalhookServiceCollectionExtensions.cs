@@ -2,6 +2,7 @@ using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Calendars;
 using Calhook.Channels;
+using Calhook.Dashboard;
 using Calhook.Google;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -29,6 +30,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookSync();
         services.AddCalhookCalendars();
         services.AddCalhookChangeStream();
+        services.AddCalhookDashboard();
         return services;
     }
 
@@ -41,6 +43,7 @@ public static class CalhookServiceCollectionExtensions
         endpoints.MapWatches();
         endpoints.MapChanges();
         endpoints.MapSync();
+        endpoints.MapDashboard();
         return endpoints;
     }
 }

@@ -43,6 +43,7 @@ internal static class HostingSetup
         services.AddMetrics();
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();
+        services.AddCalhookOpenTelemetry(configuration);
         return services;
     }
 

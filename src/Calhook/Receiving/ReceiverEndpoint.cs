@@ -1,5 +1,6 @@
 using System.Globalization;
 using Calhook.Channels;
+using Calhook.Hosting;
 using Calhook.Sync;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -42,6 +43,7 @@ internal static class ReceiverEndpoint
             services.GetRequiredService<ChannelSupervisor>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
+            services.GetRequiredService<PingClock>(),
             services.GetRequiredService<ReceiverMetrics>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
@@ -51,7 +53,7 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder,
+        ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
         ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
     {
         public Task<IResult> Receive(HttpContext context)
@@ -143,6 +145,7 @@ internal static class ReceiverEndpoint
             // out-of-order message numbers need no care: every ping just asks for "a sync soon", and those fold.
             if (state != "sync")
             {
+                pings.Received(channel.WatchId, state);
                 sync.RequestSync(channel.WatchId);
             }
 

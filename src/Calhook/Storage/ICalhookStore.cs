@@ -65,7 +65,8 @@ public interface ICalhookStore
 
     /// <summary>
     /// One transaction: writes the snapshots, appends the changes with the next sequences, and stores the next
-    /// sync token. Returns the appended changes with their sequences. Either all of it happens or none.
+    /// sync token. Returns the appended changes with their sequences. Either all of it happens or none. Every field of
+    /// a change (including <see cref="NewChange.SplitFrom"/>) reads back from <see cref="ReadChangesAsync"/> as committed.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
 
@@ -133,6 +134,25 @@ public interface ICalhookStore
     /// Returns the appended changes. Either all of it happens or none.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitCalendarListAsync(CalendarListCommit commit, CancellationToken cancellationToken);
+
+    // Accounts administration (dashboard, accounts API) ---------------------------------------------------
+
+    /// <summary>Every account that is not <see cref="AccountStatus.Removed"/>, oldest first.</summary>
+    Task<IReadOnlyList<AccountRecord>> ListAccountsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: replaces the account's protected secret (a new refresh token), sets it <c>Active</c> and
+    /// clears its error. Returns false, changing nothing, when the account does not exist or is removed.
+    /// </summary>
+    Task<bool> ReauthorizeAccountAsync(string accountId, string protectedSecret, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: marks the account <see cref="AccountStatus.Removed"/> and every watch of it stopped; returns the
+    /// ids of the watches it stopped (their channels are the caller's to stop). An unknown or already removed account
+    /// changes nothing and returns null.
+    /// </summary>
+    Task<IReadOnlyList<string>?> RemoveAccountAsync(string accountId, CancellationToken cancellationToken);
+
     // Coordination between instances (leases) -------------------------------------------------------------
     //
     // A lease is a named, expiring right to do one piece of work: `sync:{watchId}` (one sync of a calendar at a time,

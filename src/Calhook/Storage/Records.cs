@@ -4,7 +4,8 @@ namespace Calhook.Storage;
 
 public enum AccountKind { OAuth, ServiceAccount }
 
-public enum AccountStatus { Active, NeedsReauth }
+/// <summary><c>Removed</c>: deleted through the API; kept (with its secret) only so its channels can still be stopped.</summary>
+public enum AccountStatus { Active, NeedsReauth, Removed }
 
 /// <summary>
 /// A Google identity Calhook acts as. <see cref="ProtectedSecret"/> is the refresh token or the service-account key
@@ -60,7 +61,7 @@ public sealed record SyncState(string? SyncToken, DateTimeOffset? LastSyncAt);
 /// <summary>A snapshot write: the event's JSON, or null to forget the event.</summary>
 public sealed record SnapshotWrite(string EventId, string? Json);
 
-/// <summary>A change before it has a sequence.</summary>
+/// <summary>A change before it has a sequence. <see cref="SplitFrom"/>: see <see cref="Change.SplitFrom"/>.</summary>
 public sealed record NewChange(
     string Id,
     string Type,
@@ -69,7 +70,8 @@ public sealed record NewChange(
     string? OriginalStartTimeJson,
     string? EventJson,
     string? PreviousJson,
-    IReadOnlyList<FieldChange> Diff);
+    IReadOnlyList<FieldChange> Diff,
+    string? SplitFrom = null);
 
 /// <summary>What one sync commits: all of it in one transaction (invariant 1).</summary>
 public sealed record SyncCommit(

@@ -250,6 +250,12 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
         var failures = _failures[watchId] = _failures.GetValueOrDefault(watchId) + 1;
         var delay = RetryBackoff.Delay(failures, _options.RetryDelay, _options.SafetyNetInterval, Random.Shared);
+        if (outcome.Error?.RetryAt is { } retryAt && retryAt - _time.GetUtcNow() > delay)
+        {
+            // A spent quota: nothing is asked of Google before it resets.
+            delay = retryAt - _time.GetUtcNow();
+        }
+
         LogRetryScheduled(watchId, failures, delay);
         _retries[watchId] = _time.CreateTimer(_ => RequestSync(watchId), null, delay, Timeout.InfiniteTimeSpan);
     }

@@ -28,6 +28,8 @@ internal static class SyncSetup
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChangeNotifier>();
+        services.TryAddSingleton<PingClock>();
+        services.TryAddSingleton<SyncProgress>();
         services.TryAddSingleton(sp => new ChangeIds(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new Syncer(
             sp.GetRequiredService<ICalhookStore>(),
@@ -38,6 +40,7 @@ internal static class SyncSetup
             sp.GetRequiredService<ILogger<Syncer>>())
         {
             ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
+            FullListProgress = sp.GetRequiredService<SyncProgress>().Report,
         });
 
         services.AddSingleton(sp =>
@@ -45,23 +48,16 @@ internal static class SyncSetup
             var store = sp.GetRequiredService<ICalhookStore>();
             var metrics = sp.GetService<CalhookMetrics>();
             return new SyncScheduler(
-                Calendars.CalendarsSetup.Runner(sp),
+                SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 sp.GetRequiredService<IOptions<SyncOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SyncScheduler>>())
             {
-                SyncFinished = metrics is null ? null : (_, outcome) => metrics.SyncCompleted(OutcomeName(outcome.Result)),
+                SyncFinished = metrics is null ? null : (_, outcome) => metrics.SyncCompleted(SyncTelemetry.OutcomeName(outcome.Result)),
             };
         });
         services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());
         return services;
     }
-
-    private static string OutcomeName(SyncResult result) => result switch
-    {
-        SyncResult.Synced => "ok",
-        SyncResult.RetryLater => "retry_later",
-        _ => result.ToString().ToLowerInvariant(),
-    };
 }

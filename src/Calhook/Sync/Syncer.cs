@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Google;
@@ -33,6 +34,9 @@ internal sealed partial class Syncer(
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
+    /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
+    public Action<string, SyncKind, int>? FullListProgress { get; init; }
+
     public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken)
     {
         var watch = await store.GetWatchAsync(watchId, cancellationToken);
@@ -61,10 +65,18 @@ internal sealed partial class Syncer(
         }
 
         LogSynced(watchId, run.Kind, run.Items, appended.Count);
-        if (watch.SyncProblem is not null)
+
+        // What detection could not do exactly (the sync itself is committed) stays visible until a sync without it.
+        // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
+        var problem = run.Problems.Count == 0 ? null : new WatchProblem(WatchProblemKind.Error, string.Join(" ", run.Problems));
+        foreach (var message in run.Problems)
         {
-            // Clears only the sync's own problem: a channel that cannot be renewed stays visible.
-            await store.SetSyncProblemAsync(watchId, null, CancellationToken.None);
+            LogDetectionProblem(watchId, message);
+        }
+
+        if (watch.SyncProblem != problem)
+        {
+            await store.SetSyncProblemAsync(watchId, problem, CancellationToken.None);
         }
 
         return new SyncOutcome(SyncResult.Synced, appended.Count);
@@ -77,11 +89,12 @@ internal sealed partial class Syncer(
         while (true)
         {
             var response = await readPage(watch.AccountId, watch.CalendarId, syncToken, pageToken, cancellationToken);
-            if (response.Error is { Kind: GoogleErrorKind.FullSyncRequired })
+            if (response.Error is { } refused && GoogleErrors.RefusesSyncToken(refused))
             {
-                // The token is gone: list everything and diff it against the snapshots, so deletions made during
-                // the gap are still reported and unchanged events are not (never treat a 410 as "nothing changed").
-                LogFullResync(watch.Id);
+                // The token is gone (410) or Google cannot read it (400 invalid): list everything and diff it against
+                // the snapshots, so deletions made during the gap are still reported and unchanged events are not
+                // (never treat a refused token as "nothing changed").
+                LogFullResync(watch.Id, refused.Status, refused.Reason);
                 return await FullListAsync(watch, SyncKind.FullResync, cancellationToken);
             }
 
@@ -103,12 +116,15 @@ internal sealed partial class Syncer(
                 return Run.Failed(NoSyncToken);
             }
 
-            var snapshots = await store.GetSnapshotsAsync(watch.Id, ChangeDetector.SnapshotIdsFor(items), cancellationToken);
-            var detection = ChangeDetector.Detect(SyncKind.Incremental, items, snapshots, changeIds.Next);
-            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), detection.Snapshots, detection.Changes, page.NextSyncToken);
+            var detector = new ChangeDetector(SyncKind.Incremental, changeIds.Next);
+            var rows = detector.Observe(items, await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(items), cancellationToken));
+            var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
+            List<SnapshotWrite> writes = [.. rows.Select(r => new SnapshotWrite(r.EventId, Encoding.UTF8.GetString(r.Json))), .. detection.Forgotten.Select(id => new SnapshotWrite(id, null))];
+            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
-            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null);
+            using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
+            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null, detector.Problems);
         }
     }
 
@@ -116,7 +132,7 @@ internal sealed partial class Syncer(
     {
         var attemptId = Guid.NewGuid().ToString("N");
         await store.ClearStagingAsync(watch.Id, cancellationToken);
-        var detection = new FullListDetection(kind, changeIds.Next);
+        var detector = new ChangeDetector(kind, changeIds.Next);
         var items = 0;
         string nextSyncToken;
         var reading = readPage(watch.AccountId, watch.CalendarId, null, null, cancellationToken);
@@ -146,10 +162,11 @@ internal sealed partial class Syncer(
 
                 var stored = kind == SyncKind.Baseline
                     ? NoSnapshots
-                    : await store.GetSnapshotBytesAsync(watch.Id, ChangeDetector.SnapshotIdsFor(page.Items), cancellationToken);
-                await store.StageSnapshotsAsync(watch.Id, attemptId, detection.Observe(page.Items, stored), cancellationToken);
+                    : await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(page.Items), cancellationToken);
+                await store.StageSnapshotsAsync(watch.Id, attemptId, detector.Observe(page.Items, stored), cancellationToken);
                 items += page.Items.Count;
                 LogStaged(watch.Id, kind, items);
+                FullListProgress?.Invoke(watch.Id, kind, items);
                 if (last)
                 {
                     nextSyncToken = page.NextSyncToken!;
@@ -167,28 +184,33 @@ internal sealed partial class Syncer(
             }
         }
 
-        IReadOnlyList<string> absent = [];
-        var absentSnapshots = NoSnapshots;
-        if (kind == SyncKind.FullResync)
-        {
-            absent = detection.Absent(await store.ListSnapshotIdsAsync(watch.Id, cancellationToken));
-            absentSnapshots = await store.GetSnapshotBytesAsync(watch.Id, absent, cancellationToken);
-        }
-
-        var changes = detection.Changes(absent, absentSnapshots);
-        LogFullListRead(watch.Id, kind, items, changes.Count);
-        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten(absent), changes, nextSyncToken);
+        var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
+        LogFullListRead(watch.Id, kind, items, detection.Changes.Count);
+        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
-        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null);
+        using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
+        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null, detector.Problems);
+    }
+
+    /// <summary>The stored snapshots of the events the detector must judge although the list did not name them.</summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>> UnlistedAsync(WatchRecord watch, ChangeDetector detector, CancellationToken cancellationToken)
+    {
+        if (!detector.NeedsUnlisted)
+        {
+            return NoSnapshots;
+        }
+
+        var ids = detector.UnlistedToLoad(await store.ListSnapshotIdsAsync(watch.Id, cancellationToken));
+        return await store.GetSnapshotBytesAsync(watch.Id, ids, cancellationToken);
     }
 
     private static GoogleError NoSyncToken => new(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken.");
 
     /// <summary>What reading and committing gave: the appended changes, or the Google error that stopped the sync.</summary>
-    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error)
+    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error, IReadOnlyList<string> Problems)
     {
-        public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error);
+        public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error, []);
     }
 
     private async Task<SyncOutcome> FailAsync(WatchRecord watch, GoogleError error, CancellationToken cancellationToken)
@@ -199,6 +221,7 @@ internal sealed partial class Syncer(
             GoogleErrorKind.NeedsReauth => (WatchStatus.NeedsReauth, SyncResult.Failed, "The account needs to be authorised again."),
             GoogleErrorKind.NotFound => (WatchStatus.Failing, SyncResult.Failed, "calendar not found"),
             GoogleErrorKind.RateLimited => (WatchStatus.Failing, SyncResult.RetryLater, $"Rate limited by Google ({error.Status}); retrying."),
+            GoogleErrorKind.QuotaExhausted => (WatchStatus.Failing, SyncResult.RetryLater, error.Message),
             GoogleErrorKind.Transient => (WatchStatus.Failing, SyncResult.RetryLater, $"Google failed ({error.Status}); retrying."),
             // A 410 while listing without a token: Google invalidated the paging; start over later.
             GoogleErrorKind.FullSyncRequired => (WatchStatus.Failing, SyncResult.RetryLater, "Google asked for a full sync during a full list; retrying."),

@@ -73,7 +73,7 @@ public sealed class AdminCommandTests : IAsyncLifetime
 
         var status = JsonNode.Parse(await RunOkAsync("status", "--json"))!;
         Assert.True((bool)status["ready"]!);
-        Assert.Equal(1, (int)status["watches"]!["active"]!);
+        Assert.Equal(1, (int)status["counts"]!["active"]!);
     }
 
     [Fact]

@@ -37,7 +37,10 @@ internal sealed class CalhookProcess : IAsyncDisposable
     public int ExitCode => process.ExitCode;
 
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
-    public static CalhookProcess Start(params string[] arguments)
+    public static CalhookProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    /// <summary>As <see cref="Start(string[])"/>, with extra environment variables (<c>TZDIR</c>).</summary>
+    public static CalhookProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -54,6 +57,11 @@ internal sealed class CalhookProcess : IAsyncDisposable
 
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment.Remove("CALHOOK_API_KEY");
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         return new CalhookProcess(Process.Start(info)!);
     }
 

@@ -79,6 +79,7 @@ public sealed class GoogleFixtureTests
         _ when name.StartsWith("error-410", StringComparison.Ordinal) => GoogleErrorKind.FullSyncRequired,
         _ when name.StartsWith("error-401", StringComparison.Ordinal) => GoogleErrorKind.NeedsReauth,
         _ when name.StartsWith("error-404", StringComparison.Ordinal) => GoogleErrorKind.NotFound,
+        _ when name.StartsWith("error-403-dailyLimitExceeded", StringComparison.Ordinal) => GoogleErrorKind.QuotaExhausted,
         _ when name.StartsWith("error-403", StringComparison.Ordinal) => GoogleErrorKind.RateLimited,
         _ => GoogleErrorKind.Other,
     };

@@ -89,6 +89,19 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task The_series_a_created_series_was_split_from_reads_back()
+    {
+        var watch = await AddWatchAsync();
+        var split = Some.Created("s1_R20261201T090000") with { SplitFrom = "s1" };
+
+        var committed = await Store.CommitSyncAsync(Some.Commit(watch, "t1", split, Some.Created("other")), Ct);
+        var read = await Store.ReadChangesAsync(new ChangeQuery(0, 10), Ct);
+
+        Assert.Equal(["s1", null], committed.Select(c => c.SplitFrom));
+        Assert.Equal(["s1", null], read.Select(c => c.SplitFrom));
+    }
+
+    [Fact]
     public async Task Reading_changes_filters_by_position_calendar_and_type()
     {
         var alice = await AddWatchAsync("alice@example.com");

@@ -35,6 +35,6 @@ internal sealed class ScriptedGoogle
         }
     }
 
-    public void Fail(string? syncToken, string? pageToken, GoogleErrorKind kind, int status) =>
-        _answers[(syncToken, pageToken)] = GoogleResponse<EventsPage>.Fail(new GoogleError(kind, status, kind.ToString(), "scripted failure"));
+    public void Fail(string? syncToken, string? pageToken, GoogleErrorKind kind, int status, string? reason = null) =>
+        _answers[(syncToken, pageToken)] = GoogleResponse<EventsPage>.Fail(new GoogleError(kind, status, reason ?? kind.ToString(), "scripted failure"));
 }

@@ -1,3 +1,4 @@
+using Calhook.Google;
 using Calhook.Sync;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -44,6 +45,29 @@ public sealed class SyncSchedulerTests
         // The observer runs after any follow-up has started, so nothing more is coming.
         Assert.True(_syncs.NoPendingStart);
         Assert.Equal(2, _syncs.Runs["w1"]);
+    }
+
+    [Fact]
+    public async Task A_spent_quota_is_retried_when_it_resets_not_on_the_short_schedule()
+    {
+        await using var scheduler = Scheduler();
+        await scheduler.StartAsync(CancellationToken.None);
+        scheduler.RequestSync("w1");
+        var first = await _syncs.NextStartAsync();
+        var resetAt = _time.GetUtcNow().AddHours(10);
+        first.Completion.SetResult(new SyncOutcome(SyncResult.RetryLater, 0,
+            new GoogleError(GoogleErrorKind.QuotaExhausted, 403, "dailyLimitExceeded", "spent", resetAt)));
+        await _syncs.NextFinishAsync();
+
+        // Past every short retry: a request for another watch starts first, so no retry of w1 was posted before it.
+        _time.Advance(TimeSpan.FromHours(10) - TimeSpan.FromSeconds(1));
+        scheduler.RequestSync("w2");
+        var other = await _syncs.NextStartAsync();
+        Assert.Equal("w2", other.WatchId);
+        other.Complete();
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("w1", (await _syncs.NextStartAsync()).WatchId);
     }
 
     [Fact]

@@ -64,6 +64,37 @@ public sealed class SyncerTests : SyncerTestBase
     }
 
     [Fact]
+    public async Task A_sync_token_Google_cannot_read_400_invalid_is_a_full_resync_like_a_410()
+    {
+        Google.List(null, "t1", [Ev("same", "S"), Ev("edited", "E"), Ev("deleted-in-gap", "D")]);
+        await Sync();
+        Google.Fail("t1", null, GoogleErrorKind.Other, 400, "invalid");
+        Google.List(null, "t9", [Ev("same", "S", "7"), Ev("edited", "E2", "8")]);
+
+        var outcome = await Sync();
+
+        Assert.Equal(SyncResult.Synced, outcome.Result);
+        Assert.Equal("1:event.updated:edited, 2:event.deleted:deleted-in-gap", await Log());
+        Assert.Equal("t9", (await Store.GetSyncStateAsync(Watch.Id, CancellationToken.None)).SyncToken);
+        Assert.Equal(WatchStatus.Active, (await Store.GetWatchAsync(Watch.Id, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task A_400_on_the_full_list_itself_fails_the_watch_instead_of_looping()
+    {
+        Google.List(null, "t1", [Ev("a", "A")]);
+        await Sync();
+        Google.Fail("t1", null, GoogleErrorKind.Other, 400, "invalid");
+        Google.Fail(null, null, GoogleErrorKind.Other, 400, "invalid");
+
+        var outcome = await Sync();
+
+        Assert.Equal(SyncResult.Failed, outcome.Result);
+        Assert.Equal([("t1", (string?)null), (null, null)], Google.Calls.Skip(1));
+        Assert.Equal("t1", (await Store.GetSyncStateAsync(Watch.Id, CancellationToken.None)).SyncToken);
+    }
+
+    [Fact]
     public async Task A_failure_on_a_later_page_commits_nothing_and_the_retry_reports_each_change_once()
     {
         Google.List(null, "t1", [Ev("a", "A")]);

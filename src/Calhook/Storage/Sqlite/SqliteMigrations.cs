@@ -102,10 +102,14 @@ internal static class SqliteMigrations
                 requested  INTEGER NOT NULL DEFAULT 0
             );
             """),
-        // 5: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
+        // 5: a series created by a "this and following" split names the series it was split from.
+        (5, """
+            ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
+            """),
+        // 6: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
         // all-calendars watch that made it, and why Calhook stopped it; each calendar-list watch's entry snapshots and
         // when it last read the whole list; calendar-level changes carry the list entry in calendar_json (event_id '').
-        (5, """
+        (6, """
             ALTER TABLE watches ADD COLUMN kind TEXT NOT NULL DEFAULT 'calendar';
             ALTER TABLE watches ADD COLUMN parent_watch_id TEXT NULL;
             ALTER TABLE watches ADD COLUMN stop_reason TEXT NULL;

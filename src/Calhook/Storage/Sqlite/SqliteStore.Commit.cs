@@ -7,7 +7,7 @@ namespace Calhook.Storage.Sqlite;
 internal sealed partial class SqliteStore
 {
     private const string ChangeColumns =
-        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, calendar_json";
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from, calendar_json";
 
     /// <summary>Upserts or deletes every snapshot with two prepared statements (a full sync writes 100,000s).</summary>
     private static async Task WriteSnapshotsAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
@@ -60,12 +60,12 @@ internal sealed partial class SqliteStore
 
         var sequence = await LastSequenceAsync(connection, transaction, cancellationToken);
         await using var insert = Command(connection, transaction, $"""
-            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at, NULL);
+            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at, $split, NULL);
             """);
         insert.Parameters.AddWithValue("$w", commit.WatchId);
         insert.Parameters.AddWithValue("$calendar", commit.CalendarId);
         insert.Parameters.AddWithValue("$at", StoreText.Time(commit.DetectedAt));
-        var p = new[] { "$seq", "$id", "$type", "$event", "$recurring", "$original", "$json", "$previous", "$diff" }
+        var p = new[] { "$seq", "$id", "$type", "$event", "$recurring", "$original", "$json", "$previous", "$diff", "$split" }
             .Select(name => insert.Parameters.Add(name, SqliteType.Text)).ToArray();
         p[0].SqliteType = SqliteType.Integer;
         insert.Prepare();
@@ -83,6 +83,7 @@ internal sealed partial class SqliteStore
             p[6].Value = (object?)change.EventJson ?? DBNull.Value;
             p[7].Value = (object?)change.PreviousJson ?? DBNull.Value;
             p[8].Value = StoreText.Diff(change.Diff);
+            p[9].Value = (object?)change.SplitFrom ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken);
             changes.Add(new Change
             {
@@ -95,6 +96,7 @@ internal sealed partial class SqliteStore
                 DetectedAt = commit.DetectedAt,
                 RecurringEventId = change.RecurringEventId,
                 OriginalStartTime = StoreText.Element(change.OriginalStartTimeJson),
+                SplitFrom = change.SplitFrom,
                 Event = StoreText.Element(change.EventJson),
                 Previous = StoreText.Element(change.PreviousJson),
                 Diff = change.Diff,
@@ -124,6 +126,7 @@ internal sealed partial class SqliteStore
         Previous = StoreText.Element(NullableString(reader, 9)),
         Diff = StoreText.ParseDiff(reader.GetString(10)),
         DetectedAt = StoreText.ParseTime(reader.GetString(11)),
-        Calendar = StoreText.Element(NullableString(reader, 12)),
+        SplitFrom = NullableString(reader, 12),
+        Calendar = StoreText.Element(NullableString(reader, 13)),
     };
 }

@@ -40,6 +40,7 @@ internal static class StoreText
     {
         AccountStatus.Active => "active",
         AccountStatus.NeedsReauth => "needs_reauth",
+        AccountStatus.Removed => "removed",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown account status."),
     };
 
@@ -47,6 +48,7 @@ internal static class StoreText
     {
         "active" => AccountStatus.Active,
         "needs_reauth" => AccountStatus.NeedsReauth,
+        "removed" => AccountStatus.Removed,
         _ => throw new InvalidDataException($"Unknown account status '{text}' in the store."),
     };
 
