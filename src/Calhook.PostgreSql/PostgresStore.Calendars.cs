@@ -161,7 +161,7 @@ internal sealed partial class PostgresStore
             sequence++;
             // Calendar-level changes name no event: event_id is the empty string, the entry goes to calendar_json.
             await using var insert = Command(connection, transaction, $"""
-                INSERT INTO changes ({ChangeColumns}) VALUES (@seq, @id, @type, @w, @calendar, '', NULL, NULL, NULL, @previous, @diff, @at, @entry);
+                INSERT INTO changes ({ChangeColumns}) VALUES (@seq, @id, @type, @w, @calendar, '', NULL, NULL, NULL, @previous, @diff, @at, NULL, @entry);
                 """);
             insert.Parameters.AddWithValue("seq", sequence);
             insert.Parameters.AddWithValue("id", change.Id);
