@@ -16,13 +16,15 @@ internal sealed class BenchHost : IAsyncDisposable
 {
     public const string ApiKey = "chk_bench_0123456789abcdefghijklmnop";
 
-    private readonly WebApplication app;
-    private readonly DirectoryInfo data;
+    private readonly WebApplication _app;
+    private readonly DirectoryInfo _data;
+    private readonly bool _ownsData;
 
-    private BenchHost(WebApplication app, DirectoryInfo data, Uri baseAddress)
+    private BenchHost(WebApplication app, DirectoryInfo data, bool ownsData, Uri baseAddress)
     {
-        this.app = app;
-        this.data = data;
+        _app = app;
+        _data = data;
+        _ownsData = ownsData;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
@@ -32,12 +34,16 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => app.Services;
+    /// <summary>The service's data directory (kept after disposal when the caller gave it).</summary>
+    public DirectoryInfo Data => _data;
 
-    public static async Task<BenchHost> StartAsync(Uri google, Action<IServiceCollection>? configure = null)
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<BenchHost> StartAsync(
+        Uri google, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null, DirectoryInfo? dataDirectory = null)
     {
         var port = FreePort();
-        var data = Directory.CreateTempSubdirectory("calhook-bench-");
+        var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -46,6 +52,11 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Calhook:PublicUrl"] = $"http://127.0.0.1:{port}",
             ["Calhook:ApiKey"] = ApiKey,
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("CALHOOK_BENCH_LOG") is { Length: > 0 } level)
         {
@@ -60,7 +71,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var app = builder.Build();
         app.MapCalhook();
         await app.StartAsync();
-        return new BenchHost(app, data, new Uri($"http://127.0.0.1:{port}/"));
+        return new BenchHost(app, data, dataDirectory is null, new Uri($"http://127.0.0.1:{port}/"));
     }
 
     /// <summary>Connects an emulator user and watches its primary calendar; returns the watch id once the baseline is done.</summary>
@@ -120,11 +131,16 @@ internal sealed class BenchHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (!_ownsData)
+        {
+            return;
+        }
+
         try
         {
-            data.Delete(recursive: true);
+            _data.Delete(recursive: true);
         }
         catch (IOException)
         {

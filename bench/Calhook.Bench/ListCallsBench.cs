@@ -34,7 +34,7 @@ internal static class ListCallsBench
         using var http = new HttpClient();
         var pings = Enumerable.Range(0, 100).Select(async i =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(calhook.BaseAddress, "google/notifications"));
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(calhook.BaseAddress, Calhook.Receiving.ReceiverEndpoint.Path));
             request.Headers.TryAddWithoutValidation("X-Goog-Channel-ID", (string)channel["id"]!);
             request.Headers.TryAddWithoutValidation("X-Goog-Channel-Token", (string)channel["token"]!);
             request.Headers.TryAddWithoutValidation("X-Goog-Resource-ID", (string)channel["resourceId"]!);
@@ -72,11 +72,11 @@ internal static class ListCallsBench
 
     private sealed class ListCallCounter
     {
-        private int count;
+        private int _count;
 
-        public int Count => Volatile.Read(ref count);
+        public int Count => Volatile.Read(ref _count);
 
-        public void Add() => Interlocked.Increment(ref count);
+        public void Add() => Interlocked.Increment(ref _count);
     }
 
     private sealed class CountingHandler(ListCallCounter counter) : DelegatingHandler

@@ -8,6 +8,11 @@ if (args.Length == 2 && args[0] == "--child-full-sync")
     return await FullSyncBench.ChildAsync(new Uri(args[1]));
 }
 
+if (args.Length == 5 && args[0] == "--child-scale")
+{
+    return await ScaleBench.ChildAsync(new Uri(args[1]), args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+}
+
 var quick = args.Contains("--quick");
 var onlyIndex = Array.IndexOf(args, "--only");
 var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null;
@@ -23,6 +28,7 @@ foreach (var (name, run) in new (string, Func<Task<IEnumerable<Measure>>>)[]
     ("full sync", () => FullSyncBench.RunAsync(emulator.BaseAddress, quick)),
     ("e2e latency", () => E2eLatencyBench.RunAsync(emulator.BaseAddress, quick)),
     ("probe", () => LatencyProbe.RunAsync(emulator, quick)),
+    ("scale", () => ScaleBench.RunAsync(emulator.BaseAddress, quick)),
 })
 {
     if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))

@@ -32,7 +32,7 @@ internal static class ReceiverBench
         var warmUp = TimeSpan.FromSeconds(quick ? 1 : 2);
         var bareTimer = new AckTimer();
         await using var bare = await StartBareAsync(bareTimer);
-        var bareTarget = new Uri(bare.Urls.First() + "/google/notifications");
+        var bareTarget = new Uri(bare.Urls.First() + Calhook.Receiving.ReceiverEndpoint.Path);
 
         var timer = new AckTimer();
         await using var calhook = await BenchHost.StartAsync(emulator, services => services.AddSingleton<IStartupFilter>(timer));
@@ -49,7 +49,7 @@ internal static class ReceiverBench
             ["X-Goog-Resource-URI"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
         };
         var syncPing = new Dictionary<string, string>(headers) { ["X-Goog-Resource-State"] = "sync" };
-        var target = new Uri(calhook.BaseAddress, "google/notifications");
+        var target = new Uri(calhook.BaseAddress, Calhook.Receiving.ReceiverEndpoint.Path);
         var none = new Dictionary<string, string>();
 
         // Warm-up, unmeasured: JIT, connection pools and thread pool of both sides.
@@ -84,7 +84,7 @@ internal static class ReceiverBench
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         timer.Use(app);
-        app.MapPost("/google/notifications", () => Microsoft.AspNetCore.Http.Results.Ok());
+        app.MapPost(Calhook.Receiving.ReceiverEndpoint.Path, () => Microsoft.AspNetCore.Http.Results.Ok());
         await app.StartAsync();
         return app;
     }

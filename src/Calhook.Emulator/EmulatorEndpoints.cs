@@ -21,7 +21,11 @@ public static class EmulatorEndpoints
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<EmulatorOptions>();
-        if (configure is not null) options.Configure(configure);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
         options.Validate(o => o.MaxChannelTtlSeconds > 0, "EmulatorOptions.MaxChannelTtlSeconds must be positive.")
             .Validate(o => o.SyncTokenLifetimeSeconds is null or > 0, "EmulatorOptions.SyncTokenLifetimeSeconds must be positive.")
             .Validate(o => o.NotificationMaxAttempts > 0, "EmulatorOptions.NotificationMaxAttempts must be positive.")

@@ -11,11 +11,11 @@ namespace Calhook.Emulator;
 /// <summary>The emulator on its own Kestrel host. Start with <see cref="StartAsync"/>; dispose to stop.</summary>
 public sealed class EmulatorServer : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private readonly WebApplication _app;
 
     private EmulatorServer(WebApplication app, Uri baseAddress)
     {
-        this.app = app;
+        _app = app;
         BaseAddress = baseAddress;
     }
 
@@ -40,15 +40,15 @@ public sealed class EmulatorServer : IAsyncDisposable
     }
 
     /// <summary>Completes when the host stops (Ctrl+C, or <paramref name="ct"/> cancelled).</summary>
-    public Task WaitForShutdownAsync(CancellationToken ct) => app.WaitForShutdownAsync(ct);
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
 
     public async ValueTask DisposeAsync()
     {
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 
-    internal IServiceProvider Services => app.Services;
+    internal IServiceProvider Services => _app.Services;
 
     private static void Copy(EmulatorOptions from, EmulatorOptions to)
     {

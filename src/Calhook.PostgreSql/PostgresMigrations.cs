@@ -115,7 +115,7 @@ internal static class PostgresMigrations
         (2, """
             ALTER TABLE changes ADD COLUMN split_from text NULL;
             """),
-        // 3: calendar lists (as SQLite's 6): a watch's kind, the all-calendars watch that made it and why Calhook
+        // 3: calendar lists (as SQLite's 8): a watch's kind, the all-calendars watch that made it and why Calhook
         // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
         (3, """
             ALTER TABLE watches ADD COLUMN kind text NOT NULL DEFAULT 'calendar';

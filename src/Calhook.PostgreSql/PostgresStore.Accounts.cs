@@ -54,7 +54,7 @@ internal sealed partial class PostgresStore
     public Task AddWatchAsync(WatchRecord watch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(watch);
-        var syncProblem = watch.SyncProblem ?? LegacyProblem(watch.Status, watch.Error);
+        var syncProblem = watch.SyncProblem ?? ProblemOf(watch.Status, watch.Error);
         return WriteAsync(async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, """
@@ -88,10 +88,8 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken) =>
         ReadWatchesAsync("WHERE w.status <> 'stopped'", null, cancellationToken);
 
-    public Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken) =>
-        LegacyProblem(status, error) is { } problem
-            ? SetSyncProblemAsync(watchId, problem, cancellationToken)
-            : UpdateAsync("UPDATE watches SET status = @a WHERE id = @id;", watchId, Lifecycle(status), null, cancellationToken);
+    public Task StopWatchAsync(string watchId, CancellationToken cancellationToken) =>
+        UpdateAsync("UPDATE watches SET status = @a WHERE id = @id;", watchId, Lifecycle(WatchStatus.Stopped), null, cancellationToken);
 
     public Task SetChannelProblemAsync(string watchId, WatchProblem? problem, CancellationToken cancellationToken) =>
         SetProblemAsync("channel_error_kind", "channel_error", watchId, problem, cancellationToken);
@@ -160,8 +158,8 @@ internal sealed partial class PostgresStore
         _ => "active",
     };
 
-    /// <summary>A failing status written through the old single-status call is a problem of the sync's.</summary>
-    private static WatchProblem? LegacyProblem(WatchStatus status, string? error) => status switch
+    /// <summary>A new watch record that says <c>Failing</c> or <c>NeedsReauth</c> carries that as the sync's problem.</summary>
+    private static WatchProblem? ProblemOf(WatchStatus status, string? error) => status switch
     {
         WatchStatus.NeedsReauth => new WatchProblem(WatchProblemKind.NeedsReauth, error ?? "The account needs to be authorised again."),
         WatchStatus.Failing => new WatchProblem(WatchProblemKind.Error, error ?? "failing"),

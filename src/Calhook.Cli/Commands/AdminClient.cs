@@ -44,14 +44,14 @@ internal sealed class AdminOptions
 internal sealed class AdminClient : IDisposable
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-    private readonly HttpClient http;
+    private readonly HttpClient _http;
 
     public AdminClient(Uri server, string? apiKey, bool json)
     {
-        http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
         if (!string.IsNullOrWhiteSpace(apiKey))
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         }
 
         Json = json;
@@ -59,7 +59,7 @@ internal sealed class AdminClient : IDisposable
 
     public bool Json { get; }
 
-    public HttpClient Http => http;
+    public HttpClient Http => _http;
 
     /// <summary>The exit code the last failed request calls for (<see cref="ExitCodes"/>); 0 while none failed.</summary>
     public int FailureExitCode { get; private set; }
@@ -79,13 +79,13 @@ internal sealed class AdminClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, cancellationToken);
+            response = await _http.SendAsync(request, cancellationToken);
         }
         catch (HttpRequestException error)
         {
             FailureExitCode = ExitCodes.Unreachable;
             await Console.Error.WriteLineAsync(
-                $"calhook: cannot reach {http.BaseAddress} ({error.Message}). Is `calhook serve` running there? Pass --server URL or set CALHOOK_SERVER.");
+                $"calhook: cannot reach {_http.BaseAddress} ({error.Message}). Is `calhook serve` running there? Pass --server URL or set CALHOOK_SERVER.");
             return null;
         }
 
@@ -117,7 +117,7 @@ internal sealed class AdminClient : IDisposable
         _ => "",
     };
 
-    public void Dispose() => http.Dispose();
+    public void Dispose() => _http.Dispose();
 
     private static JsonNode? TryParse(string text)
     {

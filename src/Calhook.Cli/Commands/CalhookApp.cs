@@ -13,14 +13,14 @@ namespace Calhook.Cli.Commands;
 internal static class CalhookApp
 {
     /// <summary>
-    /// Settings from appsettings.json and the environment, overridden by <paramref name="overrides"/> (the command line).
+    /// Settings from appsettings.json in the working directory and the environment, overridden by <paramref name="overrides"/> (the command line).
     /// Listens on <paramref name="url"/>; a port of 0 is replaced by a free port first, because the public URL
     /// (the watch address Google calls) must be known before the first channel opens.
     /// </summary>
     public static WebApplication Build(string url, IDictionary<string, string?> overrides, bool quiet = false)
     {
         var listenUrl = ResolvePort(url);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         builder.Configuration.AddInMemoryCollection(overrides);
         if (string.IsNullOrWhiteSpace(builder.Configuration["Calhook:PublicUrl"]))
         {

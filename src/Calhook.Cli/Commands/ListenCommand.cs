@@ -1,18 +1,27 @@
 using System.CommandLine;
-using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Calhook.Changes;
+using Calhook.Delivery;
 
 namespace Calhook.Cli.Commands;
 
 /// <summary>
-/// <c>calhook listen --forward-to URL</c>: follows the change feed and POSTs each change to a local URL, the way a
-/// developer tests a webhook handler without exposing it. Stops forwarding (and exits 1) when the target fails.
+/// <c>calhook listen --forward-to URL</c>: follows the change feed and delivers each change to a local URL exactly as a
+/// subscription does (the same CloudEvents body and Standard Webhooks signature, built by the same code), signed
+/// with a <c>whsec_</c> secret printed at start. One line per attempt; a failing target is retried (same
+/// <c>webhook-id</c>, later changes wait in order) until it answers 2xx or Ctrl+C.
 /// </summary>
 internal static class ListenCommand
 {
+    /// <summary>Waits before the retries of one change: 1 s, 2 s, 5 s, 10 s, then every 30 s.</summary>
+    private static readonly TimeSpan[] RetryDelays =
+        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)];
+
     public static Command Create()
     {
         var admin = new AdminOptions();
-        var forwardTo = new Option<string>("--forward-to") { Description = "Where to POST each change (JSON).", Required = true };
+        var forwardTo = new Option<string>("--forward-to") { Description = "Where to POST each change as a signed webhook.", Required = true };
         forwardTo.Validators.Add(result =>
         {
             if (!Uri.TryCreate(result.GetValueOrDefault<string>(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
@@ -21,40 +30,32 @@ internal static class ListenCommand
             }
         });
         var after = new Option<long?>("--after") { Description = "Start after this sequence (default: only new changes)." };
-        var command = new Command("listen", "Forward changes as they arrive to a local URL.") { forwardTo, after };
+        var command = new Command("listen", "Deliver changes as they arrive to a local URL, signed like a webhook subscription.") { forwardTo, after };
         admin.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = admin.Connect(parse);
-            using var target = new HttpClient();
-            var start = parse.GetValue(after);
+            var start = parse.GetValue(after) ?? await LastSequenceAsync(client, cancellationToken);
             if (start is null)
             {
-                // Only new changes: begin at the end of the log.
-                start = await LastSequenceAsync(client, cancellationToken);
-                if (start is null)
-                {
-                    return 1;
-                }
+                return 1;
             }
 
             var url = new Uri(parse.GetValue(forwardTo)!);
-            Console.Error.WriteLine($"Forwarding changes after #{start} to {url} (Ctrl+C to stop)");
+            var secret = WebhookSecrets.Generate();
+            // The target runs on the developer's machine, so loopback and private addresses are the point here.
+            using var sender = new WebhookClient(allowPrivateNetworks: true, TimeSpan.FromSeconds(15), 64 * 1024, TimeProvider.System);
+            Console.WriteLine($"Forwarding changes after #{start} to {url} (Ctrl+C to stop)");
+            Console.WriteLine($"Signing secret: {secret}");
             try
             {
-                await foreach (var change in ChangesCommand.ReadAsync(client, start.Value, follow: true, cancellationToken))
+                await foreach (var node in ChangesCommand.ReadAsync(client, start.Value, follow: true, cancellationToken))
                 {
-                    using var response = await target.PostAsJsonAsync(url, change, cancellationToken);
-                    Console.WriteLine($"{(int)response.StatusCode} {ChangesCommand.Describe(change)}");
+                    await DeliverAsync(sender, url, secret, node, cancellationToken);
                 }
             }
             catch (FeedException)
             {
-                return 1;
-            }
-            catch (HttpRequestException error)
-            {
-                await Console.Error.WriteLineAsync($"calhook: cannot forward to {url}: {error.Message}");
                 return 1;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -64,6 +65,32 @@ internal static class ListenCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Sends one change until the target answers 2xx, printing a line per attempt.</summary>
+    private static async Task DeliverAsync(WebhookClient sender, Uri url, string secret, JsonNode node, CancellationToken cancellationToken)
+    {
+        var change = JsonSerializer.Deserialize(node.ToJsonString(), ChangeJsonContext.Wire.ChangeWire)!;
+        for (var attempt = 1; ; attempt++)
+        {
+            var message = WebhookMessage.Create(change, [secret], TimeProvider.System.GetUtcNow());
+            var result = await sender.SendAsync(url, message, cancellationToken);
+            var answer = result.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "ERR";
+            var error = result.Succeeded ? "" : $" {result.Error}";
+            Console.WriteLine($"{answer} {ChangesCommand.Describe(node)} (attempt {attempt}, {result.Latency.TotalMilliseconds:0} ms){error}");
+            if (result.Succeeded)
+            {
+                return;
+            }
+
+            var wait = RetryDelays[Math.Min(attempt, RetryDelays.Length) - 1];
+            if (result.RetryAfter is { } retryAfter && retryAfter > wait)
+            {
+                wait = retryAfter < RetryPolicy.MaxRetryAfter ? retryAfter : RetryPolicy.MaxRetryAfter;
+            }
+
+            await Task.Delay(wait, TimeProvider.System, cancellationToken);
+        }
     }
 
     /// <summary>The end of the log, or null when the feed answered an error (already printed).</summary>

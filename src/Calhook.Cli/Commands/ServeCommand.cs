@@ -60,7 +60,9 @@ internal static class ServeCommand
                 Set(overrides, "Calhook:ApiKey", parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("CALHOOK_API_KEY"));
             }
 
+            // The same sources, in the same folder (the working directory), as the app CalhookApp builds.
             var settings = new ConfigurationBuilder()
+                .SetBasePath(Directory.GetCurrentDirectory())
                 .AddJsonFile("appsettings.json", optional: true)
                 .AddEnvironmentVariables()
                 .AddInMemoryCollection(overrides)
@@ -102,7 +104,7 @@ internal static class ServeCommand
                 // In shell hints the key is read from where it lives, so it appears on screen once at most.
                 var keyHint = provider.FilePath is { } keyPath ? $"$(cat {keyPath})" : "$CALHOOK_API_KEY";
                 Console.WriteLine($"Calhook is running at {app.Urls.FirstOrDefault() ?? baseUrl}");
-                Console.WriteLine($"  Push receiver:  {baseUrl}/google/notifications");
+                Console.WriteLine($"  Push receiver:  {baseUrl}{Calhook.Receiving.ReceiverEndpoint.Path}");
                 Console.WriteLine($"  Change feed:    {baseUrl}/v1/changes   (stream: {baseUrl}/v1/changes/stream)");
                 Console.WriteLine($"  Health:         {baseUrl}/healthz, {baseUrl}/readyz, {baseUrl}/metrics");
                 Console.WriteLine(provider.FilePath is null

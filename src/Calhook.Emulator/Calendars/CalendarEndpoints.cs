@@ -16,16 +16,28 @@ internal static class CalendarEndpoints
         api.MapPost("/calendars", async (HttpContext http, CalendarStore store) =>
         {
             var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-            if (body is null) return bad!.ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
             if (body["summary"] is not JsonValue summary || !summary.TryGetValue(out string? title) || title.Length == 0)
             {
                 return GoogleError.Required("Missing title.").ToResult();
             }
 
             var zone = body["timeZone"] is JsonValue z && z.TryGetValue(out string? tz) ? tz : "UTC";
-            if (EventTime.FindZone(zone) is null) return GoogleError.Invalid("Invalid time zone.").ToResult();
+            if (EventTime.FindZone(zone) is null)
+            {
+                return GoogleError.Invalid("Invalid time zone.").ToResult();
+            }
+
             var calendar = store.CreateSecondary(http.User(), title, zone);
-            if (body["description"] is JsonValue d && d.TryGetValue(out string? description)) calendar.Description = description;
+            if (body["description"] is JsonValue d && d.TryGetValue(out string? description))
+            {
+                calendar.Description = description;
+            }
+
             return JsonResults.Node(CalendarJson(calendar));
         });
         api.MapGet("/calendars/{calendarId}", (HttpContext http, string calendarId, CalendarStore store) =>
@@ -36,9 +48,21 @@ internal static class CalendarEndpoints
         api.MapDelete("/calendars/{calendarId}", (HttpContext http, string calendarId, CalendarStore store) =>
         {
             var (calendar, error) = store.Resolve(calendarId, http.User());
-            if (calendar is null) return error!.ToResult();
-            if (calendar.IsPrimary) return new GoogleError(400, "global", "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.").ToResult();
-            if (calendar.Owner != http.User()) return GoogleError.Forbidden().ToResult();
+            if (calendar is null)
+            {
+                return error!.ToResult();
+            }
+
+            if (calendar.IsPrimary)
+            {
+                return new GoogleError(400, "global", "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.").ToResult();
+            }
+
+            if (calendar.Owner != http.User())
+            {
+                return GoogleError.Forbidden().ToResult();
+            }
+
             store.Remove(calendar);
             return Results.NoContent();
         });
@@ -46,7 +70,11 @@ internal static class CalendarEndpoints
         api.MapGet("/users/me/calendarList/{calendarId}", (HttpContext http, string calendarId, CalendarStore store) =>
         {
             var (calendar, error) = store.Resolve(calendarId, http.User());
-            if (calendar is null) return error!.ToResult();
+            if (calendar is null)
+            {
+                return error!.ToResult();
+            }
+
             var role = store.Lists.RoleOf(http.User(), calendar.Id) ?? "owner";
             return JsonResults.Node(ListEntryJson(calendar, role, http.User()));
         });
@@ -63,7 +91,11 @@ internal static class CalendarEndpoints
             ["timeZone"] = c.TimeZone,
             ["conferenceProperties"] = new JsonObject { ["allowedConferenceSolutionTypes"] = new JsonArray("hangoutsMeet") },
         };
-        if (c.Description is not null) json["description"] = c.Description;
+        if (c.Description is not null)
+        {
+            json["description"] = c.Description;
+        }
+
         return json;
     }
 
@@ -77,7 +109,11 @@ internal static class CalendarEndpoints
             ["id"] = c.Id,
             ["summary"] = c.Summary,
         };
-        if (c.Description is not null) json["description"] = c.Description;
+        if (c.Description is not null)
+        {
+            json["description"] = c.Description;
+        }
+
         json["timeZone"] = c.TimeZone;
         json["colorId"] = "14";
         json["backgroundColor"] = "#9fe1e7";
@@ -85,7 +121,11 @@ internal static class CalendarEndpoints
         json["selected"] = true;
         json["accessRole"] = role;
         json["defaultReminders"] = new JsonArray();
-        if (c.IsPrimary && c.Owner == user) json["primary"] = true;
+        if (c.IsPrimary && c.Owner == user)
+        {
+            json["primary"] = true;
+        }
+
         json["conferenceProperties"] = new JsonObject { ["allowedConferenceSolutionTypes"] = new JsonArray("hangoutsMeet") };
         return json;
     }

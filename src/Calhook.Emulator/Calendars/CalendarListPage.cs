@@ -24,9 +24,21 @@ internal static class CalendarListPage
         var query = http.Request.Query;
         var syncToken = query["syncToken"].ToString() is { Length: > 0 } s ? s : null;
         var minRole = query["minAccessRole"].ToString() is { Length: > 0 } r ? r : null;
-        if (minRole is not null && Array.IndexOf(Roles, minRole) < 0) return GoogleError.Invalid("Invalid Value", "minAccessRole").ToResult();
-        if (!TryFlag(query, "showDeleted", out var showDeleted)) return GoogleError.Invalid("Invalid Value", "showDeleted").ToResult();
-        if (!TryFlag(query, "showHidden", out var showHidden)) return GoogleError.Invalid("Invalid Value", "showHidden").ToResult();
+        if (minRole is not null && Array.IndexOf(Roles, minRole) < 0)
+        {
+            return GoogleError.Invalid("Invalid Value", "minAccessRole").ToResult();
+        }
+
+        if (!TryFlag(query, "showDeleted", out var showDeleted))
+        {
+            return GoogleError.Invalid("Invalid Value", "showDeleted").ToResult();
+        }
+
+        if (!TryFlag(query, "showHidden", out var showHidden))
+        {
+            return GoogleError.Invalid("Invalid Value", "showHidden").ToResult();
+        }
+
         var maxResults = 100;
         if (query["maxResults"].ToString() is { Length: > 0 } max)
         {
@@ -41,21 +53,33 @@ internal static class CalendarListPage
         long after = 0;
         if (syncToken is not null)
         {
-            if (minRole is not null) return GoogleError.Invalid("The minAccessRole parameter cannot be used with syncToken.", "minAccessRole").ToResult();
+            if (minRole is not null)
+            {
+                return GoogleError.Invalid("The minAccessRole parameter cannot be used with syncToken.", "minAccessRole").ToResult();
+            }
+
             if (showDeleted == false || showHidden == false)
             {
                 return GoogleError.Invalid("showDeleted and showHidden cannot be false with syncToken.", "syncToken").ToResult();
             }
 
             var (seq, error) = ReadSyncToken(store, user, syncToken);
-            if (error is not null) return error.ToResult();
+            if (error is not null)
+            {
+                return error.ToResult();
+            }
+
             after = seq;
         }
 
         var (entries, snapshot, offset) = (default(List<ListEntry>), 0L, 0);
         if (query["pageToken"].ToString() is { Length: > 0 } pageToken)
         {
-            if (DecodePage(pageToken) is not { } position || position.After != after) return GoogleError.Invalid("Invalid Value", "pageToken").ToResult();
+            if (DecodePage(pageToken) is not { } position || position.After != after)
+            {
+                return GoogleError.Invalid("Invalid Value", "pageToken").ToResult();
+            }
+
             (snapshot, offset) = (position.Snapshot, position.Offset);
             entries = store.Lists.ChangedAfter(user, after).Entries;
         }
@@ -70,12 +94,24 @@ internal static class CalendarListPage
             if (entry.Deleted)
             {
                 // Deleted entries always come with a sync token; without one only with showDeleted.
-                if (syncToken is not null || showDeleted == true) items.Add(Tombstone(entry));
+                if (syncToken is not null || showDeleted == true)
+                {
+                    items.Add(Tombstone(entry));
+                }
+
                 continue;
             }
 
-            if (store.Find(entry.CalendarId) is not { IsDeleted: false } calendar) continue;
-            if (minRole is not null && Array.IndexOf(Roles, entry.AccessRole) < Array.IndexOf(Roles, minRole)) continue;
+            if (store.Find(entry.CalendarId) is not { IsDeleted: false } calendar)
+            {
+                continue;
+            }
+
+            if (minRole is not null && Array.IndexOf(Roles, entry.AccessRole) < Array.IndexOf(Roles, minRole))
+            {
+                continue;
+            }
+
             items.Add(CalendarEndpoints.ListEntryJson(calendar, entry.AccessRole, user, entry));
         }
 
@@ -86,8 +122,15 @@ internal static class CalendarListPage
             ["kind"] = "calendar#calendarList",
             ["etag"] = $"\"p{snapshot.ToString(CultureInfo.InvariantCulture)}\"",
         };
-        if (more) json["nextPageToken"] = Encode($"c|{snapshot}|{after}|{offset + page.Count}");
-        else json["nextSyncToken"] = Encode($"l|{store.Runtime.InstanceId}|{user}|{snapshot}");
+        if (more)
+        {
+            json["nextPageToken"] = Encode($"c|{snapshot}|{after}|{offset + page.Count}");
+        }
+        else
+        {
+            json["nextSyncToken"] = Encode($"l|{store.Runtime.InstanceId}|{user}|{snapshot}");
+        }
+
         json["items"] = new JsonArray([.. page]);
         return JsonResults.Node(json);
     }
@@ -104,8 +147,16 @@ internal static class CalendarListPage
     {
         value = null;
         var text = query[name].ToString();
-        if (text.Length == 0) return true;
-        if (!bool.TryParse(text, out var flag)) return false;
+        if (text.Length == 0)
+        {
+            return true;
+        }
+
+        if (!bool.TryParse(text, out var flag))
+        {
+            return false;
+        }
+
         value = flag;
         return true;
     }

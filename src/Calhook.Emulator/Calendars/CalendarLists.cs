@@ -11,26 +11,33 @@ internal sealed record ListEntry(string CalendarId, string AccessRole, long Seq,
 /// </summary>
 internal sealed class CalendarLists
 {
-    private readonly Lock gate = new();
-    private readonly Dictionary<string, Dictionary<string, ListEntry>> byUser = new(StringComparer.Ordinal);
-    private long seq;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<string, ListEntry>> _byUser = new(StringComparer.Ordinal);
+    private long _seq;
 
     public long LastSeq
     {
         get
         {
-            lock (gate) return seq;
+            lock (_gate)
+            {
+                return _seq;
+            }
         }
     }
 
     /// <summary>Adds the calendar to the user's list, or changes the user's role on it. False when nothing changed.</summary>
     public bool Put(string user, string calendarId, string role, DateTimeOffset now)
     {
-        lock (gate)
+        lock (_gate)
         {
             var entries = EntriesOf(user);
-            if (entries.TryGetValue(calendarId, out var existing) && !existing.Deleted && existing.AccessRole == role) return false;
-            entries[calendarId] = new ListEntry(calendarId, role, ++seq, now, Deleted: false);
+            if (entries.TryGetValue(calendarId, out var existing) && !existing.Deleted && existing.AccessRole == role)
+            {
+                return false;
+            }
+
+            entries[calendarId] = new ListEntry(calendarId, role, ++_seq, now, Deleted: false);
             return true;
         }
     }
@@ -38,11 +45,15 @@ internal sealed class CalendarLists
     /// <summary>Removes the calendar from the user's list, leaving a deleted entry for sync tokens. False when absent.</summary>
     public bool Remove(string user, string calendarId, DateTimeOffset now)
     {
-        lock (gate)
+        lock (_gate)
         {
             var entries = EntriesOf(user);
-            if (!entries.TryGetValue(calendarId, out var existing) || existing.Deleted) return false;
-            entries[calendarId] = existing with { Seq = ++seq, Updated = now, Deleted = true };
+            if (!entries.TryGetValue(calendarId, out var existing) || existing.Deleted)
+            {
+                return false;
+            }
+
+            entries[calendarId] = existing with { Seq = ++_seq, Updated = now, Deleted = true };
             return true;
         }
     }
@@ -50,34 +61,38 @@ internal sealed class CalendarLists
     /// <summary>The user's role on the calendar, or null when it is not on the user's list.</summary>
     public string? RoleOf(string user, string calendarId)
     {
-        lock (gate)
+        lock (_gate)
         {
-            return byUser.TryGetValue(user, out var entries) && entries.TryGetValue(calendarId, out var e) && !e.Deleted ? e.AccessRole : null;
+            return _byUser.TryGetValue(user, out var entries) && entries.TryGetValue(calendarId, out var e) && !e.Deleted ? e.AccessRole : null;
         }
     }
 
     /// <summary>Users whose list holds the calendar (not deleted).</summary>
     public List<string> UsersWith(string calendarId)
     {
-        lock (gate)
+        lock (_gate)
         {
-            return byUser.Where(u => u.Value.TryGetValue(calendarId, out var e) && !e.Deleted).Select(u => u.Key).ToList();
+            return _byUser.Where(u => u.Value.TryGetValue(calendarId, out var e) && !e.Deleted).Select(u => u.Key).ToList();
         }
     }
 
     /// <summary>The user's entries changed after <paramref name="afterSeq"/> (deleted ones included), and the counter now.</summary>
     public (List<ListEntry> Entries, long Seq) ChangedAfter(string user, long afterSeq)
     {
-        lock (gate)
+        lock (_gate)
         {
-            var entries = byUser.TryGetValue(user, out var all) ? all.Values.Where(e => e.Seq > afterSeq).ToList() : [];
-            return (entries, seq);
+            var entries = _byUser.TryGetValue(user, out var all) ? all.Values.Where(e => e.Seq > afterSeq).ToList() : [];
+            return (entries, _seq);
         }
     }
 
     private Dictionary<string, ListEntry> EntriesOf(string user)
     {
-        if (!byUser.TryGetValue(user, out var entries)) byUser[user] = entries = new Dictionary<string, ListEntry>(StringComparer.Ordinal);
+        if (!_byUser.TryGetValue(user, out var entries))
+        {
+            _byUser[user] = entries = new Dictionary<string, ListEntry>(StringComparer.Ordinal);
+        }
+
         return entries;
     }
 }

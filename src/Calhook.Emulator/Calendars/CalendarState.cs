@@ -15,13 +15,13 @@ internal sealed record HistoryEntry(long Seq, MutationKind Kind, string EventId,
 /// </summary>
 internal sealed class CalendarState(string id, string owner, bool primary, string summary, string timeZone)
 {
-    private readonly Dictionary<string, StoredEvent> events = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StoredEvent> _events = new(StringComparer.Ordinal);
 
     // Append-only (seq, id) pairs in commit order. An entry is live when it is the event's current version; stale
     // entries are skipped. Incremental lists binary-search the first seq after the token: O(log n + changes).
-    private readonly List<(long Seq, string Id)> index = [];
-    private readonly List<HistoryEntry> history = [];
-    private readonly Dictionary<string, HashSet<string>> exceptionIds = new(StringComparer.Ordinal);
+    private readonly List<(long Seq, string Id)> _index = [];
+    private readonly List<HistoryEntry> _history = [];
+    private readonly Dictionary<string, HashSet<string>> _exceptionIds = new(StringComparer.Ordinal);
 
     public Lock Gate { get; } = new();
 
@@ -47,21 +47,25 @@ internal sealed class CalendarState(string id, string owner, bool primary, strin
 
     public DateTimeOffset LastUpdated { get; private set; }
 
-    public int EventCount => events.Count;
+    public int EventCount => _events.Count;
 
-    public StoredEvent? Find(string eventId) => events.GetValueOrDefault(eventId);
+    public StoredEvent? Find(string eventId) => _events.GetValueOrDefault(eventId);
 
     /// <summary>Stores a new version of an event and appends it to the index and history.</summary>
     public StoredEvent Commit(JsonObject node, MutationKind kind, DateTimeOffset updated)
     {
         var seq = ++LastSeq;
         var stored = StoredEvent.Create(node, seq, updated);
-        events[stored.Id] = stored;
-        index.Add((seq, stored.Id));
-        history.Add(new HistoryEntry(seq, kind, stored.Id, updated, stored.Utf8));
+        _events[stored.Id] = stored;
+        _index.Add((seq, stored.Id));
+        _history.Add(new HistoryEntry(seq, kind, stored.Id, updated, stored.Utf8));
         if (stored.RecurringEventId is { } masterId)
         {
-            if (!exceptionIds.TryGetValue(masterId, out var ids)) exceptionIds[masterId] = ids = new HashSet<string>(StringComparer.Ordinal);
+            if (!_exceptionIds.TryGetValue(masterId, out var ids))
+            {
+                _exceptionIds[masterId] = ids = new HashSet<string>(StringComparer.Ordinal);
+            }
+
             ids.Add(stored.Id);
         }
         LastUpdated = updated;
@@ -72,39 +76,55 @@ internal sealed class CalendarState(string id, string owner, bool primary, strin
     public IEnumerable<StoredEvent> ChangedAfter(long afterSeq)
     {
         var lo = 0;
-        var hi = index.Count;
+        var hi = _index.Count;
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (index[mid].Seq <= afterSeq) lo = mid + 1;
-            else hi = mid;
+            if (_index[mid].Seq <= afterSeq)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
         }
 
-        for (var i = lo; i < index.Count; i++)
+        for (var i = lo; i < _index.Count; i++)
         {
-            var (seq, eventId) = index[i];
-            if (events.TryGetValue(eventId, out var current) && current.Seq == seq) yield return current;
+            var (seq, eventId) = _index[i];
+            if (_events.TryGetValue(eventId, out var current) && current.Seq == seq)
+            {
+                yield return current;
+            }
         }
     }
 
-    public IEnumerable<StoredEvent> All => events.Values;
+    public IEnumerable<StoredEvent> All => _events.Values;
 
     public List<HistoryEntry> HistoryAfter(long afterSeq, int limit)
     {
-        var start = history.BinarySearch(new HistoryEntry(afterSeq, default, "", default, []),
+        var start = _history.BinarySearch(new HistoryEntry(afterSeq, default, "", default, []),
             Comparer<HistoryEntry>.Create((a, b) => a.Seq.CompareTo(b.Seq)));
         start = start >= 0 ? start + 1 : ~start;
-        return history.GetRange(start, Math.Min(limit, history.Count - start));
+        return _history.GetRange(start, Math.Min(limit, _history.Count - start));
     }
 
     /// <summary>Exceptions of a series keyed by their original start instant.</summary>
     public Dictionary<DateTimeOffset, StoredEvent> ExceptionsOf(string masterId)
     {
         var result = new Dictionary<DateTimeOffset, StoredEvent>();
-        if (!exceptionIds.TryGetValue(masterId, out var ids)) return result;
+        if (!_exceptionIds.TryGetValue(masterId, out var ids))
+        {
+            return result;
+        }
+
         foreach (var id in ids)
         {
-            if (events.TryGetValue(id, out var e) && e.OriginalStart is { } original) result[original.Instant] = e;
+            if (_events.TryGetValue(id, out var e) && e.OriginalStart is { } original)
+            {
+                result[original.Instant] = e;
+            }
         }
 
         return result;

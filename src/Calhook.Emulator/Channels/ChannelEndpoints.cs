@@ -19,7 +19,11 @@ internal static partial class ChannelEndpoints
             ChannelRegistry registry, NotificationDispatcher dispatcher) =>
         {
             var (calendar, error) = store.Resolve(calendarId, http.User());
-            if (calendar is null) return error!.ToResult();
+            if (calendar is null)
+            {
+                return error!.ToResult();
+            }
+
             var uri = $"{Origin(http)}calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events?alt=json";
             return await WatchAsync(http, store, registry, dispatcher, calendar.Id, calendar.Id, uri);
         });
@@ -30,9 +34,17 @@ internal static partial class ChannelEndpoints
         api.MapPost("/channels/stop", async (HttpContext http, CalendarStore store, ChannelRegistry registry, NotificationDispatcher dispatcher) =>
         {
             var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-            if (body is null) return bad!.ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
             var id = Text(body, "id");
-            if (id is null) return GoogleError.Required("Required channel id.").ToResult();
+            if (id is null)
+            {
+                return GoogleError.Required("Required channel id.").ToResult();
+            }
+
             var channel = registry.Find(id);
             var resourceId = Text(body, "resourceId");
             if (channel is null || channel.User != http.User() || (resourceId is not null && resourceId != channel.ResourceId))
@@ -52,11 +64,27 @@ internal static partial class ChannelEndpoints
     {
         var runtime = store.Runtime;
         var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-        if (body is null) return bad!.ToResult();
+        if (body is null)
+        {
+            return bad!.ToResult();
+        }
+
         var id = Text(body, "id");
-        if (id is null) return GoogleError.Required("Required channel id.").ToResult();
-        if (id.Length > 64 || !ChannelId().IsMatch(id)) return GoogleError.Invalid("Channel id must match [A-Za-z0-9\\-_\\+/=]+").ToResult();
-        if (Text(body, "type") is not ("web_hook" or "webhook")) return new GoogleError(400, "push", "channelTypeNotSupported", "Unknown channel type.").ToResult();
+        if (id is null)
+        {
+            return GoogleError.Required("Required channel id.").ToResult();
+        }
+
+        if (id.Length > 64 || !ChannelId().IsMatch(id))
+        {
+            return GoogleError.Invalid("Channel id must match [A-Za-z0-9\\-_\\+/=]+").ToResult();
+        }
+
+        if (Text(body, "type") is not ("web_hook" or "webhook"))
+        {
+            return new GoogleError(400, "push", "channelTypeNotSupported", "Unknown channel type.").ToResult();
+        }
+
         var address = Text(body, "address");
         if (address is null || !Uri.TryCreate(address, UriKind.Absolute, out var target) || target.Scheme is not ("http" or "https"))
         {
@@ -69,7 +97,11 @@ internal static partial class ChannelEndpoints
         }
 
         var token = Text(body, "token");
-        if (token is { Length: > 256 }) return GoogleError.Invalid("Channel token too long.").ToResult();
+        if (token is { Length: > 256 })
+        {
+            return GoogleError.Invalid("Channel token too long.").ToResult();
+        }
+
         var now = runtime.Clock.GetUtcNow();
         var ttl = TimeSpan.FromSeconds(runtime.Config.MaxChannelTtlSeconds);
         if (body["params"] is JsonObject parameters && Text(parameters, "ttl") is { } ttlText)
@@ -86,10 +118,21 @@ internal static partial class ChannelEndpoints
         if (Text(body, "expiration") is { } expirationText)
         {
             // Google's Channel.expiration is int64 (a JSON string); clients also send a bare number.
-            if (!long.TryParse(expirationText, CultureInfo.InvariantCulture, out var ms)) return GoogleError.Invalid("Invalid expiration value.").ToResult();
+            if (!long.TryParse(expirationText, CultureInfo.InvariantCulture, out var ms))
+            {
+                return GoogleError.Invalid("Invalid expiration value.").ToResult();
+            }
+
             var requested = DateTimeOffset.FromUnixTimeMilliseconds(ms);
-            if (requested <= now) return GoogleError.Invalid("Invalid expiration: the time is in the past.").ToResult();
-            if (requested < expiresAt) expiresAt = requested;
+            if (requested <= now)
+            {
+                return GoogleError.Invalid("Invalid expiration: the time is in the past.").ToResult();
+            }
+
+            if (requested < expiresAt)
+            {
+                expiresAt = requested;
+            }
         }
 
         expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiresAt.ToUnixTimeMilliseconds());
@@ -114,7 +157,11 @@ internal static partial class ChannelEndpoints
 
     private static JsonObject RemoveNulls(this JsonObject json)
     {
-        foreach (var name in json.Where(p => p.Value is null).Select(p => p.Key).ToList()) json.Remove(name);
+        foreach (var name in json.Where(p => p.Value is null).Select(p => p.Key).ToList())
+        {
+            json.Remove(name);
+        }
+
         return json;
     }
 

@@ -15,25 +15,25 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     private static readonly int[] Success = [200, 201, 202, 204, 102];
     private static readonly int[] Retried = [500, 502, 503, 504];
 
-    private readonly ChannelRegistry registry;
-    private readonly FaultInjector faults;
-    private readonly EmulatorRuntime runtime;
-    private readonly ILogger<NotificationDispatcher> logger;
-    private readonly HttpClient http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+    private readonly ChannelRegistry _registry;
+    private readonly FaultInjector _faults;
+    private readonly EmulatorRuntime _runtime;
+    private readonly ILogger<NotificationDispatcher> _logger;
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
     {
         Timeout = Timeout.InfiniteTimeSpan,
     };
-    private readonly CancellationTokenSource shutdown = new();
-    private readonly List<Task> loops = [];
-    private readonly Lock loopsGate = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly List<Task> _loops = [];
+    private readonly Lock _loopsGate = new();
 
     public NotificationDispatcher(ChannelRegistry registry, FaultInjector faults, EmulatorRuntime runtime, ChangeSignal signal,
         ILogger<NotificationDispatcher> logger)
     {
-        this.registry = registry;
-        this.faults = faults;
-        this.runtime = runtime;
-        this.logger = logger;
+        _registry = registry;
+        _faults = faults;
+        _runtime = runtime;
+        _logger = logger;
         signal.Changed += Publish;
     }
 
@@ -41,10 +41,10 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     public void Start(WatchChannel channel)
     {
         channel.Queue.Writer.TryWrite(new PushMessage(channel.NextNumber(1), "sync"));
-        lock (loopsGate)
+        lock (_loopsGate)
         {
-            loops.RemoveAll(t => t.IsCompleted);
-            loops.Add(Task.Run(() => RunAsync(channel, shutdown.Token)));
+            _loops.RemoveAll(t => t.IsCompleted);
+            _loops.Add(Task.Run(() => RunAsync(channel, _shutdown.Token)));
         }
     }
 
@@ -52,19 +52,23 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     {
         channel.Queue.Writer.TryComplete();
         channel.Stopping.Cancel();
-        registry.Remove(channel);
+        _registry.Remove(channel);
     }
 
     /// <summary>Queues an <c>exists</c> message on every active channel watching the collection.</summary>
     public void Publish(string collection)
     {
         DateTimeOffset? now = null;
-        foreach (var channel in registry.Watching(collection))
+        foreach (var channel in _registry.Watching(collection))
         {
             // The clock is read only when someone watches: most mutations of a bulk load have no channel.
-            now ??= runtime.Clock.GetUtcNow();
-            if (!channel.IsActive(now.Value)) continue;
-            channel.Queue.Writer.TryWrite(new PushMessage(channel.NextNumber(faults.NextMessageGap()), "exists"));
+            now ??= _runtime.Clock.GetUtcNow();
+            if (!channel.IsActive(now.Value))
+            {
+                continue;
+            }
+
+            channel.Queue.Writer.TryWrite(new PushMessage(channel.NextNumber(_faults.NextMessageGap()), "exists"));
         }
     }
 
@@ -77,11 +81,18 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(ct))
             {
-                if (!reader.TryRead(out var message)) continue;
-                if (message.State != "sync" && faults.Reorder)
+                if (!reader.TryRead(out var message))
+                {
+                    continue;
+                }
+
+                if (message.State != "sync" && _faults.Reorder)
                 {
                     // Reorder fault: the next message of this channel (if one comes within the window) overtakes this one.
-                    if (await ReadWithinAsync(reader, runtime.Options.ReorderWindow, ct) is { } newer) await DeliverAsync(channel, newer, ct);
+                    if (await ReadWithinAsync(reader, _runtime.Options.ReorderWindow, ct) is { } newer)
+                    {
+                        await DeliverAsync(channel, newer, ct);
+                    }
                 }
 
                 await DeliverAsync(channel, message, ct);
@@ -96,8 +107,12 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     private async Task<PushMessage?> ReadWithinAsync(System.Threading.Channels.ChannelReader<PushMessage> reader, TimeSpan window,
         CancellationToken ct)
     {
-        if (reader.TryRead(out var ready)) return ready;
-        using var timer = new CancellationTokenSource(window, runtime.Clock);
+        if (reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var timer = new CancellationTokenSource(window, _runtime.Clock);
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
         try
         {
@@ -111,30 +126,48 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
 
     private async Task DeliverAsync(WatchChannel channel, PushMessage message, CancellationToken ct)
     {
-        if (!channel.IsActive(runtime.Clock.GetUtcNow())) return;
-        if (faults.DropNotification())
+        if (!channel.IsActive(_runtime.Clock.GetUtcNow()))
+        {
+            return;
+        }
+
+        if (_faults.DropNotification())
         {
             LogDropped(channel.Id, message.Number);
             return;
         }
 
-        var delay = faults.NotificationDelay();
-        if (delay > TimeSpan.Zero) await Task.Delay(delay, runtime.Clock, ct);
-        var copies = faults.DuplicateNotification() ? 2 : 1;
+        var delay = _faults.NotificationDelay();
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, _runtime.Clock, ct);
+        }
+
+        var copies = _faults.DuplicateNotification() ? 2 : 1;
         for (var copy = 0; copy < copies; copy++)
         {
-            if (await SendWithRetriesAsync(channel, message, ct)) channel.CountDelivered();
-            else channel.CountFailed();
+            if (await SendWithRetriesAsync(channel, message, ct))
+            {
+                channel.CountDelivered();
+            }
+            else
+            {
+                channel.CountFailed();
+            }
         }
     }
 
     private async Task<bool> SendWithRetriesAsync(WatchChannel channel, PushMessage message, CancellationToken ct)
     {
-        var options = runtime.Options;
+        var options = _runtime.Options;
         for (var attempt = 1; ; attempt++)
         {
             var status = await SendOnceAsync(channel, message, ct);
-            if (Success.Contains(status)) return true;
+            if (Success.Contains(status))
+            {
+                return true;
+            }
+
             var retriable = status == 0 || Retried.Contains(status);
             if (!retriable || attempt >= options.NotificationMaxAttempts)
             {
@@ -143,7 +176,7 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
             }
 
             // Exponential backoff: base, 2×base, 4×base, …
-            await Task.Delay(options.NotificationRetryDelay * Math.Pow(2, attempt - 1), runtime.Clock, ct);
+            await Task.Delay(options.NotificationRetryDelay * Math.Pow(2, attempt - 1), _runtime.Clock, ct);
         }
     }
 
@@ -153,7 +186,11 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, channel.Address);
         request.Headers.TryAddWithoutValidation("User-Agent", "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)");
         request.Headers.Add("X-Goog-Channel-ID", channel.Id);
-        if (channel.Token is not null) request.Headers.Add("X-Goog-Channel-Token", channel.Token);
+        if (channel.Token is not null)
+        {
+            request.Headers.Add("X-Goog-Channel-Token", channel.Token);
+        }
+
         request.Headers.Add("X-Goog-Channel-Expiration", channel.ExpiresAt.ToString("r", CultureInfo.InvariantCulture));
         request.Headers.Add("X-Goog-Message-Number", message.Number.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("X-Goog-Resource-ID", channel.ResourceId);
@@ -161,11 +198,11 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
         request.Headers.Add("X-Goog-Resource-URI", channel.ResourceUri);
         request.Content = new ByteArrayContent([]);
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; utf-8");
-        using var timeout = new CancellationTokenSource(runtime.Options.NotificationTimeout, runtime.Clock);
+        using var timeout = new CancellationTokenSource(_runtime.Options.NotificationTimeout, _runtime.Clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
             return (int)response.StatusCode;
         }
         catch (HttpRequestException)
@@ -180,17 +217,21 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await shutdown.CancelAsync();
+        await _shutdown.CancelAsync();
         Task[] running;
-        lock (loopsGate) running = [.. loops];
+        lock (_loopsGate)
+        {
+            running = [.. _loops];
+        }
+
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        http.Dispose();
-        shutdown.Dispose();
+        _http.Dispose();
+        _shutdown.Dispose();
     }
 
-    [LoggerMessage(1, LogLevel.Debug, "Notification {MessageNumber} of channel {ChannelId} dropped by the drop fault")]
+    [LoggerMessage(EmulatorLogEvents.NotificationDropped, LogLevel.Debug, "Notification {MessageNumber} of channel {ChannelId} dropped by the drop fault")]
     private partial void LogDropped(string channelId, long messageNumber);
 
-    [LoggerMessage(2, LogLevel.Information, "Notification {MessageNumber} of channel {ChannelId} failed with status {Status} after {Attempts} attempts")]
+    [LoggerMessage(EmulatorLogEvents.NotificationFailed, LogLevel.Information, "Notification {MessageNumber} of channel {ChannelId} failed with status {Status} after {Attempts} attempts")]
     private partial void LogFailed(string channelId, long messageNumber, int status, int attempts);
 }

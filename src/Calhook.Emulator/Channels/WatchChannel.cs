@@ -7,9 +7,9 @@ internal readonly record struct PushMessage(long Number, string State);
 internal sealed class WatchChannel(string id, string resourceId, string resourceUri, string? token, Uri address,
     DateTimeOffset expiresAt, string user, string collection, string? calendarId)
 {
-    private long delivered;
-    private long failed;
-    private long lastNumber;
+    private long _delivered;
+    private long _failed;
+    private long _lastNumber;
 
     public string Id { get; } = id;
     public string ResourceId { get; } = resourceId;
@@ -31,16 +31,16 @@ internal sealed class WatchChannel(string id, string resourceId, string resource
 
     public bool IsStopped => Stopping.IsCancellationRequested;
 
-    public long Delivered => Interlocked.Read(ref delivered);
+    public long Delivered => Interlocked.Read(ref _delivered);
 
-    public long Failed => Interlocked.Read(ref failed);
+    public long Failed => Interlocked.Read(ref _failed);
 
     public bool IsActive(DateTimeOffset now) => !IsStopped && ExpiresAt > now;
 
-    public void CountDelivered() => Interlocked.Increment(ref delivered);
+    public void CountDelivered() => Interlocked.Increment(ref _delivered);
 
-    public void CountFailed() => Interlocked.Increment(ref failed);
+    public void CountFailed() => Interlocked.Increment(ref _failed);
 
     /// <summary>Message numbers: 1 for sync, then increasing by <paramref name="gap"/>.</summary>
-    public long NextNumber(long gap) => Interlocked.Add(ref lastNumber, gap);
+    public long NextNumber(long gap) => Interlocked.Add(ref _lastNumber, gap);
 }

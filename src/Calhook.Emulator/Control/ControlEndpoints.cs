@@ -22,8 +22,16 @@ internal static class ControlEndpoints
         control.MapPost("/tokens", async (HttpRequest request, UserDirectory users, CalendarStore store) =>
         {
             var (body, error) = await ReadAsync(request, EmulatorJson.Wire.TokenRequest);
-            if (error is not null) return error.ToResult();
-            if (!UserDirectory.IsValidEmail(body?.User)) return GoogleError.Invalid("\"user\" must be an email address.").ToResult();
+            if (error is not null)
+            {
+                return error.ToResult();
+            }
+
+            if (!UserDirectory.IsValidEmail(body?.User))
+            {
+                return GoogleError.Invalid("\"user\" must be an email address.").ToResult();
+            }
+
             store.EnsureUser(body!.User!);
             var issued = users.Issue(body.User!);
             return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Wire.TokenAnswer);
@@ -35,7 +43,10 @@ internal static class ControlEndpoints
             if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
             {
                 (body, var error) = await ReadAsync(request, EmulatorJson.Wire.ServiceAccountRequest);
-                if (error is not null) return error.ToResult();
+                if (error is not null)
+                {
+                    return error.ToResult();
+                }
             }
 
             var name = body?.Name ?? "svc-" + Guid.NewGuid().ToString("N")[..8];
@@ -60,26 +71,50 @@ internal static class ControlEndpoints
         });
         control.MapGet("/calendars/{calendarId}/history", (string calendarId, long? after, int? limit, CalendarStore store) =>
         {
-            if (store.Find(calendarId) is not { } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             List<HistoryEntry> entries;
-            lock (calendar.Gate) entries = calendar.HistoryAfter(after ?? 0, Math.Clamp(limit ?? 100_000, 1, 100_000));
+            lock (calendar.Gate)
+            {
+                entries = calendar.HistoryAfter(after ?? 0, Math.Clamp(limit ?? 100_000, 1, 100_000));
+            }
+
             var items = entries.Select(h => new HistoryItem(h.Seq, h.Kind.ToString().ToLowerInvariant(), h.EventId,
                 EventTime.FormatUtc(h.At), JsonNode.Parse(h.Event)!)).ToList();
             return Results.Json(new ItemList<HistoryItem>(items), EmulatorJson.Wire.ItemListHistoryItem);
         });
         control.MapPost("/calendars/{calendarId}/expire-sync-tokens", (string calendarId, CalendarStore store, ListTokens tokens) =>
         {
-            if (store.Find(calendarId) is not { } calendar) return GoogleError.NotFound().ToResult();
-            lock (calendar.Gate) calendar.TokensValidFrom = tokens.NextIssueNumber;
+            if (store.Find(calendarId) is not { } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
+            lock (calendar.Gate)
+            {
+                calendar.TokensValidFrom = tokens.NextIssueNumber;
+            }
+
             return Results.NoContent();
         });
         control.MapGet("/faults", (FaultInjector faults) => Results.Json(faults.Settings, EmulatorJson.Wire.FaultSettings));
         control.MapPut("/faults", async (HttpRequest request, FaultInjector faults) =>
         {
             var (body, error) = await ReadAsync(request, EmulatorJson.Wire.FaultSettings);
-            if (error is not null) return error.ToResult();
+            if (error is not null)
+            {
+                return error.ToResult();
+            }
+
             var settings = body ?? new FaultSettings();
-            if (settings.Validate() is { } problem) return GoogleError.Invalid(problem).ToResult();
+            if (settings.Validate() is { } problem)
+            {
+                return GoogleError.Invalid(problem).ToResult();
+            }
+
             faults.Apply(settings);
             return Results.Json(settings, EmulatorJson.Wire.FaultSettings);
         });
@@ -92,7 +127,11 @@ internal static class ControlEndpoints
         control.MapPut("/config", async (HttpRequest request, EmulatorRuntime runtime) =>
         {
             var (body, error) = await ReadAsync(request, EmulatorJson.Wire.ConfigBody);
-            if (error is not null) return error.ToResult();
+            if (error is not null)
+            {
+                return error.ToResult();
+            }
+
             var current = runtime.Config;
             if (body?.MaxChannelTtlSeconds is < 1 || body?.SyncTokenLifetimeSeconds is < 0)
             {
@@ -112,7 +151,11 @@ internal static class ControlEndpoints
         System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         var (node, error) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-        if (node is null) return (default, error);
+        if (node is null)
+        {
+            return (default, error);
+        }
+
         try
         {
             return (node.Deserialize(type), null);

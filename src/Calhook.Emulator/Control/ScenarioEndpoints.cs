@@ -28,25 +28,49 @@ internal static class ScenarioEndpoints
         calendars.MapPost("/events/{eventId}/this-and-following", async (HttpRequest request, string calendarId, string eventId,
             CalendarStore store, SeriesSplitter splitter) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-            if (body is null) return bad!.ToResult();
-            if (body["edit"] is not JsonObject edit) return GoogleError.Required("\"edit\" (the fields to change from this instance on) is required.").ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
+            if (body["edit"] is not JsonObject edit)
+            {
+                return GoogleError.Required("\"edit\" (the fields to change from this instance on) is required.").ToResult();
+            }
+
             var newId = body["newId"] is JsonValue n && n.GetValueKind() == JsonValueKind.True;
             var (series, error) = splitter.ThisAndFollowing(calendar, eventId, edit, newId);
             return series is null ? error!.ToResult() : JsonResults.Raw(series.Utf8);
         });
         calendars.MapPost("/events/{eventId}/delete-this-and-following", (string calendarId, string eventId, CalendarStore store, SeriesSplitter splitter) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (_, error) = splitter.ThisAndFollowing(calendar, eventId, edit: null, newId: false);
             return error is null ? Results.NoContent() : error.ToResult();
         });
         calendars.MapPost("/events/{eventId}/respond", async (HttpRequest request, string calendarId, string eventId, CalendarStore store, EventWriter writer) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-            if (body is null) return bad!.ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
             var email = Text(body, "email");
             var answer = Text(body, "responseStatus");
             if (email is null || answer is null || Array.IndexOf(Answers, answer) < 0)
@@ -58,16 +82,28 @@ internal static class ScenarioEndpoints
             {
                 var attendee = (e["attendees"] as JsonArray)?.OfType<JsonObject>()
                     .FirstOrDefault(a => string.Equals(Text(a, "email"), email, StringComparison.OrdinalIgnoreCase));
-                if (attendee is null) return GoogleError.Invalid($"{email} is not an attendee of this event.");
+                if (attendee is null)
+                {
+                    return GoogleError.Invalid($"{email} is not an attendee of this event.");
+                }
+
                 attendee["responseStatus"] = answer;
-                if (Text(body, "comment") is { } comment) attendee["comment"] = comment;
+                if (Text(body, "comment") is { } comment)
+                {
+                    attendee["comment"] = comment;
+                }
+
                 return null;
             });
             return outcome.Event is { } stored ? JsonResults.Raw(stored.Utf8) : outcome.Error!.ToResult();
         });
         calendars.MapPost("/events/{eventId}/conference", (string calendarId, string eventId, CalendarStore store, EventWriter writer) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var outcome = writer.Touch(calendar, eventId, e =>
             {
                 var code = MeetCode();
@@ -99,9 +135,17 @@ internal static class ScenarioEndpoints
         });
         calendars.MapPost("/share", async (HttpRequest request, string calendarId, CalendarStore store) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-            if (body is null) return bad!.ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
             var user = Text(body, "user");
             var role = Text(body, "role") ?? "reader";
             if (!UserDirectory.IsValidEmail(user) || Array.IndexOf(ShareRoles, role) < 0)
@@ -109,35 +153,74 @@ internal static class ScenarioEndpoints
                 return GoogleError.Invalid("\"user\" must be an email address and \"role\" one of freeBusyReader, reader, writer, owner.").ToResult();
             }
 
-            if (user == calendar.Owner) return GoogleError.Invalid("The owner already has the calendar.").ToResult();
+            if (user == calendar.Owner)
+            {
+                return GoogleError.Invalid("The owner already has the calendar.").ToResult();
+            }
+
             store.Share(calendar, user!, role);
             return Results.NoContent();
         });
         calendars.MapPost("/unshare", async (HttpRequest request, string calendarId, CalendarStore store, ChannelRegistry channels,
             NotificationDispatcher dispatcher) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-            if (body is null) return bad!.ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
             var user = Text(body, "user");
-            if (user is null || !store.Unshare(calendar, user)) return GoogleError.NotFound().ToResult();
+            if (user is null || !store.Unshare(calendar, user))
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             StopChannels(channels, dispatcher, calendar.Id, user);
             return Results.NoContent();
         });
         calendars.MapPost("/rename", async (HttpRequest request, string calendarId, CalendarStore store) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
-            if (body is null) return bad!.ToResult();
-            if (Text(body, "summary") is not { Length: > 0 } summary) return GoogleError.Required("Missing title.").ToResult();
+            if (body is null)
+            {
+                return bad!.ToResult();
+            }
+
+            if (Text(body, "summary") is not { Length: > 0 } summary)
+            {
+                return GoogleError.Required("Missing title.").ToResult();
+            }
             // A calendar property: Google's lists neither move the entry's etag nor return it with a sync token.
-            lock (calendar.Gate) calendar.Summary = summary;
+            lock (calendar.Gate)
+            {
+                calendar.Summary = summary;
+            }
+
             return Results.NoContent();
         });
         calendars.MapDelete("", (string calendarId, CalendarStore store, ChannelRegistry channels, NotificationDispatcher dispatcher) =>
         {
-            if (store.Find(calendarId) is not { IsDeleted: false } calendar) return GoogleError.NotFound().ToResult();
-            if (calendar.IsPrimary) return new GoogleError(400, "global", "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.").ToResult();
+            if (store.Find(calendarId) is not { IsDeleted: false } calendar)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
+            if (calendar.IsPrimary)
+            {
+                return new GoogleError(400, "global", "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.").ToResult();
+            }
+
             store.Remove(calendar);
             StopChannels(channels, dispatcher, calendar.Id, user: null);
             return Results.NoContent();
@@ -147,14 +230,21 @@ internal static class ScenarioEndpoints
     /// <summary>A user without access gets no more pushes for the calendar's events (all users when it is deleted).</summary>
     private static void StopChannels(ChannelRegistry channels, NotificationDispatcher dispatcher, string calendarId, string? user)
     {
-        foreach (var channel in channels.Watching(calendarId).Where(c => user is null || c.User == user).ToList()) dispatcher.Stop(channel);
+        foreach (var channel in channels.Watching(calendarId).Where(c => user is null || c.User == user).ToList())
+        {
+            dispatcher.Stop(channel);
+        }
     }
 
     private static string MeetCode()
     {
         const string letters = "abcdefghijklmnopqrstuvwxyz";
         Span<char> code = stackalloc char[12];
-        for (var i = 0; i < code.Length; i++) code[i] = i is 3 or 8 ? '-' : letters[RandomNumberGenerator.GetInt32(letters.Length)];
+        for (var i = 0; i < code.Length; i++)
+        {
+            code[i] = i is 3 or 8 ? '-' : letters[RandomNumberGenerator.GetInt32(letters.Length)];
+        }
+
         return new string(code);
     }
 

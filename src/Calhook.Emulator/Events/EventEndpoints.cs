@@ -31,9 +31,17 @@ internal static class EventEndpoints
     private static IResult List(HttpContext http, string calendarId, CalendarStore store, EventLister lister)
     {
         var (calendar, error) = store.Resolve(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         var (query, invalid) = ListQuery.Parse(http.Request.Query);
-        if (query is null) return invalid!.ToResult();
+        if (query is null)
+        {
+            return invalid!.ToResult();
+        }
+
         var (page, failure) = lister.List(calendar, query);
         return page is null ? failure!.ToResult() : JsonResults.Write(w => WriteEnvelope(w, page));
     }
@@ -41,9 +49,17 @@ internal static class EventEndpoints
     private static async Task<IResult> InsertAsync(HttpContext http, string calendarId, CalendarStore store, EventWriter writer, bool import)
     {
         var (calendar, error) = store.ResolveWritable(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-        if (body is null) return bad!.ToResult();
+        if (body is null)
+        {
+            return bad!.ToResult();
+        }
+
         var outcome = writer.Insert(calendar, body, import);
         return outcome.Event is { } stored ? JsonResults.Raw(stored.Utf8) : outcome.Error!.ToResult();
     }
@@ -51,7 +67,11 @@ internal static class EventEndpoints
     private static IResult Get(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
     {
         var (calendar, error) = store.Resolve(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         byte[] json;
         string etag;
         lock (calendar.Gate)
@@ -77,9 +97,17 @@ internal static class EventEndpoints
         EventWriter writer, bool patch)
     {
         var (calendar, error) = store.ResolveWritable(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-        if (body is null) return bad!.ToResult();
+        if (body is null)
+        {
+            return bad!.ToResult();
+        }
+
         var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
         var outcome = writer.Replace(calendar, eventId, body, ifMatch, patch);
         return outcome.Event is { } stored ? JsonResults.Raw(stored.Utf8) : outcome.Error!.ToResult();
@@ -88,7 +116,11 @@ internal static class EventEndpoints
     private static IResult Delete(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
     {
         var (calendar, error) = store.ResolveWritable(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
         return writer.Delete(calendar, eventId, ifMatch) is { } failure ? failure.ToResult() : Results.NoContent();
     }
@@ -106,10 +138,22 @@ internal static class EventEndpoints
         w.WriteString("accessRole", "owner");
         w.WriteStartArray("defaultReminders");
         w.WriteEndArray();
-        if (page.NextPageToken is not null) w.WriteString("nextPageToken", page.NextPageToken);
-        if (page.NextSyncToken is not null) w.WriteString("nextSyncToken", page.NextSyncToken);
+        if (page.NextPageToken is not null)
+        {
+            w.WriteString("nextPageToken", page.NextPageToken);
+        }
+
+        if (page.NextSyncToken is not null)
+        {
+            w.WriteString("nextSyncToken", page.NextSyncToken);
+        }
+
         w.WriteStartArray("items");
-        foreach (var item in page.Items) w.WriteRawValue(item, skipInputValidation: true);
+        foreach (var item in page.Items)
+        {
+            w.WriteRawValue(item, skipInputValidation: true);
+        }
+
         w.WriteEndArray();
         w.WriteEndObject();
     }

@@ -20,23 +20,27 @@ internal static partial class EventIds
     private const int IdLength = 26;
 
     // Random bytes are drawn from the OS in blocks: one call per id was a large share of an insert's cost.
-    [ThreadStatic] private static byte[]? randomBlock;
-    [ThreadStatic] private static int randomUsed;
+    [ThreadStatic] private static byte[]? RandomBlock;
+    [ThreadStatic] private static int RandomUsed;
 
     /// <summary>A new 26-character id, as Google generates them. Thread-safe (per-thread random blocks).</summary>
     public static string New()
     {
-        var block = randomBlock ??= new byte[IdLength * 64];
-        if (randomUsed == 0 || randomUsed + IdLength > block.Length)
+        var block = RandomBlock ??= new byte[IdLength * 64];
+        if (RandomUsed == 0 || RandomUsed + IdLength > block.Length)
         {
             RandomNumberGenerator.Fill(block);
-            randomUsed = 0;
+            RandomUsed = 0;
         }
 
-        var bytes = block.AsSpan(randomUsed, IdLength);
-        randomUsed += IdLength;
+        var bytes = block.AsSpan(RandomUsed, IdLength);
+        RandomUsed += IdLength;
         Span<char> chars = stackalloc char[IdLength];
-        for (var i = 0; i < chars.Length; i++) chars[i] = Base32Hex[bytes[i] & 31];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = Base32Hex[bytes[i] & 31];
+        }
+
         return new string(chars);
     }
 

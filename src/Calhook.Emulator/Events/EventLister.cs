@@ -24,7 +24,11 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
             if (query.SyncToken is { } syncToken)
             {
                 var (seq, error) = tokens.ReadSyncToken(calendar, syncToken);
-                if (error is not null) return (null, error);
+                if (error is not null)
+                {
+                    return (null, error);
+                }
+
                 from = seq;
             }
 
@@ -55,7 +59,11 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
         while (entries.MoveNext())
         {
             var e = entries.Current;
-            if (page.Count >= query.MaxResults) return (page, at with { AfterSeq = consumed, EntrySeq = -1, Skip = 0 });
+            if (page.Count >= query.MaxResults)
+            {
+                return (page, at with { AfterSeq = consumed, EntrySeq = -1, Skip = 0 });
+            }
+
             var items = ItemsFor(calendar, e, query);
             var skip = e.Seq == at.EntrySeq ? at.Skip : 0;
             for (var i = skip; i < items.Count; i++)
@@ -81,7 +89,10 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
         foreach (var e in calendar.ChangedAfter(at.AfterSeq))
         {
             var items = ItemsFor(calendar, e, query);
-            foreach (var item in items) all.Add((StartOf(item), item));
+            foreach (var item in items)
+            {
+                all.Add((StartOf(item), item));
+            }
         }
 
         all.Sort((a, b) => a.Start.CompareTo(b.Start));
@@ -100,13 +111,21 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
     /// <summary>What one stored event contributes to a list: itself, its instances, a tombstone, or nothing.</summary>
     private List<byte[]> ItemsFor(CalendarState calendar, StoredEvent e, ListQuery query)
     {
-        if (!Filters.Matches(e, query)) return [];
+        if (!Filters.Matches(e, query))
+        {
+            return [];
+        }
+
         if (e.IsCancelled)
         {
             // Cancelled events show only in incremental results or with showDeleted; a cancelled instance of a live
             // series shows even without showDeleted when series are not expanded.
             var cancelledInstanceOfLiveSeries = !query.SingleEvents && e.RecurringEventId is { } m && calendar.Find(m) is { IsCancelled: false };
-            if (!query.Incremental && !query.ShowDeleted && !cancelledInstanceOfLiveSeries) return [];
+            if (!query.Incremental && !query.ShowDeleted && !cancelledInstanceOfLiveSeries)
+            {
+                return [];
+            }
+
             // A deleted series: Google's recordings show only the master's tombstone, none for its exceptions
             // (the config switch instanceTombstonesOnSeriesDelete adds them).
             if (e.RecurringEventId is { } series && calendar.Find(series) is { IsCancelled: true } && !runtime.Config.InstanceTombstonesOnSeriesDelete)
@@ -132,9 +151,21 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
         var result = new List<byte[]>();
         foreach (var occurrence in occurrences)
         {
-            if (query.TimeMax is { } max && occurrence.Start >= max) break;
-            if (exceptions.ContainsKey(occurrence.Start) || calendar.Find(occurrence.InstanceId) is not null) continue;
-            if (!StoredEvent.Overlaps(occurrence.Start, occurrence.End, query.TimeMin, query.TimeMax)) continue;
+            if (query.TimeMax is { } max && occurrence.Start >= max)
+            {
+                break;
+            }
+
+            if (exceptions.ContainsKey(occurrence.Start) || calendar.Find(occurrence.InstanceId) is not null)
+            {
+                continue;
+            }
+
+            if (!StoredEvent.Overlaps(occurrence.Start, occurrence.End, query.TimeMin, query.TimeMax))
+            {
+                continue;
+            }
+
             result.Add(Serialize(InstanceJson.Build(e, occurrence)));
         }
 

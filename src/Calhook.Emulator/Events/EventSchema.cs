@@ -18,8 +18,16 @@ internal static class EventSchema
     // the path is built only on the way back from a failure.
     private static string? Check(JsonNode? value, JsonObject schema)
     {
-        if (value is null) return null;
-        if (schema["$ref"] is JsonValue reference) schema = (JsonObject)Schemas.Value[reference.GetValue<string>()]!;
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (schema["$ref"] is JsonValue reference)
+        {
+            schema = (JsonObject)Schemas.Value[reference.GetValue<string>()]!;
+        }
+
         var type = schema["type"]?.GetValue<string>();
         switch (type)
         {
@@ -33,23 +41,41 @@ internal static class EventSchema
             case "boolean":
                 return value is JsonValue b && b.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? null : "";
             case "array":
-                if (value is not JsonArray array) return "";
+                if (value is not JsonArray array)
+                {
+                    return "";
+                }
+
                 var items = (JsonObject)schema["items"]!;
                 for (var k = 0; k < array.Count; k++)
                 {
-                    if (Check(array[k], items) is { } bad) return $"[{k}]{bad}";
+                    if (Check(array[k], items) is { } bad)
+                    {
+                        return $"[{k}]{bad}";
+                    }
                 }
 
                 return null;
             case "object":
-                if (value is not JsonObject obj) return "";
+                if (value is not JsonObject obj)
+                {
+                    return "";
+                }
+
                 var properties = schema["properties"] as JsonObject;
                 var additional = schema["additionalProperties"] as JsonObject;
                 foreach (var (name, child) in obj)
                 {
                     var childSchema = properties?[name] as JsonObject ?? additional;
-                    if (childSchema is null) continue;
-                    if (Check(child, childSchema) is { } bad) return $".{name}{bad}";
+                    if (childSchema is null)
+                    {
+                        continue;
+                    }
+
+                    if (Check(child, childSchema) is { } bad)
+                    {
+                        return $".{name}{bad}";
+                    }
                 }
 
                 return null;
@@ -72,11 +98,17 @@ internal static class EventSchema
     {
         if (node is JsonObject obj)
         {
-            foreach (var (_, child) in obj) Materialize(child);
+            foreach (var (_, child) in obj)
+            {
+                Materialize(child);
+            }
         }
         else if (node is JsonArray array)
         {
-            foreach (var child in array) Materialize(child);
+            foreach (var child in array)
+            {
+                Materialize(child);
+            }
         }
     }
 }

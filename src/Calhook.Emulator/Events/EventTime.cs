@@ -15,20 +15,40 @@ internal readonly record struct EventTime(DateTimeOffset Instant, DateOnly? Date
     public static bool TryParse(JsonNode? node, out EventTime time)
     {
         time = default;
-        if (node is not JsonObject edt) return false;
+        if (node is not JsonObject edt)
+        {
+            return false;
+        }
+
         var date = edt["date"] is JsonValue d && d.TryGetValue(out string? ds) ? ds : null;
         var dateTime = edt["dateTime"] is JsonValue t && t.TryGetValue(out string? ts) ? ts : null;
         var zone = edt["timeZone"] is JsonValue z && z.TryGetValue(out string? zs) ? zs : null;
-        if (zone is not null && FindZone(zone) is null) return false;
-        if ((date is null) == (dateTime is null)) return false;
+        if (zone is not null && FindZone(zone) is null)
+        {
+            return false;
+        }
+
+        if ((date is null) == (dateTime is null))
+        {
+            return false;
+        }
+
         if (date is not null)
         {
-            if (!DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)) return false;
+            if (!DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                return false;
+            }
+
             time = new EventTime(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), day, zone);
             return true;
         }
 
-        if (!TryParseInstant(dateTime!, zone, out var instant)) return false;
+        if (!TryParseInstant(dateTime!, zone, out var instant))
+        {
+            return false;
+        }
+
         time = new EventTime(instant, null, zone);
         return true;
     }
@@ -37,15 +57,27 @@ internal readonly record struct EventTime(DateTimeOffset Instant, DateOnly? Date
     public static bool TryParseInstant(string text, string? zone, out DateTimeOffset instant)
     {
         instant = default;
-        if (text.Length < 19 || text[10] != 'T') return false;
+        if (text.Length < 19 || text[10] != 'T')
+        {
+            return false;
+        }
+
         var hasOffset = text.EndsWith('Z') || text.EndsWith('z') || text.LastIndexOfAny(['+', '-']) > 10;
         if (hasOffset)
         {
             return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out instant);
         }
 
-        if (zone is null || FindZone(zone) is not { } tz) return false;
-        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
+        if (zone is null || FindZone(zone) is not { } tz)
+        {
+            return false;
+        }
+
+        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        {
+            return false;
+        }
+
         instant = new DateTimeOffset(DateTime.SpecifyKind(local, DateTimeKind.Unspecified), tz.GetUtcOffset(local));
         return true;
     }

@@ -21,7 +21,11 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
     public WriteOutcome Insert(CalendarState calendar, JsonObject body, bool import)
     {
         var outcome = InsertLocked(calendar, body, import);
-        if (outcome.Event is not null) signal.Raise(calendar.Id);
+        if (outcome.Event is not null)
+        {
+            signal.Raise(calendar.Id);
+        }
+
         return outcome;
     }
 
@@ -32,21 +36,39 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         {
             var existing = calendar.Find(eventId);
             var current = existing?.Node ?? VirtualInstance(calendar, eventId);
-            if (current is null) return GoogleError.NotFound();
-            if (!Matches(existing, current, ifMatch)) return GoogleError.ConditionNotMet();
+            if (current is null)
+            {
+                return GoogleError.NotFound();
+            }
+
+            if (!Matches(existing, current, ifMatch))
+            {
+                return GoogleError.ConditionNotMet();
+            }
+
             var merged = patch ? Merge((JsonObject)current.DeepClone(), body) : (JsonObject)body.DeepClone();
             // Identity fields of an instance and the creation facts never change through update or patch.
             foreach (var keep in new[] { "recurringEventId", "originalStartTime", "iCalUID", "created" })
             {
-                if (current[keep] is { } value) merged[keep] = value.DeepClone();
+                if (current[keep] is { } value)
+                {
+                    merged[keep] = value.DeepClone();
+                }
             }
 
             foreach (var keep in new[] { "creator", "organizer", "sequence", "eventType" })
             {
-                if (merged[keep] is null && current[keep] is { } value) merged[keep] = value.DeepClone();
+                if (merged[keep] is null && current[keep] is { } value)
+                {
+                    merged[keep] = value.DeepClone();
+                }
             }
 
-            if (Validate(merged, requireTimes: true) is { } error) return error;
+            if (Validate(merged, requireTimes: true) is { } error)
+            {
+                return error;
+            }
+
             BumpSequenceOnReschedule(current, merged);
             var status = merged["status"]?.GetValue<string>();
             // Without a stored event this is the first edit of an occurrence of a series: the instance existed
@@ -64,10 +86,22 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         lock (calendar.Gate)
         {
             var existing = calendar.Find(eventId);
-            if (existing is { IsCancelled: true }) return GoogleError.Deleted();
+            if (existing is { IsCancelled: true })
+            {
+                return GoogleError.Deleted();
+            }
+
             var current = existing?.Node ?? VirtualInstance(calendar, eventId);
-            if (current is null) return GoogleError.NotFound();
-            if (!Matches(existing, current, ifMatch)) return GoogleError.ConditionNotMet();
+            if (current is null)
+            {
+                return GoogleError.NotFound();
+            }
+
+            if (!Matches(existing, current, ifMatch))
+            {
+                return GoogleError.ConditionNotMet();
+            }
+
             var cancelled = (JsonObject)current.DeepClone();
             cancelled["status"] = "cancelled";
             Commit(calendar, cancelled, eventId, existing, MutationKind.Deleted);
@@ -99,11 +133,23 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         lock (calendar.Gate)
         {
             var existing = calendar.Find(eventId);
-            if (existing is { IsCancelled: true }) return GoogleError.Deleted();
+            if (existing is { IsCancelled: true })
+            {
+                return GoogleError.Deleted();
+            }
+
             var current = existing?.Node ?? VirtualInstance(calendar, eventId);
-            if (current is null) return GoogleError.NotFound();
+            if (current is null)
+            {
+                return GoogleError.NotFound();
+            }
+
             var copy = (JsonObject)current.DeepClone();
-            if (change(copy) is { } error) return error;
+            if (change(copy) is { } error)
+            {
+                return error;
+            }
+
             outcome = new WriteOutcome(Commit(calendar, copy, eventId, existing, MutationKind.Updated), null);
         }
 
@@ -140,7 +186,11 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
     /// <summary>The JSON of an unmodified instance of a stored series, or null when the id names none.</summary>
     public JsonObject? VirtualInstance(CalendarState calendar, string eventId)
     {
-        if (EventIds.MasterOf(eventId) is not { } masterId || calendar.Find(masterId) is not { IsCancelled: false } master) return null;
+        if (EventIds.MasterOf(eventId) is not { } masterId || calendar.Find(masterId) is not { IsCancelled: false } master)
+        {
+            return null;
+        }
+
         var occurrence = master.Occurrences(runtime.Options.MaxInstancesPerSeries).FirstOrDefault(o => o.InstanceId == eventId);
         return occurrence is null ? null : InstanceJson.Build(master, occurrence);
     }
@@ -150,12 +200,24 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         lock (calendar.Gate)
         {
             var cancelled = body["status"] is JsonValue s && s.TryGetValue(out string? status) && status == "cancelled";
-            if (Validate(body, requireTimes: !(import && cancelled)) is { } error) return error;
+            if (Validate(body, requireTimes: !(import && cancelled)) is { } error)
+            {
+                return error;
+            }
+
             string id;
             if (body["id"] is JsonValue idValue && idValue.TryGetValue(out string? given))
             {
-                if (!(import ? EventIds.IsValidImportedId(given) : EventIds.IsValidClientId(given))) return GoogleError.Invalid("Invalid resource id value.");
-                if (calendar.Find(given) is not null) return GoogleError.Duplicate();
+                if (!(import ? EventIds.IsValidImportedId(given) : EventIds.IsValidClientId(given)))
+                {
+                    return GoogleError.Invalid("Invalid resource id value.");
+                }
+
+                if (calendar.Find(given) is not null)
+                {
+                    return GoogleError.Duplicate();
+                }
+
                 id = given;
             }
             else
@@ -196,7 +258,10 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         };
         foreach (var (name, value) in body)
         {
-            if (Array.IndexOf(ServerFields, name) < 0 && name != "status" && value is not null) node[name] = value.DeepClone();
+            if (Array.IndexOf(ServerFields, name) < 0 && name != "status" && value is not null)
+            {
+                node[name] = value.DeepClone();
+            }
         }
 
         // An imported copy keeps its times as given (recorded copies hold local times with a zone).
@@ -237,8 +302,14 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
     {
         foreach (var (name, value) in patch)
         {
-            if (value is JsonObject child && target[name] is JsonObject existing) Merge(existing, child);
-            else target[name] = value?.DeepClone();
+            if (value is JsonObject child && target[name] is JsonObject existing)
+            {
+                Merge(existing, child);
+            }
+            else
+            {
+                target[name] = value?.DeepClone();
+            }
         }
 
         return target;
@@ -247,15 +318,31 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
     /// <summary>Google's checks on an event body; null when it may be stored.</summary>
     private GoogleError? Validate(JsonObject body, bool requireTimes)
     {
-        if (EventSchema.FindTypeError(body) is { } path) return GoogleError.Invalid($"Invalid value for: {path}");
+        if (EventSchema.FindTypeError(body) is { } path)
+        {
+            return GoogleError.Invalid($"Invalid value for: {path}");
+        }
+
         if (body["status"] is JsonValue s && s.GetValue<string>() is not ("confirmed" or "tentative" or "cancelled"))
         {
             return GoogleError.Invalid("Invalid value for: status");
         }
 
-        if (!requireTimes) return null;
-        if (body["start"] is null) return GoogleError.Required("Missing start time.");
-        if (!EventTime.TryParse(body["start"], out var start)) return GoogleError.Invalid("Invalid start time.");
+        if (!requireTimes)
+        {
+            return null;
+        }
+
+        if (body["start"] is null)
+        {
+            return GoogleError.Required("Missing start time.");
+        }
+
+        if (!EventTime.TryParse(body["start"], out var start))
+        {
+            return GoogleError.Invalid("Invalid start time.");
+        }
+
         if (body["end"] is null)
         {
             // Google still needs an end unless the event says its end is unspecified.
@@ -264,12 +351,28 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
                 : GoogleError.Required("Missing end time.");
         }
 
-        if (!EventTime.TryParse(body["end"], out var end)) return GoogleError.Invalid("Invalid end time.");
-        if (start.IsAllDay != end.IsAllDay) return GoogleError.Invalid("Invalid end time.");
-        if (end.Instant < start.Instant) return GoogleError.TimeRangeEmpty("end");
+        if (!EventTime.TryParse(body["end"], out var end))
+        {
+            return GoogleError.Invalid("Invalid end time.");
+        }
+
+        if (start.IsAllDay != end.IsAllDay)
+        {
+            return GoogleError.Invalid("Invalid end time.");
+        }
+
+        if (end.Instant < start.Instant)
+        {
+            return GoogleError.TimeRangeEmpty("end");
+        }
+
         if (body["recurrence"] is JsonArray { Count: > 0 } lines && body["recurringEventId"] is null)
         {
-            if (!start.IsAllDay && start.TimeZone is null) return GoogleError.Required("Missing time zone definition for start time.");
+            if (!start.IsAllDay && start.TimeZone is null)
+            {
+                return GoogleError.Required("Missing time zone definition for start time.");
+            }
+
             var rules = lines.Select(l => l?.GetValue<string>() ?? "");
             if (Recurrence.RecurrenceExpander.Expand("x", start, end, rules, 1, out var error) is null)
             {

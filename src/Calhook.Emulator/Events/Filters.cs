@@ -9,9 +9,21 @@ internal static class Filters
 
     public static bool Matches(StoredEvent e, ListQuery query)
     {
-        if (query.UpdatedMin is { } updatedMin && e.Updated < updatedMin) return false;
-        if (query.ICalUid is { } uid && (string?)e.Node["iCalUID"] != uid) return false;
-        if (query.EventTypes.Length > 0 && !query.EventTypes.Contains((string?)e.Node["eventType"] ?? "default")) return false;
+        if (query.UpdatedMin is { } updatedMin && e.Updated < updatedMin)
+        {
+            return false;
+        }
+
+        if (query.ICalUid is { } uid && (string?)e.Node["iCalUID"] != uid)
+        {
+            return false;
+        }
+
+        if (query.EventTypes.Length > 0 && !query.EventTypes.Contains((string?)e.Node["eventType"] ?? "default"))
+        {
+            return false;
+        }
+
         return query.Terms.Length == 0 || query.Terms.All(term => Contains(e.Node, term));
     }
 
@@ -22,7 +34,10 @@ internal static class Filters
     {
         foreach (var field in SearchedFields)
         {
-            if (node[field] is JsonValue v && v.TryGetValue(out string? text) && text.Contains(term, StringComparison.OrdinalIgnoreCase)) return true;
+            if (node[field] is JsonValue v && v.TryGetValue(out string? text) && text.Contains(term, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
         }
 
         return node["attendees"] is JsonArray attendees && attendees.OfType<JsonObject>().Any(a =>

@@ -11,7 +11,11 @@ internal static class InstanceJson
         var node = new JsonObject();
         foreach (var (name, value) in master.Node)
         {
-            if (name is "recurrence") continue;
+            if (name is "recurrence")
+            {
+                continue;
+            }
+
             node[name] = name switch
             {
                 "id" => occurrence.InstanceId,

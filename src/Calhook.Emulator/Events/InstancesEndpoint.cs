@@ -12,9 +12,17 @@ internal static class InstancesEndpoint
     public static IResult Handle(HttpContext http, string calendarId, string eventId, CalendarStore store)
     {
         var (calendar, error) = store.Resolve(calendarId, http.User());
-        if (calendar is null) return error!.ToResult();
+        if (calendar is null)
+        {
+            return error!.ToResult();
+        }
+
         var (query, invalid) = ListQuery.Parse(http.Request.Query);
-        if (query is null) return invalid!.ToResult();
+        if (query is null)
+        {
+            return invalid!.ToResult();
+        }
+
         var skip = 0;
         if (query.PageToken is { } token)
         {
@@ -29,19 +37,39 @@ internal static class InstancesEndpoint
         EventPage page;
         lock (calendar.Gate)
         {
-            if (calendar.Find(eventId) is not { IsRecurring: true, IsCancelled: false } master) return GoogleError.NotFound().ToResult();
+            if (calendar.Find(eventId) is not { IsRecurring: true, IsCancelled: false } master)
+            {
+                return GoogleError.NotFound().ToResult();
+            }
+
             var exceptions = calendar.ExceptionsOf(master.Id);
             var items = new List<byte[]>();
             foreach (var occurrence in master.Occurrences(store.Runtime.Options.MaxInstancesPerSeries))
             {
-                if (query.TimeMax is { } max && occurrence.Start >= max) break;
+                if (query.TimeMax is { } max && occurrence.Start >= max)
+                {
+                    break;
+                }
+
                 if (query.OriginalStart is { } original
-                    && (!EventTime.TryParseInstant(original, null, out var at) || at != occurrence.Start)) continue;
+                    && (!EventTime.TryParseInstant(original, null, out var at) || at != occurrence.Start))
+                {
+                    continue;
+                }
+
                 var exception = exceptions.GetValueOrDefault(occurrence.Start) ?? calendar.Find(occurrence.InstanceId);
-                if (exception is { IsCancelled: true } && !query.ShowDeleted) continue;
+                if (exception is { IsCancelled: true } && !query.ShowDeleted)
+                {
+                    continue;
+                }
+
                 if (exception is not null)
                 {
-                    if (Filters.InRange(exception, query)) items.Add(exception.Utf8);
+                    if (Filters.InRange(exception, query))
+                    {
+                        items.Add(exception.Utf8);
+                    }
+
                     continue;
                 }
 

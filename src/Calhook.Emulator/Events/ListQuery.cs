@@ -39,7 +39,10 @@ internal sealed record ListQuery
         {
             foreach (var name in ForbiddenWithSyncToken)
             {
-                if (query.ContainsKey(name)) return (null, GoogleError.Invalid($"The {name} parameter cannot be used with syncToken.", name));
+                if (query.ContainsKey(name))
+                {
+                    return (null, GoogleError.Invalid($"The {name} parameter cannot be used with syncToken.", name));
+                }
             }
         }
 
@@ -58,10 +61,22 @@ internal sealed record ListQuery
         var (timeMin, e3) = Instant(query, "timeMin");
         var (timeMax, e4) = Instant(query, "timeMax");
         var (updatedMin, e5) = Instant(query, "updatedMin");
-        if ((e1 ?? e2 ?? e3 ?? e4 ?? e5) is { } error) return (null, error);
-        if (timeMin is not null && timeMax is not null && timeMax <= timeMin) return (null, GoogleError.TimeRangeEmpty("timeMax"));
+        if ((e1 ?? e2 ?? e3 ?? e4 ?? e5) is { } error)
+        {
+            return (null, error);
+        }
+
+        if (timeMin is not null && timeMax is not null && timeMax <= timeMin)
+        {
+            return (null, GoogleError.TimeRangeEmpty("timeMax"));
+        }
+
         var orderBy = query["orderBy"].ToString() is { Length: > 0 } o ? o : null;
-        if (orderBy is not (null or "startTime" or "updated")) return (null, GoogleError.Invalid("Invalid Value", "orderBy"));
+        if (orderBy is not (null or "startTime" or "updated"))
+        {
+            return (null, GoogleError.Invalid("Invalid Value", "orderBy"));
+        }
+
         if (orderBy == "startTime" && !singleEvents)
         {
             return (null, GoogleError.Invalid("The requested ordering is not available for the particular query."));
@@ -98,7 +113,11 @@ internal sealed record ListQuery
 
     private static (DateTimeOffset?, GoogleError?) Instant(IQueryCollection query, string name)
     {
-        if (NonEmpty(query, name) is not { } text) return (null, null);
+        if (NonEmpty(query, name) is not { } text)
+        {
+            return (null, null);
+        }
+
         return EventTime.TryParseInstant(text, null, out var instant) ? (instant, null) : (null, GoogleError.Invalid("Bad Request", name));
     }
 }

@@ -11,17 +11,17 @@ namespace Calhook.Emulator.Events;
 /// </summary>
 internal sealed class ListTokens(EmulatorRuntime runtime)
 {
-    private long issued;
+    private long _issued;
 
     /// <summary>Where a paginated list resumes: entries after <see cref="AfterSeq"/>; skip <see cref="Skip"/> items of
     /// the entry at <see cref="EntrySeq"/> (or the first <see cref="Skip"/> items in start-time order).</summary>
     public readonly record struct PagePosition(long Snapshot, long AfterSeq, long EntrySeq, int Skip, string QueryHash);
 
-    public long NextIssueNumber => Interlocked.Read(ref issued) + 1;
+    public long NextIssueNumber => Interlocked.Read(ref _issued) + 1;
 
     public string IssueSyncToken(CalendarState calendar, long seq)
     {
-        var number = Interlocked.Increment(ref issued);
+        var number = Interlocked.Increment(ref _issued);
         var now = runtime.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         return Encode($"s|{runtime.InstanceId}|{calendar.Id}|{seq}|{number}|{now}");
     }
@@ -59,7 +59,11 @@ internal sealed class ListTokens(EmulatorRuntime runtime)
     public static PagePosition? DecodePage(string token)
     {
         var parts = Decode(token)?.Split('|');
-        if (parts is not { Length: 6 } || parts[0] != "p") return null;
+        if (parts is not { Length: 6 } || parts[0] != "p")
+        {
+            return null;
+        }
+
         return long.TryParse(parts[1], CultureInfo.InvariantCulture, out var snapshot)
             && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var after)
             && long.TryParse(parts[3], CultureInfo.InvariantCulture, out var entry)

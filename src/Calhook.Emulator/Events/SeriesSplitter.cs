@@ -29,8 +29,16 @@ internal sealed class SeriesSplitter(EmulatorRuntime runtime, EventWriter writer
 
             var occurrences = master.Occurrences(runtime.Options.MaxInstancesPerSeries);
             var index = occurrences.ToList().FindIndex(o => o.InstanceId == instanceId);
-            if (index < 0) return (null, GoogleError.NotFound());
-            if (index == 0) return (null, GoogleError.Invalid("The instance is the series' first: change or delete the series itself."));
+            if (index < 0)
+            {
+                return (null, GoogleError.NotFound());
+            }
+
+            if (index == 0)
+            {
+                return (null, GoogleError.Invalid("The instance is the series' first: change or delete the series itself."));
+            }
+
             var at = occurrences[index];
             var zone = master.Start!.Value.TimeZone is { } z ? EventTime.FindZone(z) : null;
 
@@ -38,22 +46,36 @@ internal sealed class SeriesSplitter(EmulatorRuntime runtime, EventWriter writer
             if (edit is not null)
             {
                 next = (JsonObject)master.Node.DeepClone();
-                foreach (var server in new[] { "id", "etag", "htmlLink", "updated", "iCalUID" }) next.Remove(server);
+                foreach (var server in new[] { "id", "etag", "htmlLink", "updated", "iCalUID" })
+                {
+                    next.Remove(server);
+                }
+
                 next["start"] = at.StartJson.DeepClone();
                 next["end"] = at.EndJson.DeepClone();
                 next["recurrence"] = new JsonArray([.. Lines(master).Select(l => (JsonNode)ContinueRule(l, index)!)]);
                 var timesBefore = (next["start"]!.ToJsonString(), next["end"]!.ToJsonString());
-                foreach (var (name, value) in edit) next[name] = value?.DeepClone();
+                foreach (var (name, value) in edit)
+                {
+                    next[name] = value?.DeepClone();
+                }
+
                 if (timesBefore != (next["start"]?.ToJsonString(), next["end"]?.ToJsonString()))
                 {
                     next["sequence"] = (master.Node["sequence"] is JsonValue s && s.TryGetValue(out int was) ? was : 0) + 1;
                 }
 
-                if (writer.Check(next) is { } invalid) return (null, invalid);
+                if (writer.Check(next) is { } invalid)
+                {
+                    return (null, invalid);
+                }
             }
 
             var id = newId ? EventIds.New() : EventIds.SplitSeries(masterId, at.Start);
-            if (next is not null && calendar.Find(id) is not null) return (null, GoogleError.Duplicate());
+            if (next is not null && calendar.Find(id) is not null)
+            {
+                return (null, GoogleError.Duplicate());
+            }
 
             var truncated = (JsonObject)master.Node.DeepClone();
             var until = Until(at, master.Start!.Value, zone);
@@ -70,7 +92,10 @@ internal sealed class SeriesSplitter(EmulatorRuntime runtime, EventWriter writer
                 writer.CommitLocked(calendar, gone, exception.Id, exception, MutationKind.Deleted);
             }
 
-            if (next is not null) created = writer.CommitLocked(calendar, next, id, null, MutationKind.Created);
+            if (next is not null)
+            {
+                created = writer.CommitLocked(calendar, next, id, null, MutationKind.Created);
+            }
         }
 
         writer.Raise(calendar);
@@ -99,9 +124,17 @@ internal sealed class SeriesSplitter(EmulatorRuntime runtime, EventWriter writer
     /// <summary>The rule of the new series: a COUNT keeps only the occurrences not already had.</summary>
     private static string ContinueRule(string line, int alreadyHad)
     {
-        if (!IsRule(line)) return line;
+        if (!IsRule(line))
+        {
+            return line;
+        }
+
         var count = line.Split(':', 2)[1].Split(';').FirstOrDefault(p => p.StartsWith("COUNT=", StringComparison.OrdinalIgnoreCase));
-        if (count is null || !int.TryParse(count[6..], CultureInfo.InvariantCulture, out var n)) return line;
+        if (count is null || !int.TryParse(count[6..], CultureInfo.InvariantCulture, out var n))
+        {
+            return line;
+        }
+
         return WithoutParts(line, "COUNT") + ";COUNT=" + Math.Max(1, n - alreadyHad).ToString(CultureInfo.InvariantCulture);
     }
 

@@ -12,8 +12,8 @@ namespace Calhook.Emulator.Events;
 /// </summary>
 internal sealed class StoredEvent
 {
-    private IReadOnlyList<Occurrence>? occurrences;
-    private JsonObject? node;
+    private IReadOnlyList<Occurrence>? _occurrences;
+    private JsonObject? _node;
 
     private StoredEvent(JsonObject node, long seq, DateTimeOffset updated)
     {
@@ -25,8 +25,16 @@ internal sealed class StoredEvent
         IsCancelled = node["status"]?.GetValue<string>() == "cancelled";
         RecurringEventId = node["recurringEventId"] is JsonValue r && r.TryGetValue(out string? rid) ? rid : null;
         IsRecurring = node["recurrence"] is JsonArray { Count: > 0 };
-        if (EventTime.TryParse(node["start"], out var start)) Start = start;
-        if (EventTime.TryParse(node["end"], out var end)) End = end;
+        if (EventTime.TryParse(node["start"], out var start))
+        {
+            Start = start;
+        }
+
+        if (EventTime.TryParse(node["end"], out var end))
+        {
+            End = end;
+        }
+
         OriginalStart = EventTime.TryParse(node["originalStartTime"], out var original) ? original : null;
     }
 
@@ -37,7 +45,7 @@ internal sealed class StoredEvent
     public DateTimeOffset Updated { get; }
 
     /// <summary>The event as JSON. Call under the calendar lock; never modify it (clone first).</summary>
-    public JsonObject Node => node ??= JsonNode.Parse(Utf8)!.AsObject();
+    public JsonObject Node => _node ??= JsonNode.Parse(Utf8)!.AsObject();
 
     public byte[] Utf8 { get; }
 
@@ -61,11 +69,19 @@ internal sealed class StoredEvent
     /// <summary>The series' instances (cached per version); empty for single events. Call under the calendar lock.</summary>
     public IReadOnlyList<Occurrence> Occurrences(int cap)
     {
-        if (occurrences is not null) return occurrences;
-        if (!IsRecurring || Start is not { } start || End is not { } end) return occurrences = [];
+        if (_occurrences is not null)
+        {
+            return _occurrences;
+        }
+
+        if (!IsRecurring || Start is not { } start || End is not { } end)
+        {
+            return _occurrences = [];
+        }
+
         var lines = ((JsonArray)Node["recurrence"]!).Select(l => l?.GetValue<string>() ?? "");
-        occurrences = RecurrenceExpander.Expand(Id, start, end, lines, cap, out _) ?? [];
-        return occurrences;
+        _occurrences = RecurrenceExpander.Expand(Id, start, end, lines, cap, out _) ?? [];
+        return _occurrences;
     }
 
     /// <summary>Whether the event overlaps [min, max): Google filters on the end for timeMin and the start for timeMax.</summary>

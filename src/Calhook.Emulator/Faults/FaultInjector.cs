@@ -5,24 +5,27 @@ namespace Calhook.Emulator.Faults;
 /// <summary>Draws faults from the current settings with a seeded random source. Thread-safe.</summary>
 internal sealed class FaultInjector
 {
-    private readonly Lock gate = new();
-    private FaultSettings settings = new();
-    private Random random = new();
+    private readonly Lock _gate = new();
+    private FaultSettings _settings = new();
+    private Random _random = new();
 
     public FaultSettings Settings
     {
         get
         {
-            lock (gate) return settings;
+            lock (_gate)
+            {
+                return _settings;
+            }
         }
     }
 
     public void Apply(FaultSettings value)
     {
-        lock (gate)
+        lock (_gate)
         {
-            settings = value;
-            random = value.Seed is { } seed ? new Random(seed) : new Random();
+            _settings = value;
+            _random = value.Seed is { } seed ? new Random(seed) : new Random();
         }
     }
 
@@ -36,38 +39,56 @@ internal sealed class FaultInjector
     {
         get
         {
-            lock (gate) return settings.Notifications?.Reorder ?? false;
+            lock (_gate)
+            {
+                return _settings.Notifications?.Reorder ?? false;
+            }
         }
     }
 
     public TimeSpan NotificationDelay()
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (settings.Notifications?.DelayMs is not [var min, var max]) return TimeSpan.Zero;
-            return TimeSpan.FromMilliseconds(random.Next(min, max + 1));
+            if (_settings.Notifications?.DelayMs is not [var min, var max])
+            {
+                return TimeSpan.Zero;
+            }
+
+            return TimeSpan.FromMilliseconds(_random.Next(min, max + 1));
         }
     }
 
     /// <summary>The gap to the next message number: 1 to 3, so numbers increase with gaps as Google's do.</summary>
     public long NextMessageGap()
     {
-        lock (gate) return random.Next(1, 4);
+        lock (_gate)
+        {
+            return _random.Next(1, 4);
+        }
     }
 
     /// <summary>An error to answer instead of the call, or null to serve it.</summary>
     public GoogleError? ApiFault(bool incrementalList)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (settings.Api is not { } api) return null;
-            if (api.ErrorRate > 0 && random.NextDouble() < api.ErrorRate) return GoogleError.Backend(api.ErrorStatus ?? 503);
-            if (api.RateLimitRate > 0 && random.NextDouble() < api.RateLimitRate)
+            if (_settings.Api is not { } api)
             {
-                return GoogleError.RateLimit(random.Next(2) == 0 ? 403 : 429);
+                return null;
             }
 
-            if (incrementalList && api.FullSyncRequiredRate > 0 && random.NextDouble() < api.FullSyncRequiredRate)
+            if (api.ErrorRate > 0 && _random.NextDouble() < api.ErrorRate)
+            {
+                return GoogleError.Backend(api.ErrorStatus ?? 503);
+            }
+
+            if (api.RateLimitRate > 0 && _random.NextDouble() < api.RateLimitRate)
+            {
+                return GoogleError.RateLimit(_random.Next(2) == 0 ? 403 : 429);
+            }
+
+            if (incrementalList && api.FullSyncRequiredRate > 0 && _random.NextDouble() < api.FullSyncRequiredRate)
             {
                 return GoogleError.FullSyncRequired();
             }
@@ -78,10 +99,10 @@ internal sealed class FaultInjector
 
     private bool Roll(Func<FaultSettings, double> rate)
     {
-        lock (gate)
+        lock (_gate)
         {
-            var p = rate(settings);
-            return p > 0 && random.NextDouble() < p;
+            var p = rate(_settings);
+            return p > 0 && _random.NextDouble() < p;
         }
     }
 }

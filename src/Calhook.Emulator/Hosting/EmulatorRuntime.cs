@@ -6,7 +6,7 @@ namespace Calhook.Emulator;
 /// </summary>
 internal sealed class EmulatorRuntime(EmulatorOptions options)
 {
-    private volatile RuntimeConfig config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
+    private volatile RuntimeConfig _config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
         options.RequireHttpsAddress, options.InstanceTombstonesOnSeriesDelete);
 
     /// <summary>Distinguishes tokens of this emulator process from those of an earlier one (those answer 410).</summary>
@@ -18,11 +18,15 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 
     public RuntimeConfig Config
     {
-        get => config;
-        set => config = value;
+        get => _config;
+        set => _config = value;
     }
 }
 
 /// <summary>The run-time settings, exactly as <c>GET/PUT /emulator/v1/config</c> shows them.</summary>
-internal sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress,
+/// <param name="MaxChannelTtlSeconds">Longest life of a push channel, in seconds.</param>
+/// <param name="SyncTokenLifetimeSeconds">How long a sync token stays valid, in seconds; null: forever.</param>
+/// <param name="RequireHttpsAddress">Whether watch requests with a plain-http address are refused.</param>
+/// <param name="InstanceTombstonesOnSeriesDelete">Whether deleting a series also lists tombstones for its edited instances.</param>
+public sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress,
     bool InstanceTombstonesOnSeriesDelete = false);

@@ -54,10 +54,18 @@ internal static class RecurrenceExpander
         try
         {
             var calendar = Ical.Net.Calendar.Load(text.ToString());
-            if (calendar is null) throw new FormatException("no calendar");
+            if (calendar is null)
+            {
+                throw new FormatException("no calendar");
+            }
+
             foreach (var occurrence in calendar.GetOccurrences(null, null))
             {
-                if (result.Count >= cap) break;
+                if (result.Count >= cap)
+                {
+                    break;
+                }
+
                 result.Add(Build(masterId, occurrence.Period.StartTime, start, length, zone));
             }
         }
@@ -97,7 +105,11 @@ internal static class RecurrenceExpander
     private static JsonObject TimeJson(DateTimeOffset instant, string? zoneId, TimeZoneInfo? zone)
     {
         var json = new JsonObject { ["dateTime"] = EventTime.Format(instant, zone) };
-        if (zoneId is not null) json["timeZone"] = zoneId;
+        if (zoneId is not null)
+        {
+            json["timeZone"] = zoneId;
+        }
+
         return json;
     }
 }

@@ -21,12 +21,24 @@ internal static class BearerAuth
         var header = http.Request.Headers.Authorization.ToString();
         string? token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim()
             : http.Request.Query["access_token"].ToString() is { Length: > 0 } q ? q : null;
-        if (string.IsNullOrEmpty(token)) return GoogleError.LoginRequired().ToResult();
-        if (users!.Authenticate(token) is not { } user) return GoogleError.InvalidCredentials().ToResult();
+        if (string.IsNullOrEmpty(token))
+        {
+            return GoogleError.LoginRequired().ToResult();
+        }
+
+        if (users!.Authenticate(token) is not { } user)
+        {
+            return GoogleError.InvalidCredentials().ToResult();
+        }
+
         http.Items[UserKey] = user;
         var faults = (FaultInjector)http.RequestServices.GetService(typeof(FaultInjector))!;
         var incrementalList = HttpMethods.IsGet(http.Request.Method) && http.Request.Query.ContainsKey("syncToken");
-        if (faults.ApiFault(incrementalList) is { } fault) return fault.ToResult();
+        if (faults.ApiFault(incrementalList) is { } fault)
+        {
+            return fault.ToResult();
+        }
+
         return await next(context);
     }
 }

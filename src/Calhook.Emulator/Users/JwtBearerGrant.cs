@@ -34,9 +34,17 @@ internal static class JwtBearerGrant
     /// <summary>Checks <paramref name="assertion"/>; <paramref name="ownTokenUrl"/> is this emulator's <c>{origin}/token</c>.</summary>
     public static Outcome Verify(string assertion, string ownTokenUrl, ServiceAccounts accounts, DateTimeOffset now)
     {
-        if (string.IsNullOrEmpty(assertion)) return Fail("invalid_request", "Missing required parameter: assertion");
+        if (string.IsNullOrEmpty(assertion))
+        {
+            return Fail("invalid_request", "Missing required parameter: assertion");
+        }
+
         var parts = assertion.Split('.');
-        if (parts.Length != 3) return Fail("invalid_grant", "Invalid JWT: the assertion is not three dot-separated parts.");
+        if (parts.Length != 3)
+        {
+            return Fail("invalid_grant", "Invalid JWT: the assertion is not three dot-separated parts.");
+        }
+
         JsonElement header, claims;
         byte[] signature;
         try
@@ -50,8 +58,16 @@ internal static class JwtBearerGrant
             return Fail("invalid_grant", "Invalid JWT: the assertion is not base64url-encoded JSON.");
         }
 
-        if (header.ValueKind != JsonValueKind.Object || claims.ValueKind != JsonValueKind.Object) return Fail("invalid_grant", "Invalid JWT format.");
-        if (Text(header, "alg") != "RS256") return Fail("invalid_grant", "Invalid JWT: the signing algorithm must be RS256.");
+        if (header.ValueKind != JsonValueKind.Object || claims.ValueKind != JsonValueKind.Object)
+        {
+            return Fail("invalid_grant", "Invalid JWT format.");
+        }
+
+        if (Text(header, "alg") != "RS256")
+        {
+            return Fail("invalid_grant", "Invalid JWT: the signing algorithm must be RS256.");
+        }
+
         if (Text(claims, "iss") is not { } issuer || accounts.Find(issuer) is not { } account)
         {
             return Fail("invalid_grant", "Invalid grant: account not found");
@@ -62,7 +78,10 @@ internal static class JwtBearerGrant
             ? account.PublicKeys.TryGetValue(kid, out var one) ? [one] : []
             : account.PublicKeys.Values.ToArray();
         var signed = Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]);
-        if (!candidates.Any(key => IsSignedBy(key, signed, signature))) return Fail("invalid_grant", "Invalid JWT Signature.");
+        if (!candidates.Any(key => IsSignedBy(key, signed, signature)))
+        {
+            return Fail("invalid_grant", "Invalid JWT Signature.");
+        }
 
         var audience = Text(claims, "aud");
         if (audience is null || (!GoogleAudiences.Contains(audience, StringComparer.Ordinal) && audience != ownTokenUrl))
@@ -76,9 +95,17 @@ internal static class JwtBearerGrant
             return Fail("invalid_grant", BadTimes);
         }
 
-        if (string.IsNullOrWhiteSpace(Text(claims, "scope"))) return Fail("invalid_scope", "Invalid OAuth scope or ID token audience provided.");
+        if (string.IsNullOrWhiteSpace(Text(claims, "scope")))
+        {
+            return Fail("invalid_scope", "Invalid OAuth scope or ID token audience provided.");
+        }
+
         var subject = Text(claims, "sub");
-        if (subject is not null && !UserDirectory.IsValidEmail(subject)) return Fail("invalid_grant", "Invalid email or User ID");
+        if (subject is not null && !UserDirectory.IsValidEmail(subject))
+        {
+            return Fail("invalid_grant", "Invalid email or User ID");
+        }
+
         return new Outcome(subject ?? account.Email, null);
     }
 

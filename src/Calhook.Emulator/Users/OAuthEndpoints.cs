@@ -18,7 +18,11 @@ internal static class OAuthEndpoints
         endpoints.MapGet("/o/oauth2/v2/auth", (HttpRequest request) =>
         {
             var q = request.Query;
-            if (string.IsNullOrEmpty(q["redirect_uri"])) return OAuthFail("invalid_request", "Missing required parameter: redirect_uri");
+            if (string.IsNullOrEmpty(q["redirect_uri"]))
+            {
+                return OAuthFail("invalid_request", "Missing required parameter: redirect_uri");
+            }
+
             var hidden = string.Concat(new[] { "client_id", "redirect_uri", "scope", "state", "response_type", "access_type" }
                 .Select(n => $"<input type=\"hidden\" name=\"{n}\" value=\"{WebUtility.HtmlEncode(q[n].ToString())}\">"));
             var hint = WebUtility.HtmlEncode(q["login_hint"].ToString() is { Length: > 0 } h ? h : "alice@example.com");
@@ -35,24 +39,44 @@ internal static class OAuthEndpoints
             var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
             var user = form["user"].ToString();
             var redirect = form["redirect_uri"].ToString();
-            if (!UserDirectory.IsValidEmail(user)) return OAuthFail("invalid_request", "A user email is required.");
-            if (!Uri.TryCreate(redirect, UriKind.Absolute, out _)) return OAuthFail("invalid_request", "Invalid redirect_uri.");
+            if (!UserDirectory.IsValidEmail(user))
+            {
+                return OAuthFail("invalid_request", "A user email is required.");
+            }
+
+            if (!Uri.TryCreate(redirect, UriKind.Absolute, out _))
+            {
+                return OAuthFail("invalid_request", "Invalid redirect_uri.");
+            }
+
             store.EnsureUser(user);
             var code = users.IssueCode(user, redirect, form["scope"].ToString());
             var separator = redirect.Contains('?', StringComparison.Ordinal) ? '&' : '?';
             var location = $"{redirect}{separator}code={Uri.EscapeDataString(code)}&scope={Uri.EscapeDataString(form["scope"].ToString())}";
-            if (form["state"].ToString() is { Length: > 0 } state) location += $"&state={Uri.EscapeDataString(state)}";
+            if (form["state"].ToString() is { Length: > 0 } state)
+            {
+                location += $"&state={Uri.EscapeDataString(state)}";
+            }
+
             return Results.Redirect(location);
         });
         endpoints.MapPost("/token", async (HttpRequest request, UserDirectory users, ServiceAccounts serviceAccounts, CalendarStore store,
             EmulatorRuntime runtime) =>
         {
-            if (!request.HasFormContentType) return OAuthFail("invalid_request", "Expected application/x-www-form-urlencoded.");
+            if (!request.HasFormContentType)
+            {
+                return OAuthFail("invalid_request", "Expected application/x-www-form-urlencoded.");
+            }
+
             var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
             switch (form["grant_type"].ToString())
             {
                 case "authorization_code":
-                    if (users.Redeem(form["code"].ToString()) is not { } grant) return OAuthFail("invalid_grant", "Malformed auth code.");
+                    if (users.Redeem(form["code"].ToString()) is not { } grant)
+                    {
+                        return OAuthFail("invalid_grant", "Malformed auth code.");
+                    }
+
                     if (grant.RedirectUri is not null && form["redirect_uri"].ToString() is { Length: > 0 } r && r != grant.RedirectUri)
                     {
                         return OAuthFail("redirect_uri_mismatch", "Bad Request");
@@ -71,7 +95,10 @@ internal static class OAuthEndpoints
                 case JwtBearerGrant.GrantType:
                     var ownTokenUrl = $"{request.Scheme}://{request.Host}/token";
                     var outcome = JwtBearerGrant.Verify(form["assertion"].ToString(), ownTokenUrl, serviceAccounts, runtime.Clock.GetUtcNow());
-                    if (outcome.Error is { } refused) return Results.Json(refused, EmulatorJson.Wire.OAuthError, statusCode: 400);
+                    if (outcome.Error is { } refused)
+                    {
+                        return Results.Json(refused, EmulatorJson.Wire.OAuthError, statusCode: 400);
+                    }
 
                     // A Workspace user acted as already exists at Google, so an unknown subject is created here.
                     store.EnsureUser(outcome.User!);

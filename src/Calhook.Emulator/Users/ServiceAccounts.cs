@@ -14,7 +14,7 @@ internal sealed class ServiceAccounts
     /// <summary>The project every emulator service account belongs to, as in <c>…@{project}.iam.gserviceaccount.com</c>.</summary>
     public const string ProjectId = "calendar-emulator";
 
-    private readonly ConcurrentDictionary<string, ServiceAccount> byEmail = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, ServiceAccount> _byEmail = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// A service account and the public keys issued for it, by key id (DER SubjectPublicKeyInfo). An account can hold
@@ -29,7 +29,7 @@ internal sealed class ServiceAccounts
     public ServiceAccountKeyFile CreateKey(string name, Uri origin)
     {
         var email = $"{name}@{ProjectId}.iam.gserviceaccount.com";
-        var account = byEmail.GetOrAdd(email, e => new ServiceAccount(e, NewClientId(), new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal)));
+        var account = _byEmail.GetOrAdd(email, e => new ServiceAccount(e, NewClientId(), new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal)));
         using var rsa = RSA.Create(2048);
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         account.PublicKeys[keyId] = rsa.ExportSubjectPublicKeyInfo();
@@ -39,7 +39,7 @@ internal sealed class ServiceAccounts
     }
 
     /// <summary>The account of <paramref name="email"/>, or null when this emulator never issued a key for it.</summary>
-    public ServiceAccount? Find(string email) => byEmail.GetValueOrDefault(email);
+    public ServiceAccount? Find(string email) => _byEmail.GetValueOrDefault(email);
 
     /// <summary>A valid account name: 6–30 lowercase letters, digits or dashes, starting with a letter (Google's rule).</summary>
     public static bool IsValidName(string name) =>

@@ -6,9 +6,9 @@ namespace Calhook.Emulator.Users;
 /// <summary>Users and their OAuth tokens. Thread-safe.</summary>
 internal sealed class UserDirectory(EmulatorRuntime runtime)
 {
-    private readonly ConcurrentDictionary<string, AccessToken> accessTokens = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> refreshTokens = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, AuthorizationCode> codes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AccessToken> _accessTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _refreshTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AuthorizationCode> _codes = new(StringComparer.Ordinal);
 
     public sealed record AccessToken(string User, DateTimeOffset ExpiresAt);
 
@@ -23,7 +23,7 @@ internal sealed class UserDirectory(EmulatorRuntime runtime)
     public IssuedTokens Issue(string user)
     {
         var refresh = "1//" + NewSecret();
-        refreshTokens[refresh] = user;
+        _refreshTokens[refresh] = user;
         var (access, expiresIn) = IssueAccessToken(user);
         return new IssuedTokens(access, refresh, expiresIn);
     }
@@ -32,39 +32,45 @@ internal sealed class UserDirectory(EmulatorRuntime runtime)
     {
         var lifetime = runtime.Options.AccessTokenLifetimeSeconds;
         var token = "ya29." + NewSecret();
-        accessTokens[token] = new AccessToken(user, runtime.Clock.GetUtcNow().AddSeconds(lifetime));
+        _accessTokens[token] = new AccessToken(user, runtime.Clock.GetUtcNow().AddSeconds(lifetime));
         return (token, lifetime);
     }
 
     /// <summary>The user of a live access token, or null when it is unknown, revoked or expired.</summary>
     public string? Authenticate(string accessToken) =>
-        accessTokens.TryGetValue(accessToken, out var token) && token.ExpiresAt > runtime.Clock.GetUtcNow() ? token.User : null;
+        _accessTokens.TryGetValue(accessToken, out var token) && token.ExpiresAt > runtime.Clock.GetUtcNow() ? token.User : null;
 
-    public string? UserOfRefreshToken(string refreshToken) => refreshTokens.GetValueOrDefault(refreshToken);
+    public string? UserOfRefreshToken(string refreshToken) => _refreshTokens.GetValueOrDefault(refreshToken);
 
     public string IssueCode(string user, string? redirectUri, string scope)
     {
         var code = "4/" + NewSecret();
-        codes[code] = new AuthorizationCode(user, redirectUri, scope, runtime.Clock.GetUtcNow().AddMinutes(10));
+        _codes[code] = new AuthorizationCode(user, redirectUri, scope, runtime.Clock.GetUtcNow().AddMinutes(10));
         return code;
     }
 
     /// <summary>Redeems a code once; null when unknown, used or expired.</summary>
     public AuthorizationCode? Redeem(string code) =>
-        codes.TryRemove(code, out var grant) && grant.ExpiresAt > runtime.Clock.GetUtcNow() ? grant : null;
+        _codes.TryRemove(code, out var grant) && grant.ExpiresAt > runtime.Clock.GetUtcNow() ? grant : null;
 
     /// <summary>Revokes every access and refresh token of a user; returns how many were revoked.</summary>
     public int Revoke(string user)
     {
         var count = 0;
-        foreach (var (token, access) in accessTokens)
+        foreach (var (token, access) in _accessTokens)
         {
-            if (access.User == user && accessTokens.TryRemove(token, out _)) count++;
+            if (access.User == user && _accessTokens.TryRemove(token, out _))
+            {
+                count++;
+            }
         }
 
-        foreach (var (token, owner) in refreshTokens)
+        foreach (var (token, owner) in _refreshTokens)
         {
-            if (owner == user && refreshTokens.TryRemove(token, out _)) count++;
+            if (owner == user && _refreshTokens.TryRemove(token, out _))
+            {
+                count++;
+            }
         }
 
         return count;

@@ -50,13 +50,25 @@ internal sealed record GoogleError(int Code, string Domain, string Reason, strin
         writer.WriteString("domain", Domain);
         writer.WriteString("reason", Reason);
         writer.WriteString("message", Message);
-        if (LocationType is not null) writer.WriteString("locationType", LocationType);
-        if (Location is not null) writer.WriteString("location", Location);
+        if (LocationType is not null)
+        {
+            writer.WriteString("locationType", LocationType);
+        }
+
+        if (Location is not null)
+        {
+            writer.WriteString("location", Location);
+        }
+
         writer.WriteEndObject();
         writer.WriteEndArray();
         writer.WriteNumber("code", Code);
         writer.WriteString("message", TopMessage);
-        if (Status is not null) writer.WriteString("status", Status);
+        if (Status is not null)
+        {
+            writer.WriteString("status", Status);
+        }
+
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
@@ -67,8 +79,15 @@ internal sealed record GoogleError(int Code, string Domain, string Reason, strin
         {
             httpContext.Response.StatusCode = error.Code;
             httpContext.Response.ContentType = "application/json; charset=UTF-8";
-            if (error.Code == 401) httpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"https://accounts.google.com/\"";
-            await using (var writer = new Utf8JsonWriter(httpContext.Response.Body)) error.WriteTo(writer);
+            if (error.Code == 401)
+            {
+                httpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"https://accounts.google.com/\"";
+            }
+
+            await using (var writer = new Utf8JsonWriter(httpContext.Response.Body))
+            {
+                error.WriteTo(writer);
+            }
         }
     }
 }

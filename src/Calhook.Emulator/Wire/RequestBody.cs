@@ -10,17 +10,29 @@ internal static class RequestBody
     public static async Task<(JsonObject? Body, GoogleError? Error)> ReadObjectAsync(HttpRequest request, int maxBytes,
         CancellationToken cancellationToken)
     {
-        if (request.ContentLength > maxBytes) return (null, GoogleError.Invalid("Request body too large."));
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, GoogleError.Invalid("Request body too large."));
+        }
+
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > maxBytes) return (null, GoogleError.Invalid("Request body too large."));
+            if (buffer.Length + read > maxBytes)
+            {
+                return (null, GoogleError.Invalid("Request body too large."));
+            }
+
             buffer.Write(chunk, 0, read);
         }
 
-        if (buffer.Length == 0) return (null, GoogleError.Required("Required"));
+        if (buffer.Length == 0)
+        {
+            return (null, GoogleError.Required("Required"));
+        }
+
         try
         {
             var node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });

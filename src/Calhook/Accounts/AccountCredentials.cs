@@ -169,12 +169,12 @@ internal sealed partial class AccountCredentials
 
     private static AccessTokenResult Fail(GoogleErrorKind kind, int status, string message) => new(null, new GoogleError(kind, status, null, message));
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Account {AccountId} needs re-authorisation")]
+    [LoggerMessage(EventId = LogEvents.AccountNeedsReauth, Level = LogLevel.Warning, Message = "Account {AccountId} needs re-authorisation")]
     private static partial void LogNeedsReauth(ILogger logger, string accountId);
 
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Google refused the signed assertion of service account {AccountId}: {Description}")]
+    [LoggerMessage(EventId = LogEvents.AccountAssertionRefused, Level = LogLevel.Warning, Message = "Google refused the signed assertion of service account {AccountId}: {Description}")]
     private static partial void LogAssertionRefused(ILogger logger, string accountId, string? description);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Token request for account {AccountId} failed ({Failure})")]
+    [LoggerMessage(EventId = LogEvents.AccountTokenFailed, Level = LogLevel.Warning, Message = "Token request for account {AccountId} failed ({Failure})")]
     private static partial void LogTokenFailed(ILogger logger, string accountId, string failure);
 }

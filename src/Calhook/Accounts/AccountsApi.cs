@@ -18,33 +18,6 @@ namespace Calhook.Accounts;
 /// <summary><c>POST /v1/accounts</c>: connects a Google identity Calhook acts as.</summary>
 internal static class AccountsApi
 {
-    public static IServiceCollection AddCalhookAccounts(this IServiceCollection services)
-    {
-        services.AddDataProtection().SetApplicationName("Calhook");
-        // Keys live next to the data they protect, so a restart (or a second process on the same data) can read them.
-        services.AddOptions<KeyManagementOptions>()
-            .Configure<IOptions<CalhookOptions>, ILoggerFactory>((options, calhook, loggers) =>
-                options.XmlRepository = new FileSystemXmlRepository(KeyDirectory(calhook.Value.DataDirectory), loggers));
-        services.AddSingleton<SecretProtector>();
-        services.AddSingleton<CredentialFactory>();
-        services.AddSingleton<AccountCredentials>();
-        services.AddSingleton<AccountLifecycle>();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountsJsonContext.Default));
-        return services;
-    }
-
-    /// <summary>
-    /// The key ring's folder, readable by the service's user only: on Linux the keys themselves are stored unencrypted
-    /// (Data Protection has no machine key store there), so the folder's mode is what keeps them private.
-    /// </summary>
-    private static DirectoryInfo KeyDirectory(string dataDirectory)
-    {
-        var path = Path.Combine(PrivateFiles.EnsureDirectory(dataDirectory), "keys");
-        return OperatingSystem.IsWindows()
-            ? Directory.CreateDirectory(path)
-            : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    }
-
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/accounts").RequireCalhookApiKey();

@@ -226,12 +226,12 @@ internal static partial class ConnectFlow
         }
     }
 
-    [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "Refused an OAuth callback: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ConnectCallbackRefused, Level = LogLevel.Warning, Message = "Refused an OAuth callback: {Reason}")]
     private static partial void LogStateRefused(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Warning, Message = "The OAuth code exchange failed ({Error})")]
+    [LoggerMessage(EventId = LogEvents.ConnectCodeExchangeFailed, Level = LogLevel.Warning, Message = "The OAuth code exchange failed ({Error})")]
     private static partial void LogExchangeFailed(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Information, Message = "Connected account {AccountId} through the browser")]
+    [LoggerMessage(EventId = LogEvents.ConnectAccountConnected, Level = LogLevel.Information, Message = "Connected account {AccountId} through the browser")]
     private static partial void LogConnected(ILogger logger, string accountId);
 }

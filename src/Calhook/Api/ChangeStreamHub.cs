@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Calhook.Changes;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -291,9 +292,9 @@ internal sealed partial class ChangeStreamHub : BackgroundService
             Channel.CreateUnbounded<StreamFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "The change stream could not read the log; it retries at the next commit")]
+    [LoggerMessage(EventId = LogEvents.ChangeStreamReadFailed, Level = LogLevel.Warning, Message = "The change stream could not read the log; it retries at the next commit")]
     private partial void LogReadFailed(Exception exception);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "A change stream reader was disconnected: it accepted nothing for {Timeout}")]
+    [LoggerMessage(EventId = LogEvents.ChangeStreamReaderDisconnected, Level = LogLevel.Information, Message = "A change stream reader was disconnected: it accepted nothing for {Timeout}")]
     private partial void LogReaderDropped(TimeSpan timeout);
 }

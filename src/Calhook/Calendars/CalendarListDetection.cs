@@ -36,7 +36,11 @@ internal static class CalendarListDetection
                     changes.Add(new NewCalendarChange(newId(), ChangeTypes.CalendarRemoved, id, null, before, []));
                 }
 
-                if (!full) entries.Add(new CalendarEntryWrite(id, null));
+                if (!full)
+                {
+                    entries.Add(new CalendarEntryWrite(id, null));
+                }
+
                 continue;
             }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Google;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.Logging;
@@ -98,9 +99,9 @@ internal sealed partial class CalendarListSyncer(
         }
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Debug, Message = "Calendar list of watch {WatchId} synced (full list: {Full}): {Items} entries read, {Changes} changes")]
+    [LoggerMessage(EventId = LogEvents.CalendarListSynced, Level = LogLevel.Debug, Message = "Calendar list of watch {WatchId} synced (full list: {Full}): {Items} entries read, {Changes} changes")]
     private partial void LogSynced(string watchId, bool full, int items, int changes);
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Calendar list sync of watch {WatchId} failed with {Status} ({Reason})")]
+    [LoggerMessage(EventId = LogEvents.CalendarListSyncFailed, Level = LogLevel.Warning, Message = "Calendar list sync of watch {WatchId} failed with {Status} ({Reason})")]
     private partial void LogFailed(string watchId, int status, string? reason);
 }

@@ -1,5 +1,5 @@
-using Calhook.Channels;
 using Calhook.Changes;
+using Calhook.Channels;
 using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
@@ -167,7 +167,7 @@ internal sealed partial class CalendarWatches(
 
         foreach (var list in watches)
         {
-            await store.SetWatchStatusAsync(list.Id, WatchStatus.Stopped, null, cancellationToken);
+            await store.StopWatchAsync(list.Id, cancellationToken);
             supervisor().Unwatch(list.Id);
         }
 
@@ -179,7 +179,7 @@ internal sealed partial class CalendarWatches(
     {
         foreach (var child in (await store.ListWatchesAsync(cancellationToken)).Where(w => w.ParentWatchId == allCalendarsWatchId))
         {
-            await store.SetWatchStatusAsync(child.Id, WatchStatus.Stopped, null, cancellationToken);
+            await store.StopWatchAsync(child.Id, cancellationToken);
             supervisor().Unwatch(child.Id);
         }
     }
@@ -191,9 +191,9 @@ internal sealed partial class CalendarWatches(
 
     private string NewWatchId() => "wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
 
-    [LoggerMessage(EventId = 1611, Level = LogLevel.Information, Message = "Watch {WatchId} stopped: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.CalendarWatchStopped, Level = LogLevel.Information, Message = "Watch {WatchId} stopped: {Reason}")]
     private partial void LogStopped(string watchId, string reason);
 
-    [LoggerMessage(EventId = 1612, Level = LogLevel.Information, Message = "All-calendars watch {ParentWatchId} now follows calendar {CalendarId} with watch {WatchId}")]
+    [LoggerMessage(EventId = LogEvents.CalendarFollowed, Level = LogLevel.Information, Message = "All-calendars watch {ParentWatchId} now follows calendar {CalendarId} with watch {WatchId}")]
     private partial void LogFollowed(string parentWatchId, string calendarId, string watchId);
 }

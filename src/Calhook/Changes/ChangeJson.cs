@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace Calhook.Changes;
 
 /// <summary>
-/// A change as it appears on the wire (feed, stream, webhooks): exactly DESIGN.md "A change". Absent values are
+/// A change as it appears on the wire (feed, stream, webhooks): exactly "A change" in docs/change-feed.md. Absent values are
 /// omitted (<c>previous</c> on created, <c>event</c> on deleted, <c>before</c>/<c>after</c> of a field that did not exist).
 /// </summary>
 internal sealed record ChangeWire(

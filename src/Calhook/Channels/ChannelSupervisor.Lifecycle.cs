@@ -205,7 +205,7 @@ internal sealed partial class ChannelSupervisor
     }
 
     /// <summary>
-    /// A ping for a channel not in the map: stop it when an account of ours can (invariant 6). A channel of ours
+    /// A ping for a channel not in the map: stop it when an account of ours can (invariant 6, docs/architecture.md). A channel of ours
     /// (stopped, or left over from a failed open) is stopped as its watch's account, with the resource id Google gave
     /// us; a foreign one on a calendar we watch, as the account that watches that resource. Each id once per window.
     /// </summary>

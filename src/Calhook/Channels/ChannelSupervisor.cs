@@ -101,6 +101,8 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Every Google request of this loop (opens, renewals, stops) counts as channel work in the request budget.
+        using var priority = RequestBudgetHandler.WithPriority(GoogleRequestPriority.Renewal);
         await RunRestoreAsync(stoppingToken);
         _restored.TrySetResult();
 
@@ -253,7 +255,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         _schedule.Enqueue(slot.WatchId, at);
     }
 
-    private string Address => (_calhook.Value.PublicUrl ?? "").TrimEnd('/') + "/google/notifications";
+    private string Address => (_calhook.Value.PublicUrl ?? "").TrimEnd('/') + Receiving.ReceiverEndpoint.Path;
 
     private string? TryUnprotect(ChannelRecord channel)
     {

@@ -17,22 +17,6 @@ namespace Calhook.Channels;
 /// <summary><c>POST/GET /v1/watches</c>, <c>GET/DELETE /v1/watches/{id}</c>: which calendars Calhook keeps a channel on.</summary>
 internal static class WatchesApi
 {
-    public static IServiceCollection AddCalhookChannels(this IServiceCollection services)
-    {
-        services.AddOptions<ChannelOptions>()
-            .BindConfiguration(ChannelOptions.SectionName)
-            .Validate(o => o.RenewalMargin > TimeSpan.Zero && o.RenewalSpread >= TimeSpan.Zero, "Calhook:Channels:RenewalMargin must be positive and RenewalSpread not negative.")
-            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Calhook:Channels:RetryBaseDelay must be positive and at most RetryMaxDelay.")
-            .Validate(o => o.RenewalOverlap >= TimeSpan.Zero, "Calhook:Channels:RenewalOverlap must not be negative.")
-            .ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ChannelMap>();
-        services.AddSingleton<ChannelSupervisor>();
-        services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisor>());
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WatchesJsonContext.Default));
-        return services;
-    }
-
     public static IEndpointRouteBuilder MapWatches(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/watches").RequireCalhookApiKey();
@@ -108,7 +92,7 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
-        await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+        await store.StopWatchAsync(id, cancellationToken);
         if (watch.Kind == WatchKind.AllCalendars)
         {
             await calendars.StopFollowersAsync(id, cancellationToken);

@@ -161,7 +161,7 @@ internal static class DashboardPage
 
         if (await store.GetWatchAsync(id, cancellationToken) is not null)
         {
-            await store.SetWatchStatusAsync(id, WatchStatus.Stopped, null, cancellationToken);
+            await store.StopWatchAsync(id, cancellationToken);
             supervisor.Unwatch(id);
         }
 

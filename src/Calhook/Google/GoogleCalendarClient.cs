@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Calhook.Accounts;
+using Calhook.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -147,7 +148,7 @@ internal sealed partial class GoogleCalendarClient
 
             using var request = createRequest();
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-            request.Options.Set(PerUserRateLimitHandler.AccountKey, accountId);
+            request.Options.Set(RequestBudgetHandler.AccountKey, accountId);
             if (token.QuotaUser is { } quotaUser)
             {
                 request.Headers.Add("x-goog-quota-user", quotaUser);
@@ -222,10 +223,10 @@ internal sealed partial class GoogleCalendarClient
     private static Func<HttpContent, CancellationToken, Task<T?>> Json<T>(JsonTypeInfo<T> typeInfo) =>
         (content, cancellationToken) => content.ReadFromJsonAsync(typeInfo, cancellationToken);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Google {Method} {Path} failed with {Status} ({Reason})")]
+    [LoggerMessage(EventId = LogEvents.GoogleCallFailed, Level = LogLevel.Warning, Message = "Google {Method} {Path} failed with {Status} ({Reason})")]
     private static partial void LogCallFailed(ILogger logger, string method, string? path, int status, string? reason);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Google {Method} {Path} could not be reached ({Failure})")]
+    [LoggerMessage(EventId = LogEvents.GoogleUnreachable, Level = LogLevel.Warning, Message = "Google {Method} {Path} could not be reached ({Failure})")]
     private static partial void LogTransportFailure(ILogger logger, string method, string? path, string failure);
 }
 

@@ -1,9 +1,6 @@
 namespace Calhook.Google;
 
-/// <summary>
-/// How Calhook talks to the Calendar API, section <c>Calhook:Google</c> (next to <c>BaseUrl</c>, <c>ClientId</c> and
-/// <c>ClientSecret</c>).
-/// </summary>
+/// <summary>How Calhook talks to the Calendar API and Google's OAuth: every setting of section <c>Calhook:Google</c>.</summary>
 internal sealed class GoogleClientOptions
 {
     public const string SectionName = "Calhook:Google";
@@ -24,10 +21,28 @@ internal sealed class GoogleClientOptions
     public string? ClientSecret { get; set; }
 
     /// <summary>
-    /// Requests per minute per Calhook account, retries included. Default 500: under Google's 600 per user per
-    /// minute, so a busy account is slowed down here rather than refused there.
+    /// Requests per minute per Calhook account (Google's "per user"), retries included, in a sliding window. Default
+    /// 500: under Google's 600 per user per minute, so a busy account is slowed down here rather than refused there.
     /// </summary>
     public int RequestsPerMinutePerUser { get; set; } = 500;
+
+    /// <summary>
+    /// Requests per minute of the whole instance (Google's "per project"), sliding window. Default 9,000: under
+    /// Google's 10,000 per project per minute. Several instances sharing one project each need their share.
+    /// </summary>
+    public int RequestsPerMinute { get; set; } = 9_000;
+
+    /// <summary>
+    /// Requests per day of the whole instance, sliding 24-hour window. Default 950,000: under the 1,000,000 a day
+    /// that Google's usage page names for a project. The safety net stretches to fit (see docs/operations.md).
+    /// </summary>
+    public int RequestsPerDay { get; set; } = 950_000;
+
+    /// <summary>Requests per day per account, sliding 24-hour window. Default 0: no limit (Google sets none per user and day).</summary>
+    public int RequestsPerDayPerUser { get; set; }
+
+    /// <summary>The four budget windows as the <see cref="RequestBudget"/> reads them.</summary>
+    public BudgetLimits BudgetLimits => new(RequestsPerMinute, RequestsPerDay, RequestsPerMinutePerUser, RequestsPerDayPerUser);
 
     /// <summary>
     /// <c>maxResults</c> of events.list: events per page, 1 to 2500 (Google's maximum). Default 2500: the fewest calls

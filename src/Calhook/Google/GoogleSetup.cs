@@ -1,5 +1,7 @@
 using System.Net;
+using Calhook.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -13,12 +15,22 @@ internal static class GoogleSetup
         services.AddOptions<GoogleClientOptions>()
             .BindConfiguration(GoogleClientOptions.SectionName)
             .Validate(o => o.RequestsPerMinutePerUser > 0, "Calhook:Google:RequestsPerMinutePerUser must be positive.")
+            .Validate(o => o.RequestsPerMinute > 0, "Calhook:Google:RequestsPerMinute must be positive.")
+            .Validate(o => o.RequestsPerDay > 0, "Calhook:Google:RequestsPerDay must be positive.")
+            .Validate(o => o.RequestsPerDayPerUser >= 0, "Calhook:Google:RequestsPerDayPerUser must be zero (no limit) or positive.")
             .Validate(o => o.MaxRetryAttempts >= 0, "Calhook:Google:MaxRetryAttempts must not be negative.")
             .Validate(o => o.EventsPageSize is >= 1 and <= 2500, "Calhook:Google:EventsPageSize must be between 1 and 2500.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Calhook:Google:BaseUrl must be an absolute URL.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.BaseUrl) || Hosting.CalhookOptionsValidator.IsHttpUrl(o.BaseUrl),
+                "Calhook:Google:BaseUrl must be an absolute http(s) URL.")
             .ValidateOnStart();
-        services.AddSingleton(sp => PerUserRateLimitHandler.CreateLimiter(sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value));
-        services.AddTransient<PerUserRateLimitHandler>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new RequestBudget(
+            sp.GetRequiredService<IOptions<GoogleClientOptions>>().Value.BudgetLimits,
+            sp.GetRequiredService<TimeProvider>())
+        {
+            Refused = sp.GetService<CalhookMetrics>() is { } metrics ? priority => metrics.BudgetWait(PriorityName(priority)) : null,
+        });
+        services.AddTransient<RequestBudgetHandler>();
         services.AddTransient<GoogleMetricsHandler>();
         services.AddSingleton<GoogleCalendarClient>();
         services.AddSingleton<GoogleQuota>();
@@ -45,11 +57,19 @@ internal static class GoogleSetup
                 });
                 pipeline.AddTimeout(options.AttemptTimeout);
             });
-        // Added after the resilience handler, so it runs inside it: every attempt waits for a permit.
-        http.AddHttpMessageHandler<PerUserRateLimitHandler>();
+        // Added after the resilience handler, so it runs inside it: every attempt waits for the budget.
+        http.AddHttpMessageHandler<RequestBudgetHandler>();
         http.AddHttpMessageHandler<GoogleMetricsHandler>();
         return services;
     }
+
+    private static string PriorityName(GoogleRequestPriority priority) => priority switch
+    {
+        GoogleRequestPriority.Push => "push",
+        GoogleRequestPriority.Renewal => "renewal",
+        GoogleRequestPriority.CatchUp => "catch_up",
+        _ => "safety_net",
+    };
 
     /// <summary>
     /// Retried: 429, 403 with a short-window rate-limit reason, 5xx, 408 and failed connections. Not retried: 401 (the

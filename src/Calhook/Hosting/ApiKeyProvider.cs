@@ -99,10 +99,10 @@ internal sealed partial class ApiKeyProvider
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Generated an API key into {Path}; admin requests must send it as a Bearer token")]
+        [LoggerMessage(EventId = LogEvents.ApiKeyGenerated, Level = LogLevel.Warning, Message = "Generated an API key into {Path}; admin requests must send it as a Bearer token")]
         public static partial void GeneratedKey(ILogger logger, string path);
 
-        [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Using the API key stored in {Path}")]
+        [LoggerMessage(EventId = LogEvents.ApiKeyLoaded, Level = LogLevel.Information, Message = "Using the API key stored in {Path}")]
         public static partial void UsingStoredKey(ILogger logger, string path);
     }
 }

@@ -15,6 +15,7 @@ internal sealed class CalhookMetrics : IDisposable
     private readonly Counter<long> _changesEmitted;
     private readonly Counter<long> _syncs;
     private readonly Counter<long> _googleRequests;
+    private readonly Counter<long> _budgetWaits;
     private readonly Histogram<double> _syncDuration;
     private readonly Histogram<double> _pingToChange;
     private readonly MetricsExposition _exposition;
@@ -26,6 +27,7 @@ internal sealed class CalhookMetrics : IDisposable
         _changesEmitted = _meter.CreateCounter<long>("calhook.changes.emitted", description: "Changes appended to the change log, by type.");
         _syncs = _meter.CreateCounter<long>("calhook.syncs", description: "Syncs run, by outcome.");
         _googleRequests = _meter.CreateCounter<long>("calhook.google.requests", description: "Requests made to Google, by status class (2xx, 4xx, 5xx, error).");
+        _budgetWaits = _meter.CreateCounter<long>("calhook.google.budget.waits", description: "Requests to Google held back by the request budget, by priority.");
 
         _syncDuration = _meter.CreateHistogram("calhook.sync.duration", "s", "Time one sync took, from its start to its commit or failure, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -68,6 +70,10 @@ internal sealed class CalhookMetrics : IDisposable
     /// <summary>Counts a Google request by the class of its status code; null when no response came back.</summary>
     public void GoogleRequest(int? statusCode) =>
         _googleRequests.Add(1, new KeyValuePair<string, object?>("status_class", statusCode is { } code ? $"{code / 100}xx" : "error"));
+
+    /// <summary>Counts a request the budget held back; <paramref name="priority"/> is push, renewal, catch_up or safety_net.</summary>
+    public void BudgetWait(string priority) =>
+        _budgetWaits.Add(1, new KeyValuePair<string, object?>("priority", priority));
 
     /// <summary>Writes every counter in Prometheus text exposition format 0.0.4.</summary>
     public void WritePrometheus(TextWriter writer) => _exposition.Write(writer);

@@ -1,6 +1,10 @@
 namespace Calhook.Hosting;
 
-/// <summary>Calhook's settings, section <c>Calhook</c>. Validated at start-up: a bad value stops the process naming the setting.</summary>
+/// <summary>
+/// Calhook's settings, section <c>Calhook</c>. Validated at start-up: a bad value stops the process naming the setting.
+/// Each subsection a feature reads has its own options class in that feature (<c>Calhook:Google</c>:
+/// <c>GoogleClientOptions</c>, <c>Calhook:Sync</c>: <c>SyncOptions</c>, …).
+/// </summary>
 public sealed class CalhookOptions
 {
     public const string SectionName = "Calhook";
@@ -14,30 +18,10 @@ public sealed class CalhookOptions
     /// <summary>The admin API key. When empty, one is generated into the data directory on first start.</summary>
     public string? ApiKey { get; set; }
 
-    public GoogleSettings Google { get; set; } = new();
-
     public PostgresSettings Postgres { get; set; } = new();
-
-    public DeliverySettings Delivery { get; set; } = new();
-}
-
-public sealed class GoogleSettings
-{
-    /// <summary>One origin replacing both Google's API host and its OAuth endpoints (the emulator serves both). Default: Google.</summary>
-    public string? BaseUrl { get; set; }
-
-    public string? ClientId { get; set; }
-
-    public string? ClientSecret { get; set; }
 }
 
 public sealed class PostgresSettings
 {
     public string? ConnectionString { get; set; }
-}
-
-public sealed class DeliverySettings
-{
-    /// <summary>Lets subscriptions point at loopback and private addresses (local development, tests). Default false.</summary>
-    public bool AllowPrivateNetworks { get; set; }
 }

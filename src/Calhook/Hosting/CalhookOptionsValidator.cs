@@ -22,11 +22,6 @@ internal sealed class CalhookOptionsValidator(StoreKind? store = null) : IValida
             failures.Add($"{prefix}:PublicUrl must be an absolute http(s) URL (got '{options.PublicUrl}').");
         }
 
-        if (!string.IsNullOrEmpty(options.Google.BaseUrl) && !IsHttpUrl(options.Google.BaseUrl))
-        {
-            failures.Add($"{prefix}:Google:BaseUrl must be an absolute http(s) URL (got '{options.Google.BaseUrl}').");
-        }
-
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {
             failures.Add($"{prefix}:DataDirectory must name a directory.");
@@ -61,6 +56,6 @@ internal sealed class CalhookOptionsValidator(StoreKind? store = null) : IValida
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static bool IsHttpUrl(string value) =>
+    internal static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

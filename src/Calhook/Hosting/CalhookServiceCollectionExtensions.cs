@@ -2,6 +2,7 @@ using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Calendars;
 using Calhook.Channels;
+using Calhook.Delivery;
 using Calhook.Dashboard;
 using Calhook.Google;
 using Calhook.Receiving;
@@ -29,20 +30,24 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookReceiving();
         services.AddCalhookSync();
         services.AddCalhookCalendars();
+        services.AddCalhookDelivery();
         services.AddCalhookChangeStream();
         services.AddCalhookDashboard();
         return services;
     }
 
-    /// <summary>Maps the receiver, the admin API and the health endpoints.</summary>
+    /// <summary>Maps the receiver, the admin API, the health endpoints and the OpenAPI document.</summary>
     public static IEndpointRouteBuilder MapCalhook(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealth();
+        endpoints.MapOpenApiDocument();
         endpoints.MapReceiver();
         endpoints.MapAccounts();
         endpoints.MapWatches();
         endpoints.MapChanges();
         endpoints.MapSync();
+        endpoints.MapSubscriptions();
+        endpoints.MapQuota();
         endpoints.MapDashboard();
         return endpoints;
     }

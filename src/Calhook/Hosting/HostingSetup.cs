@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Routing;
 
 namespace Calhook.Hosting;
 
@@ -44,7 +45,22 @@ internal static class HostingSetup
         services.TryAddSingleton<CalhookMetrics>();
         services.AddHostedService<CalhookStartup>();
         services.AddCalhookOpenTelemetry(configuration);
+        services.AddOpenApi(OpenApiDocument.Name, options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Calhook";
+            document.Info.Version = "v1";
+            // The document describes the API, not one running instance: no server URL (it would differ per run).
+            document.Servers?.Clear();
+            return Task.CompletedTask;
+        }));
         return services;
+    }
+
+    /// <summary>Serves the OpenAPI document of every mapped route at <see cref="OpenApiDocument.Path"/>, with no key.</summary>
+    public static IEndpointRouteBuilder MapOpenApiDocument(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapOpenApi(OpenApiDocument.Path);
+        return endpoints;
     }
 
     /// <summary>
@@ -60,4 +76,12 @@ internal static class HostingSetup
             next(app);
         };
     }
+}
+
+/// <summary>Where the OpenAPI document is served; <c>docs/openapi.json</c> is a committed copy of it.</summary>
+public static class OpenApiDocument
+{
+    public const string Name = "v1";
+
+    public const string Path = "/openapi/{documentName}.json";
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -67,6 +68,6 @@ internal sealed partial class NotificationRecorder : BackgroundService
         }
     }
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Recording the last notification of watch {WatchId} failed")]
+    [LoggerMessage(EventId = LogEvents.NotificationRecordFailed, Level = LogLevel.Warning, Message = "Recording the last notification of watch {WatchId} failed")]
     private static partial void LogFlushFailed(ILogger logger, string watchId, Exception exception);
 }

@@ -14,26 +14,11 @@ namespace Calhook.Receiving;
 /// <summary>
 /// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
 /// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
-/// Google and never awaits the store (invariant 4).
+/// Google and never awaits the store (invariant 4, docs/architecture.md).
 /// </summary>
 internal static class ReceiverEndpoint
 {
     public const string Path = "/google/notifications";
-
-    public static IServiceCollection AddCalhookReceiving(this IServiceCollection services)
-    {
-        services.AddOptions<ReceivingOptions>()
-            .BindConfiguration(ReceivingOptions.SectionName)
-            .Validate(o => o.MaxBodyBytes >= 0, "Calhook:Receiving:MaxBodyBytes must not be negative.")
-            .Validate(o => o.FlushInterval > TimeSpan.Zero, "Calhook:Receiving:FlushInterval must be positive.")
-            .Validate(o => o.VerificationFiles.Keys.All(VerificationFiles.IsValidName), "Calhook:Receiving:VerificationFiles names must be plain file names ending in .html or .txt.")
-            .ValidateOnStart();
-        services.AddMetrics();
-        services.AddSingleton<ReceiverMetrics>();
-        services.AddSingleton<NotificationRecorder>();
-        services.AddHostedService(sp => sp.GetRequiredService<NotificationRecorder>());
-        return services;
-    }
 
     public static IEndpointRouteBuilder MapReceiver(this IEndpointRouteBuilder endpoints)
     {
@@ -125,7 +110,7 @@ internal static class ReceiverEndpoint
 
             if (!map.TryGet(channelId, out var channel))
             {
-                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6).
+                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
                 metrics.Count(ReceiverMetrics.Outcomes.Unknown);
                 supervisor.StopUnknown(channelId, resourceId);
                 return Results.Ok();

@@ -29,11 +29,10 @@ public interface ICalhookStore
     Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// The watch's lifecycle: <c>Stopped</c> stops it, <c>Starting</c> and <c>Active</c> set whether a channel has been
-    /// open. <c>Failing</c> and <c>NeedsReauth</c> (with their error) are recorded as the sync's problem; new code calls
-    /// <see cref="SetChannelProblemAsync"/> or <see cref="SetSyncProblemAsync"/> instead.
+    /// Stops the watch (one statement): it reads as <c>Stopped</c> from then on and leaves <see cref="ListWatchesAsync"/>.
+    /// Its problems are kept. An unknown id changes nothing.
     /// </summary>
-    Task SetWatchStatusAsync(string watchId, WatchStatus status, string? error, CancellationToken cancellationToken);
+    Task StopWatchAsync(string watchId, CancellationToken cancellationToken);
 
     Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken);
 
@@ -134,6 +133,85 @@ public interface ICalhookStore
     /// Returns the appended changes. Either all of it happens or none.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitCalendarListAsync(CalendarListCommit commit, CancellationToken cancellationToken);
+
+    // Delivery (webhook subscriptions, their queues and the attempt log) -----------------------------------
+    //
+    // Each subscription has a cursor over the change log: changes up to it have been turned into delivery rows (or
+    // skipped by its filters). A change committed after the cursor is picked up by the next ScheduleDeliveriesAsync,
+    // so nothing is lost between "committed" and "scheduled". A delivery row is pending until its attempt succeeds,
+    // gives up (failed) or the subscription is deleted. Per (subscription, calendar) only the pending row with the
+    // lowest sequence may be leased: that keeps log order per calendar for each subscriber.
+
+    /// <summary>
+    /// One transaction: stores the subscription with its cursor set to the current last sequence of the change log
+    /// (whatever <see cref="SubscriptionRecord.Cursor"/> says), so it receives exactly the changes appended after it.
+    /// Returns the stored record.
+    /// </summary>
+    Task<SubscriptionRecord> AddSubscriptionAsync(SubscriptionRecord subscription, CancellationToken cancellationToken);
+
+    /// <summary>The subscription with its backlog (pending deliveries), or null.</summary>
+    Task<SubscriptionRecord?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
+
+    /// <summary>Every subscription (oldest first) with its backlog.</summary>
+    Task<IReadOnlyList<SubscriptionRecord>> ListSubscriptionsAsync(CancellationToken cancellationToken);
+
+    /// <summary>One transaction: deletes the subscription, its deliveries and its attempt log. False when unknown.</summary>
+    Task<bool> DeleteSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the secret: <paramref name="protectedSecret"/> becomes current, the old current one becomes the previous
+    /// secret until <paramref name="previousExpiresAt"/>. False when unknown.
+    /// </summary>
+    Task<bool> RotateSubscriptionSecretAsync(string subscriptionId, string protectedSecret, DateTimeOffset previousExpiresAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: sets the subscription <c>active</c> (from <c>disabled</c> or <c>failing</c>) and makes its pending deliveries due at <paramref name="now"/>
+    /// with their attempt count reset (the disabled time does not use up retries). False when unknown.
+    /// </summary>
+    Task<bool> EnableSubscriptionAsync(string subscriptionId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction for all schedules: for each whose subscription still has cursor
+    /// <see cref="DeliverySchedule.ExpectedCursor"/>, moves the cursor to <see cref="DeliverySchedule.NewCursor"/> and inserts
+    /// its deliveries as pending, due at <paramref name="dueAt"/> (a row that already exists is kept). A schedule whose
+    /// cursor moved meanwhile (another instance) or whose subscription is gone is skipped. Returns how many rows were queued.
+    /// </summary>
+    Task<int> ScheduleDeliveriesAsync(IReadOnlyList<DeliverySchedule> schedules, DateTimeOffset dueAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: (re)queues the given deliveries of a subscription as pending with no attempts made, due at
+    /// <paramref name="dueAt"/>, whether they were delivered, failed or are still pending (replay). Returns the count.
+    /// </summary>
+    Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: leases up to <paramref name="limit"/> deliveries that are due at <paramref name="now"/>, not leased
+    /// (or whose lease ended), of subscriptions that are not disabled, and that are the head (lowest pending sequence) of
+    /// their (subscription, calendar) queue. Each is marked leased by <paramref name="owner"/> until
+    /// <paramref name="leaseUntil"/>, so other instances skip it. Returned oldest due first, with their change.
+    /// </summary>
+    Task<IReadOnlyList<DeliveryLease>> LeaseDueDeliveriesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: appends the attempt to the log and applies its verdict: <c>Delivered</c> removes the delivery
+    /// and records the success time (a failing subscription stays failing until enabled); <c>RetryLater</c> keeps it pending until
+    /// <see cref="DeliveryCompletion.NextAttemptAt"/>; <c>Failed</c> keeps it as failed (no longer blocking its queue) and
+    /// marks the subscription failing; <c>Disabled</c> keeps it pending and disables the subscription. The lease is
+    /// released. Nothing happens when the subscription is gone.
+    /// </summary>
+    Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken);
+
+    /// <summary>Releases every lease held by <paramref name="owner"/> (an instance starting again takes its own work back at once).</summary>
+    Task ReleaseDeliveryLeasesAsync(string owner, CancellationToken cancellationToken);
+
+    /// <summary>The earliest time a delivery that <see cref="LeaseDueDeliveriesAsync"/> could lease becomes due, or null when none waits.</summary>
+    Task<DateTimeOffset?> GetNextDeliveryDueAsync(CancellationToken cancellationToken);
+
+    /// <summary>A page of the subscription's attempt log, attempts with id greater than <paramref name="afterId"/>, oldest first.</summary>
+    Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string subscriptionId, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The highest sequence of a change detected before <paramref name="time"/>, 0 when none.</summary>
+    Task<long> GetLastSequenceBeforeAsync(DateTimeOffset time, CancellationToken cancellationToken);
 
     // Accounts administration (dashboard, accounts API) ---------------------------------------------------
 

@@ -73,7 +73,7 @@ public sealed record NewChange(
     IReadOnlyList<FieldChange> Diff,
     string? SplitFrom = null);
 
-/// <summary>What one sync commits: all of it in one transaction (invariant 1).</summary>
+/// <summary>What one sync commits: all of it in one transaction (invariant 1, docs/architecture.md).</summary>
 public sealed record SyncCommit(
     string WatchId,
     string CalendarId,
@@ -96,7 +96,7 @@ public sealed record StagedSnapshot(string EventId, byte[] Json);
 
 /// <summary>
 /// What the end of a full list commits, in one transaction: the attempt's staged snapshots, the forgotten events
-/// (stored but absent from the list, or last listed as a tombstone), the changes and the list's sync token (invariant 1).
+/// (stored but absent from the list, or last listed as a tombstone), the changes and the list's sync token (invariant 1, docs/architecture.md).
 /// </summary>
 public sealed record FullSyncCommit(
     string WatchId,

@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +41,7 @@ internal sealed partial class StoreStartup(ICalhookStore store, ILogger<StoreSta
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 201, Level = LogLevel.Critical, Message = "The store could not be opened")]
+        [LoggerMessage(EventId = LogEvents.StoreOpenFailed, Level = LogLevel.Critical, Message = "The store could not be opened")]
         public static partial void StoreFailed(ILogger logger, Exception exception);
     }
 }

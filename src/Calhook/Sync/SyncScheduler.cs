@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Calhook.Google;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -15,9 +16,15 @@ internal delegate Task<IReadOnlyList<string>> WatchLister(CancellationToken canc
 /// Runs at most one sync per watch at a time; requests that arrive during a sync fold into one follow-up.
 /// Different watches sync concurrently up to <see cref="SyncOptions.MaxConcurrentSyncs"/>. On start it requests a
 /// catch-up sync of every watch, then a jittered safety-net sync of every watch each
-/// <see cref="SyncOptions.SafetyNetInterval"/>; rate-limited and transient failures are retried with backoff.
-/// The receiver and the API call <see cref="RequestSync"/>; it never blocks.
+/// <see cref="SyncOptions.SafetyNetInterval"/> (stretched when Google's request budget cannot afford it); rate-limited
+/// and transient failures are retried with backoff. The receiver and the API call <see cref="RequestSync(string)"/>;
+/// it never blocks.
 /// </summary>
+/// <remarks>
+/// Each request has a <see cref="GoogleRequestPriority"/>: syncs asked for by pushes, the API and retries run first;
+/// the catch-up and the safety net wait in a background queue and hold at most half of the concurrent syncs, so a
+/// push never waits behind them. Each sync's Google requests count at its priority in the <see cref="RequestBudget"/>.
+/// </remarks>
 /// <remarks>
 /// One owner loop holds all state; everything else (requests, finished syncs, timers) only posts messages to
 /// its inbox, so the folding logic needs no locks.
@@ -28,9 +35,9 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
     private abstract record Message;
 
-    private sealed record Requested(string WatchId) : Message;
+    private sealed record Requested(string WatchId, GoogleRequestPriority Priority) : Message;
 
-    private sealed record Finished(string WatchId, SyncOutcome Outcome) : Message;
+    private sealed record Finished(string WatchId, SyncOutcome Outcome, GoogleRequestPriority Priority) : Message;
 
     private sealed record Paced(string WatchId) : Message;
 
@@ -42,12 +49,15 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Channel<Message> _inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
 
-    // Watches with a request in the inbox (not yet taken by the loop).
-    private readonly ConcurrentDictionary<string, byte> _posted = new(StringComparer.Ordinal);
+    // Watches with a request in the inbox (not yet taken by the loop), with the highest priority posted.
+    private readonly ConcurrentDictionary<string, GoogleRequestPriority> _posted = new(StringComparer.Ordinal);
 
     // Owned by the loop.
     private readonly Dictionary<string, WatchState> _states = new(StringComparer.Ordinal);
     private readonly Queue<string> _ready = new();
+    private readonly Queue<string> _background = new();
+    private readonly Dictionary<string, GoogleRequestPriority> _priorities = new(StringComparer.Ordinal);
+    private int _runningBackground;
     private readonly Dictionary<string, Task> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _retries = new(StringComparer.Ordinal);
@@ -67,6 +77,15 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>
+    /// The safety net's interval for the next pass: the configured one, or longer when the request budget cannot
+    /// afford it (see <see cref="RequestBudget.SafetyNetInterval"/>). Default: <see cref="SyncOptions.SafetyNetInterval"/>.
+    /// </summary>
+    public Func<CancellationToken, Task<TimeSpan>>? SafetyNetInterval { get; init; }
+
+    /// <summary>Observes the safety net's interval whenever a pass starts (for metrics and the status API).</summary>
+    public Action<TimeSpan>? SafetyNetIntervalChosen { get; init; }
+
     /// <summary>Observes each finished sync, after any follow-up it caused has started. For tests and metrics.</summary>
     public Action<string, SyncOutcome>? SyncFinished { get; init; }
 
@@ -75,12 +94,36 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     /// one of the same watch still waits in the inbox posts nothing: the loop would fold it into that one anyway, and
     /// a burst of pings then wakes the loop once instead of once per ping.
     /// </summary>
-    public void RequestSync(string watchId)
+    public void RequestSync(string watchId) => RequestSync(watchId, GoogleRequestPriority.Push);
+
+    /// <summary>Asks for a sync at <paramref name="priority"/>; a request of a higher priority overtakes a lower one still waiting.</summary>
+    public void RequestSync(string watchId, GoogleRequestPriority priority)
     {
         ArgumentNullException.ThrowIfNull(watchId);
-        if (_posted.TryAdd(watchId, 0))
+        while (true)
         {
-            _inbox.Writer.TryWrite(new Requested(watchId));
+            if (_posted.TryAdd(watchId, priority))
+            {
+                _inbox.Writer.TryWrite(new Requested(watchId, priority));
+                return;
+            }
+
+            // Posted already: only a higher priority (a lower number) needs a message of its own.
+            if (!_posted.TryGetValue(watchId, out var posted))
+            {
+                continue; // taken by the loop meanwhile: post again
+            }
+
+            if (posted <= priority)
+            {
+                return;
+            }
+
+            if (_posted.TryUpdate(watchId, priority, posted))
+            {
+                _inbox.Writer.TryWrite(new Requested(watchId, priority));
+                return;
+            }
         }
     }
 
@@ -115,40 +158,53 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         {
             switch (message)
             {
-                case Requested(var watchId):
+                case Requested(var watchId, var priority):
                     // Taken before acting: a request from now on posts again, so none is lost.
                     _posted.TryRemove(watchId, out _);
-                    // Folding: a watch already waiting needs nothing more; one running gets exactly one follow-up.
-                    if (_states.TryGetValue(watchId, out var state))
+                    // Folding: a watch already waiting needs nothing more (but may move ahead); one running gets
+                    // exactly one follow-up, at the best priority asked for.
+                    if (!_states.TryGetValue(watchId, out var state))
                     {
-                        _states[watchId] = state == WatchState.Queued ? WatchState.Queued : WatchState.RunningWithFollowUp;
+                        _states[watchId] = Enqueue(watchId, priority);
+                    }
+                    else if (state == WatchState.Queued)
+                    {
+                        Promote(watchId, priority);
                         _lastRequest[watchId] = _time.GetTimestamp();
                     }
                     else
                     {
-                        _states[watchId] = Enqueue(watchId);
+                        _states[watchId] = WatchState.RunningWithFollowUp;
+                        _priorities[watchId] = Best(_priorities.GetValueOrDefault(watchId, priority), priority);
+                        _lastRequest[watchId] = _time.GetTimestamp();
                     }
 
                     StartReady();
                     break;
 
-                case Finished(var watchId, var outcome):
+                case Finished(var watchId, var outcome, var ranAt):
                     _running.Remove(watchId);
+                    if (ranAt != GoogleRequestPriority.Push)
+                    {
+                        _runningBackground--;
+                    }
+
                     if (_states[watchId] == WatchState.RunningWithFollowUp)
                     {
                         // The follow-up waits until the pings go quiet (or MinSyncInterval from this sync's start);
                         // requests meanwhile fold into it (it is Queued), so a burst costs one more sync, not one per ping.
                         var wait = FollowUpWait(watchId);
-                        _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId);
+                        _states[watchId] = wait > TimeSpan.Zero ? Pace(watchId, wait) : Enqueue(watchId, _priorities[watchId]);
                     }
                     else
                     {
                         _states.Remove(watchId);
                         _startedAt.Remove(watchId);
+                        _priorities.Remove(watchId);
                         _lastRequest.Remove(watchId);
                     }
 
-                    ScheduleRetry(watchId, outcome);
+                    ScheduleRetry(watchId, outcome, ranAt);
                     StartReady();
                     SyncFinished?.Invoke(watchId, outcome);
                     break;
@@ -165,7 +221,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                         }
                         else
                         {
-                            _ready.Enqueue(watchId);
+                            Enqueue(watchId, _priorities[watchId]);
                             StartReady();
                         }
                     }
@@ -187,11 +243,30 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         }
     }
 
-    private WatchState Enqueue(string watchId)
+    private WatchState Enqueue(string watchId, GoogleRequestPriority priority)
     {
-        _ready.Enqueue(watchId);
+        _priorities[watchId] = priority;
+        (priority == GoogleRequestPriority.Push ? _ready : _background).Enqueue(watchId);
         return WatchState.Queued;
     }
+
+    /// <summary>A queued watch asked for again at a higher priority moves to the front queue (its old entry is skipped).</summary>
+    private void Promote(string watchId, GoogleRequestPriority priority)
+    {
+        var queued = _priorities[watchId];
+        if (priority >= queued)
+        {
+            return;
+        }
+
+        _priorities[watchId] = priority;
+        if (queued != GoogleRequestPriority.Push && priority == GoogleRequestPriority.Push && !_pacing.ContainsKey(watchId))
+        {
+            _ready.Enqueue(watchId);
+        }
+    }
+
+    private static GoogleRequestPriority Best(GoogleRequestPriority a, GoogleRequestPriority b) => a < b ? a : b;
 
     private TimeSpan FollowUpWait(string watchId) => FollowUpPacing.Wait(
         _time.GetElapsedTime(_startedAt[watchId]),
@@ -200,26 +275,59 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
 
     private WatchState Pace(string watchId, TimeSpan wait)
     {
+        // _priorities keeps the follow-up's priority until the timer fires.
         _pacing[watchId] = _time.CreateTimer(_ => _inbox.Writer.TryWrite(new Paced(watchId)), null, wait, Timeout.InfiniteTimeSpan);
         return WatchState.Queued;
     }
 
     private void StartReady()
     {
-        while (!_stopping.IsCancellationRequested && _running.Count < _options.MaxConcurrentSyncs && _ready.TryDequeue(out var watchId))
+        // Background syncs (catch-up, safety net) hold at most half of the slots, so pushes always find one.
+        var backgroundSlots = Math.Max(1, _options.MaxConcurrentSyncs / 2);
+        while (!_stopping.IsCancellationRequested && _running.Count < _options.MaxConcurrentSyncs)
         {
+            if (!TakeQueued(_ready, push: true, out var watchId)
+                && (_runningBackground >= backgroundSlots || !TakeQueued(_background, push: false, out watchId)))
+            {
+                return;
+            }
+
+            var priority = _priorities[watchId];
+            if (priority != GoogleRequestPriority.Push)
+            {
+                _runningBackground++;
+            }
+
             _states[watchId] = WatchState.Running;
             _startedAt[watchId] = _time.GetTimestamp();
-            _running[watchId] = RunOneAsync(watchId);
+            _running[watchId] = RunOneAsync(watchId, priority);
         }
     }
 
-    private async Task RunOneAsync(string watchId)
+    /// <summary>Takes the next watch of a queue that is still waiting in that queue's class (entries left behind by a promotion are skipped).</summary>
+    private bool TakeQueued(Queue<string> queue, bool push, out string watchId)
+    {
+        while (queue.TryDequeue(out watchId!))
+        {
+            if (_states.GetValueOrDefault(watchId) == WatchState.Queued && !_pacing.ContainsKey(watchId)
+                && (_priorities[watchId] == GoogleRequestPriority.Push) == push)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task RunOneAsync(string watchId, GoogleRequestPriority priority)
     {
         SyncOutcome outcome;
         try
         {
-            outcome = await _sync(watchId, _stopping.Token);
+            using (RequestBudgetHandler.WithPriority(priority))
+            {
+                outcome = await _sync(watchId, _stopping.Token);
+            }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -232,10 +340,10 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
             outcome = new SyncOutcome(SyncResult.RetryLater);
         }
 
-        _inbox.Writer.TryWrite(new Finished(watchId, outcome));
+        _inbox.Writer.TryWrite(new Finished(watchId, outcome, priority));
     }
 
-    private void ScheduleRetry(string watchId, SyncOutcome outcome)
+    private void ScheduleRetry(string watchId, SyncOutcome outcome, GoogleRequestPriority priority)
     {
         if (_retries.Remove(watchId, out var pending))
         {
@@ -257,23 +365,38 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         }
 
         LogRetryScheduled(watchId, failures, delay);
-        _retries[watchId] = _time.CreateTimer(_ => RequestSync(watchId), null, delay, Timeout.InfiniteTimeSpan);
+        _retries[watchId] = _time.CreateTimer(_ => RequestSync(watchId, priority), null, delay, Timeout.InfiniteTimeSpan);
     }
 
     private async Task RunSafetyNetAsync(CancellationToken cancellationToken)
     {
         // The first pass is the start-up catch-up: a sync interrupted by a crash is redone here.
+        var priority = GoogleRequestPriority.CatchUp;
         try
         {
             while (true)
             {
-                var wait = RetryBackoff.Jitter(_options.SafetyNetInterval, _options.SafetyNetJitter, Random.Shared);
+                var wait = _options.SafetyNetInterval;
                 try
                 {
+                    if (SafetyNetInterval is not null)
+                    {
+                        wait = await SafetyNetInterval(cancellationToken);
+                    }
+
+                    SafetyNetIntervalChosen?.Invoke(wait);
+                    if (wait > _options.SafetyNetInterval)
+                    {
+                        LogSafetyNetStretched(_options.SafetyNetInterval, wait);
+                    }
+
+                    wait = RetryBackoff.Jitter(wait, _options.SafetyNetJitter, Random.Shared);
                     foreach (var watchId in await _listWatches(cancellationToken))
                     {
-                        RequestSync(watchId);
+                        RequestSync(watchId, priority);
                     }
+
+                    priority = GoogleRequestPriority.SafetyNet;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -47,14 +47,20 @@ internal static class SyncSetup
         {
             var store = sp.GetRequiredService<ICalhookStore>();
             var metrics = sp.GetService<CalhookMetrics>();
+            var options = sp.GetRequiredService<IOptions<SyncOptions>>().Value;
+            var budget = sp.GetRequiredService<RequestBudget>();
             return new SyncScheduler(
                 SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
-                sp.GetRequiredService<IOptions<SyncOptions>>().Value,
+                options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SyncScheduler>>())
             {
                 SyncFinished = metrics is null ? null : (_, outcome) => metrics.SyncCompleted(SyncTelemetry.OutcomeName(outcome.Result)),
+                SafetyNetInterval = async ct => budget.SafetyNetInterval(
+                    options.SafetyNetInterval,
+                    (await store.ListWatchesAsync(ct)).GroupBy(w => w.AccountId, StringComparer.Ordinal).Select(g => g.Count())),
+                SafetyNetIntervalChosen = interval => budget.CurrentSafetyNetInterval = interval,
             };
         });
         services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());

@@ -37,7 +37,11 @@ public sealed class PushTests
         Assert.StartsWith("APIs-Google", sync.Headers.UserAgent.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, sync.BodyLength);
 
-        for (var i = 0; i < 3; i++) await host.InsertAsync($"E{i}", Some.Monday);
+        for (var i = 0; i < 3; i++)
+        {
+            await host.InsertAsync($"E{i}", Some.Monday);
+        }
+
         var all = await receiver.WaitForAsync(4);
         Assert.All(all.Skip(1), r => Assert.Equal("exists", r.State));
         var numbers = all.Select(r => r.Number).ToList();

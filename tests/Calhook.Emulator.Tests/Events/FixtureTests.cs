@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Events;
 
-/// <summary>Every event in Google's recorded responses (shared/fixtures/google) is accepted and comes back intact.</summary>
+/// <summary>Every event in Google's recorded responses (tests/fixtures/google) is accepted and comes back intact.</summary>
 public sealed class FixtureTests
 {
     private static readonly string[] ServerFields = ["etag", "updated", "created", "htmlLink", "kind"];
@@ -11,9 +12,12 @@ public sealed class FixtureTests
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
-        foreach (var file in Directory.GetFiles(FixtureFolder(), "*.json").Order())
+        foreach (var name in GoogleFixtures.Names())
         {
-            if (EventsIn(file).Count > 0) data.Add(Path.GetFileName(file));
+            if (EventsIn(GoogleFixtures.PathOf(name)).Count > 0)
+            {
+                data.Add(name);
+            }
         }
 
         return data;
@@ -24,7 +28,7 @@ public sealed class FixtureTests
     public async Task Fixture_events_are_imported_and_come_back_from_get_and_list_intact(string file)
     {
         await using var host = await EmulatorHost.StartAsync();
-        foreach (var original in EventsIn(Path.Combine(FixtureFolder(), file)))
+        foreach (var original in EventsIn(GoogleFixtures.PathOf(file)))
         {
             var body = (JsonObject)original.DeepClone();
             var (status, stored) = await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/import", body);
@@ -42,7 +46,11 @@ public sealed class FixtureTests
     {
         foreach (var (name, value) in original)
         {
-            if (ServerFields.Contains(name) || (name == "id" && !keptId)) continue;
+            if (ServerFields.Contains(name) || (name == "id" && !keptId))
+            {
+                continue;
+            }
+
             Assert.True(JsonNode.DeepEquals(value, actual[name]), $"{file}: field {name} changed: {value?.ToJsonString()} -> {actual[name]?.ToJsonString()}");
         }
     }
@@ -50,27 +58,16 @@ public sealed class FixtureTests
     private static List<JsonObject> EventsIn(string file)
     {
         var root = JsonNode.Parse(File.ReadAllText(file)) as JsonObject;
-        if ((string?)root?["kind"] == "calendar#event") return [root!];
+        if ((string?)root?["kind"] == "calendar#event")
+        {
+            return [root!];
+        }
+
         if ((string?)root?["kind"] is "calendar#events" || root?["items"] is JsonArray { Count: > 0 } && root["items"]![0]?["kind"]?.ToString() == "calendar#event")
         {
             return root!["items"]!.AsArray().OfType<JsonObject>().ToList();
         }
 
         return [];
-    }
-
-    private static string FixtureFolder()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Calhook.slnx"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        // `../shared` from the repository root; a git worktree sits one level deeper, so look further up too.
-        for (var up = dir.Parent; up is not null; up = up.Parent)
-        {
-            var folder = Path.Combine(up.FullName, "shared", "fixtures", "google");
-            if (Directory.Exists(folder)) return folder;
-        }
-
-        throw new DirectoryNotFoundException("shared/fixtures/google was not found above " + dir.FullName);
     }
 }

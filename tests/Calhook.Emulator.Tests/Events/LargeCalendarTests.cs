@@ -17,7 +17,11 @@ public sealed class LargeCalendarTests(ITestOutputHelper output)
         var writer = host.Server.Services.GetRequiredService<EventWriter>();
         var calendar = store.Find(EmulatorHost.Alice)!;
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < 100_000; i++) Assert.NotNull(writer.Insert(calendar, Some.Event($"E{i}", Some.Monday.AddMinutes(i)), import: false).Event);
+        for (var i = 0; i < 100_000; i++)
+        {
+            Assert.NotNull(writer.Insert(calendar, Some.Event($"E{i}", Some.Monday.AddMinutes(i)), import: false).Event);
+        }
+
         var insert = clock.Elapsed;
 
         clock.Restart();
@@ -26,7 +30,11 @@ public sealed class LargeCalendarTests(ITestOutputHelper output)
         Assert.Equal(40, pages);
         Assert.Equal(100_000, items.Select(i => (string)i["id"]!).Distinct().Count());
 
-        for (var i = 0; i < 10; i++) await host.InsertAsync($"late{i}", Some.Monday);
+        for (var i = 0; i < 10; i++)
+        {
+            await host.InsertAsync($"late{i}", Some.Monday);
+        }
+
         clock.Restart();
         var (delta, _, _) = await host.ListAllAsync($"syncToken={Uri.EscapeDataString(token)}");
         var incremental = clock.Elapsed;

@@ -10,7 +10,11 @@ public sealed class SyncTests
     public async Task Full_sync_pages_and_gives_next_sync_token_only_on_the_last_page()
     {
         await using var host = await EmulatorHost.StartAsync();
-        for (var i = 0; i < 7; i++) await host.InsertAsync($"E{i}", Some.Monday.AddHours(i));
+        for (var i = 0; i < 7; i++)
+        {
+            await host.InsertAsync($"E{i}", Some.Monday.AddHours(i));
+        }
+
         var (items, syncToken, pages) = await host.ListAllAsync("maxResults=3");
         Assert.Equal(3, pages);
         Assert.Equal(7, items.Select(i => (string)i["id"]!).Distinct().Count());
@@ -102,10 +106,17 @@ public sealed class SyncTests
     {
         await using var host = await EmulatorHost.StartAsync();
         var ids = new List<string>();
-        for (var i = 0; i < 20; i++) ids.Add((string)(await host.InsertAsync($"E{i}", Some.Monday.AddHours(i)))["id"]!);
+        for (var i = 0; i < 20; i++)
+        {
+            ids.Add((string)(await host.InsertAsync($"E{i}", Some.Monday.AddHours(i)))["id"]!);
+        }
+
         var seen = new Dictionary<string, JsonObject>();
         var first = await host.GetJsonAsync($"{EmulatorHost.EventsPath()}?maxResults=5");
-        foreach (var item in first["items"]!.AsArray()) seen[(string)item!["id"]!] = (JsonObject)item;
+        foreach (var item in first["items"]!.AsArray())
+        {
+            seen[(string)item!["id"]!] = (JsonObject)item;
+        }
         // While paging: update an event already returned, update one not yet returned, delete one, add one.
         await host.SendAsync(HttpMethod.Patch, $"{EmulatorHost.EventsPath()}/{ids[0]}", new JsonObject { ["summary"] = "moved" });
         await host.SendAsync(HttpMethod.Patch, $"{EmulatorHost.EventsPath()}/{ids[15]}", new JsonObject { ["summary"] = "late" });
@@ -116,7 +127,11 @@ public sealed class SyncTests
         while (pageToken is not null)
         {
             var page = await host.GetJsonAsync($"{EmulatorHost.EventsPath()}?maxResults=5&pageToken={Uri.EscapeDataString(pageToken)}");
-            foreach (var item in page["items"]!.AsArray()) seen[(string)item!["id"]!] = (JsonObject)item;
+            foreach (var item in page["items"]!.AsArray())
+            {
+                seen[(string)item!["id"]!] = (JsonObject)item;
+            }
+
             pageToken = (string?)page["nextPageToken"];
             syncToken = (string?)page["nextSyncToken"];
         }
@@ -136,7 +151,11 @@ public sealed class SyncTests
     public async Task Page_tokens_are_bound_to_their_query_and_max_results_is_capped_at_2500()
     {
         await using var host = await EmulatorHost.StartAsync();
-        for (var i = 0; i < 3; i++) await host.InsertAsync($"E{i}", Some.Monday);
+        for (var i = 0; i < 3; i++)
+        {
+            await host.InsertAsync($"E{i}", Some.Monday);
+        }
+
         var first = await host.GetJsonAsync($"{EmulatorHost.EventsPath()}?maxResults=1");
         var token = Uri.EscapeDataString((string)first["nextPageToken"]!);
         var (status, json) = await host.SendAsync(HttpMethod.Get, $"{EmulatorHost.EventsPath()}?maxResults=2&pageToken={token}");

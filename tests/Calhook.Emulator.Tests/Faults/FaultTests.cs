@@ -39,7 +39,11 @@ public sealed class FaultTests
             for (var i = 0; i < 12; i++)
             {
                 var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath());
-                if (status != 200) EmulatorHost.AssertError(status, "rateLimitExceeded", status, json);
+                if (status != 200)
+                {
+                    EmulatorHost.AssertError(status, "rateLimitExceeded", status, json);
+                }
+
                 statuses.Add(status);
             }
 

@@ -66,7 +66,11 @@ internal sealed class EmulatorHost : IAsyncDisposable
         Action<HttpRequestMessage>? configure = null, HttpClient? client = null)
     {
         using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
         configure?.Invoke(request);
         using var response = await (client ?? Http).SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
@@ -95,7 +99,11 @@ internal sealed class EmulatorHost : IAsyncDisposable
             var page = await GetJsonAsync($"{EventsPath(calendarId)}?{query}{(pageToken is null ? "" : "&pageToken=" + Uri.EscapeDataString(pageToken))}");
             items.AddRange(page["items"]!.AsArray().Select(i => (JsonObject)i!));
             pageToken = (string?)page["nextPageToken"];
-            if (pageToken is null) return (items, (string)page["nextSyncToken"]!, pages);
+            if (pageToken is null)
+            {
+                return (items, (string)page["nextSyncToken"]!, pages);
+            }
+
             Assert.Null(page["nextSyncToken"]);
         }
     }

@@ -15,18 +15,18 @@ internal sealed record Received(string ChannelId, long Number, string State, IHe
 /// <summary>A loopback Kestrel receiver that records every push and answers with a chosen status (to fail on purpose).</summary>
 internal sealed class PushReceiver : IAsyncDisposable
 {
-    private readonly WebApplication app;
-    private readonly ConcurrentQueue<Received> received = new();
-    private readonly SemaphoreSlim arrived = new(0);
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Received> _received = new();
+    private readonly SemaphoreSlim _arrived = new(0);
 
-    private PushReceiver(WebApplication app) => this.app = app;
+    private PushReceiver(WebApplication app) => _app = app;
 
     /// <summary>Status to answer for the Nth request (0-based); default 200.</summary>
     public Func<int, int> Answer { get; set; } = _ => 200;
 
     public Uri Address { get; private set; } = null!;
 
-    public IReadOnlyList<Received> All => [.. received];
+    public IReadOnlyList<Received> All => [.. _received];
 
     public static async Task<PushReceiver> StartAsync()
     {
@@ -43,10 +43,10 @@ internal sealed class PushReceiver : IAsyncDisposable
             using var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body);
             var headers = new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value));
-            receiver.received.Enqueue(new Received(headers["X-Goog-Channel-ID"].ToString(),
+            receiver._received.Enqueue(new Received(headers["X-Goog-Channel-ID"].ToString(),
                 long.Parse(headers["X-Goog-Message-Number"].ToString(), System.Globalization.CultureInfo.InvariantCulture),
                 headers["X-Goog-Resource-State"].ToString(), headers, body.Length, status));
-            receiver.arrived.Release();
+            receiver._arrived.Release();
             return Results.StatusCode(status);
         });
         await app.StartAsync();
@@ -59,15 +59,15 @@ internal sealed class PushReceiver : IAsyncDisposable
     public async Task<IReadOnlyList<Received>> WaitForAsync(int count, TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        while (received.Count < count)
+        while (_received.Count < count)
         {
             try
             {
-                await arrived.WaitAsync(cts.Token);
+                await _arrived.WaitAsync(cts.Token);
             }
             catch (OperationCanceledException)
             {
-                Assert.Fail($"expected {count} notifications, got {received.Count}");
+                Assert.Fail($"expected {count} notifications, got {_received.Count}");
             }
         }
 
@@ -76,8 +76,8 @@ internal sealed class PushReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await app.StopAsync();
-        await app.DisposeAsync();
-        arrived.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _arrived.Dispose();
     }
 }

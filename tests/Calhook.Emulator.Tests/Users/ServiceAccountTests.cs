@@ -207,7 +207,11 @@ public sealed class ServiceAccountTests
             ["iat"] = (iat ?? now).ToUnixTimeSeconds(),
             ["exp"] = (exp ?? now.AddHours(1)).ToUnixTimeSeconds(),
         };
-        if (sub is not null) claims["sub"] = sub;
+        if (sub is not null)
+        {
+            claims["sub"] = sub;
+        }
+
         return claims;
     }
 

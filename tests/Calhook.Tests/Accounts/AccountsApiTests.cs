@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Accounts;
 
@@ -33,7 +33,7 @@ public sealed class AccountsApiTests : IAsyncLifetime
     [Fact]
     public async Task An_oauth_account_is_created_and_its_refresh_token_is_encrypted_at_rest()
     {
-        var (_, refresh) = await _emulator.TokensAsync("bob@example.com");
+        var refresh = (await _emulator.Control.CreateTokensAsync("bob@example.com")).RefreshToken;
         var response = await _host.Client.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = "bob@example.com", refreshToken = refresh });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Accounts;
 
@@ -41,13 +41,13 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
         var accountId = await AddServiceAccountAsync(key, Subject);
         var watchId = await WatchAsync(accountId, Subject);
 
-        var channels = await Polling.EventuallyAsync(() => _emulator.ChannelsAsync(Subject), c => c.Count == 1, Timeout,
+        var channels = await Polling.EventuallyAsync(() => _emulator.Control.GetChannelsAsync(Subject), c => c.Count == 1, Timeout,
             "Calhook opened a channel on the subject's calendar");
-        Assert.Equal(Subject, (string)channels[0]["user"]!);
+        Assert.Equal(Subject, channels[0].User);
         await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => w["lastSyncAt"] is not null, Timeout,
             "the baseline sync of the subject's calendar is committed");
 
-        var (accessToken, _) = await _emulator.TokensAsync(Subject);
+        var accessToken = (await _emulator.Control.CreateTokensAsync(Subject)).AccessToken;
         await _emulator.CreateEventAsync(accessToken, Subject, "Quarterly planning");
 
         var changes = await Polling.EventuallyAsync(ChangesAsync, c => c.Count > 0, Timeout, "the creation is in the feed");
@@ -70,14 +70,12 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
         var state = await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth",
             Timeout, "the refused signature needs a person to fix the account");
         Assert.Contains("re-authorise", (string)state["error"]!, StringComparison.Ordinal);
-        Assert.Empty(await _emulator.ChannelsAsync(Subject));
+        Assert.Empty(await _emulator.Control.GetChannelsAsync(Subject));
     }
 
     private async Task<JsonObject> CreateKeyAsync()
     {
-        var response = await _emulator.Http.PostAsJsonAsync("emulator/v1/service-accounts", new { name = "calhook-sync" });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        return JsonNode.Parse(await _emulator.Control.CreateServiceAccountKeyAsync("calhook-sync"))!.AsObject();
     }
 
     private async Task<string> AddServiceAccountAsync(JsonObject key, string subject)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Changes;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Api;
 
@@ -111,11 +112,13 @@ public sealed class ChangesFeedTests
     [Fact]
     public async Task Wait_long_polls_until_a_change_is_committed()
     {
-        await using var host = await FeedHost.StartAsync();
+        // On a clock that stands still, the 30 s deadline never passes: only a commit can answer the poll.
+        var time = new TimerSignal(TimeSpan.FromSeconds(30), new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        await using var host = await FeedHost.StartAsync(time: time);
         var poll = host.Client.GetAsync("v1/changes?after=0&wait=30");
 
-        // The poll is parked: it cannot answer before something is committed.
-        await Task.WhenAny(poll, Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System));
+        // The poll has read an empty log and is parked on its deadline.
+        await time.TimerCreated.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(poll.IsCompleted);
         await host.CommitAsync("alice@example.com", ChangeTypes.Created);
 

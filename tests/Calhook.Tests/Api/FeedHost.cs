@@ -21,12 +21,18 @@ internal sealed class FeedHost : IAsyncDisposable
 
     public const string WatchId = "wat_feed";
 
-    public static async Task<FeedHost> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <summary>Starts the host with extra <paramref name="settings"/>, on <paramref name="time"/> when given (a fake clock).</summary>
+    public static async Task<FeedHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var options = new CalhookTestHostOptions();
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             options.Settings[key] = value;
+        }
+
+        if (time is not null)
+        {
+            options.ConfigureServices = services => services.AddSingleton(time);
         }
 
         var host = await CalhookTestHost.StartAsync(options);

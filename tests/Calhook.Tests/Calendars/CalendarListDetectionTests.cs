@@ -6,9 +6,9 @@ namespace Calhook.Tests.Calendars;
 
 public sealed class CalendarListDetectionTests
 {
-    private static int _ids;
+    private static int Ids;
 
-    private static string NextId() => "chg_" + Interlocked.Increment(ref _ids);
+    private static string NextId() => "chg_" + Interlocked.Increment(ref Ids);
 
     private static JsonElement Entry(string id, string summary, string etag = "\"1\"") =>
         JsonElement.Parse($$"""{"kind":"calendar#calendarListEntry","etag":{{JsonSerializer.Serialize(etag)}},"id":"{{id}}","summary":"{{summary}}","accessRole":"reader"}""");

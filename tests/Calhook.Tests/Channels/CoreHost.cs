@@ -44,15 +44,26 @@ internal sealed class CoreHost : IAsyncDisposable
             string? outcome = null, state = null;
             foreach (var tag in tags)
             {
-                if (tag.Key == "outcome") outcome = tag.Value as string;
-                if (tag.Key == "state") state = tag.Value as string;
+                if (tag.Key == "outcome")
+                {
+                    outcome = tag.Value as string;
+                }
+
+                if (tag.Key == "state")
+                {
+                    state = tag.Value as string;
+                }
             }
 
             switch (outcome)
             {
                 case ReceiverMetrics.Outcomes.Accepted:
                     Interlocked.Add(ref _accepted, value);
-                    if (state == "exists") Interlocked.Add(ref _acceptedExists, value);
+                    if (state == "exists")
+                    {
+                        Interlocked.Add(ref _acceptedExists, value);
+                    }
+
                     break;
                 case ReceiverMetrics.Outcomes.Unknown:
                     Interlocked.Add(ref _unknown, value);
@@ -113,7 +124,7 @@ internal sealed class CoreHost : IAsyncDisposable
     /// <summary>Connects an emulator user as an OAuth account; returns the account id.</summary>
     public async Task<string> AddOAuthAccountAsync(EmulatorClient emulator, string user)
     {
-        var tokens = await emulator.TokensAsync(user);
+        var tokens = await emulator.Control.CreateTokensAsync(user);
         var response = await Client.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = user, refreshToken = tokens.RefreshToken });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();

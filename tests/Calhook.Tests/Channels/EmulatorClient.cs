@@ -6,7 +6,7 @@ using Calhook.TestKit;
 
 namespace Calhook.Tests.Channels;
 
-/// <summary>The emulator's control surface and a few Calendar calls, over HTTP.</summary>
+/// <summary>A running emulator, its controls (<see cref="Control"/>) and a few Calendar calls, over HTTP.</summary>
 internal sealed class EmulatorClient : IAsyncDisposable
 {
     private readonly EmulatorServer _server;
@@ -21,31 +21,11 @@ internal sealed class EmulatorClient : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The emulator's controls: tokens, channels, faults, history.</summary>
+    public EmulatorControlClient Control => new(Http);
+
     public static async Task<EmulatorClient> StartAsync(int maxChannelTtlSeconds = 604_800) =>
         new(await EmulatorServer.StartAsync(new EmulatorOptions { MaxChannelTtlSeconds = maxChannelTtlSeconds }));
-
-    public async Task<(string AccessToken, string RefreshToken)> TokensAsync(string user)
-    {
-        var response = await Http.PostAsJsonAsync("emulator/v1/tokens", new { user });
-        response.EnsureSuccessStatusCode();
-        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        return (body["access_token"]!.GetValue<string>(), body["refresh_token"]!.GetValue<string>());
-    }
-
-    /// <summary>The active channels, optionally of one calendar.</summary>
-    public async Task<List<JsonObject>> ChannelsAsync(string? calendarId = null)
-    {
-        var body = (await Http.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!;
-        return body["items"]!.AsArray().Select(i => i!.AsObject())
-            .Where(c => calendarId is null || c["calendarId"]?.GetValue<string>() == calendarId)
-            .ToList();
-    }
-
-    public async Task SetFaultsAsync(object faults) => (await Http.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
-
-    public async Task ResetFaultsAsync() => (await Http.DeleteAsync("emulator/v1/faults")).EnsureSuccessStatusCode();
-
-    public async Task RevokeAsync(string user) => (await Http.PostAsync($"emulator/v1/users/{Uri.EscapeDataString(user)}/revoke", null)).EnsureSuccessStatusCode();
 
     /// <summary>Creates an event in the calendar as the user (events.insert).</summary>
     public async Task CreateEventAsync(string accessToken, string calendarId, string summary)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using System.Text;
+using System.Text.Json.Nodes;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -26,13 +26,13 @@ public sealed class WatchChannelTests
         var watchId = created["id"]!.GetValue<string>();
         var active = await host.WaitForStatusAsync(watchId, "active");
 
-        var channels = await emulator.ChannelsAsync(Alice);
+        var channels = await emulator.Control.GetChannelsAsync(Alice);
         var channel = Assert.Single(channels);
-        Assert.Equal(active["channelId"]!.GetValue<string>(), channel["id"]!.GetValue<string>());
-        Assert.Equal(new Uri(host.BaseAddress, "google/notifications"), new Uri(channel["address"]!.GetValue<string>()));
-        var token = channel["token"]!.GetValue<string>();
+        Assert.Equal(active["channelId"]!.GetValue<string>(), channel.Id);
+        Assert.Equal(new Uri(host.BaseAddress, "google/notifications"), channel.Address);
+        var token = channel.Token!;
         Assert.True(token.Length >= 43, "a token of at least 32 random bytes");
-        Assert.True(host.Channels.TryGet(channel["id"]!.GetValue<string>(), out var known));
+        Assert.True(host.Channels.TryGet(channel.Id, out var known));
         Assert.Equal(Encoding.UTF8.GetBytes(token), known.Token);
         Assert.NotNull(active["channelExpiresAt"]);
 
@@ -50,22 +50,24 @@ public sealed class WatchChannelTests
         using var data = new TestDirectory();
         await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
         var account = await host.AddOAuthAccountAsync(emulator, Alice);
-        var (access, _) = await emulator.TokensAsync(Alice);
+        var access = (await emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
         await host.WaitForStatusAsync(watchId, "active");
 
-        // For about three channel lifetimes, change the calendar and check a channel is always open.
+        // Change the calendar, one change at a time, until two renewals were seen; a channel must always be open.
+        // Each round waits for its change to reach the feed, so the loop runs at the service's pace, not a timer's.
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var mutations = 0;
-        var end = TimeProvider.System.GetUtcNow().AddSeconds(8);
-        while (TimeProvider.System.GetUtcNow() < end)
+        var deadline = TimeProvider.System.GetTimestamp() + 60 * TimeProvider.System.TimestampFrequency;
+        while (seen.Count < 3 && TimeProvider.System.GetTimestamp() < deadline)
         {
-            var open = await emulator.ChannelsAsync(Alice);
+            var open = await emulator.Control.GetChannelsAsync(Alice);
             Assert.NotEmpty(open);
             Assert.True(open.Count <= 2, $"at most the old and the new channel overlap, saw {open.Count}");
-            seen.UnionWith(open.Select(c => c["id"]!.GetValue<string>()));
+            seen.UnionWith(open.Select(c => c.Id));
             await emulator.CreateEventAsync(access, Alice, $"event {mutations++}");
-            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
+            await Eventually.TrueAsync(async () =>
+                (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations);
         }
 
         Assert.True(seen.Count >= 3, $"expected at least two renewals, saw channels {string.Join(", ", seen)}");
@@ -77,10 +79,10 @@ public sealed class WatchChannelTests
         // No notification lost: every mutation reached the feed.
         await Eventually.TrueAsync(async () =>
             (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations);
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 1);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 1);
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("active", watch["status"]!.GetValue<string>());
-        Assert.Equal(watch["channelId"]!.GetValue<string>(), Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+        Assert.Equal(watch["channelId"]!.GetValue<string>(), Assert.Single(await emulator.Control.GetChannelsAsync(Alice)).Id);
     }
 
     [Fact]
@@ -96,20 +98,20 @@ public sealed class WatchChannelTests
 
         // Default policy: renew one day before expiry, up to six hours earlier (jitter). Not before that window…
         time.Advance(TimeSpan.FromDays(5) + TimeSpan.FromHours(17));
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count >= 1);
-        Assert.Equal(first, Assert.Single(await emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count >= 1);
+        Assert.Equal(first, Assert.Single(await emulator.Control.GetChannelsAsync(Alice)).Id);
 
         // …and within it: a new channel (new id); the old one stays open and accepted for the overlap…
         time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
         await Eventually.TrueAsync(async () => (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>() != first);
         var renewed = (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>();
-        var open = (await emulator.ChannelsAsync(Alice)).Select(c => c["id"]!.GetValue<string>()).ToHashSet();
+        var open = (await emulator.Control.GetChannelsAsync(Alice)).Select(c => c.Id).ToHashSet();
         Assert.Equal(new HashSet<string> { first, renewed }, open);
         Assert.True(host.Channels.TryGet(first, out _), "the old channel is still accepted during the overlap");
 
         // …and is stopped once the default 30 s overlap is over.
         time.Advance(TimeSpan.FromSeconds(30));
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)) is [var only] && only["id"]!.GetValue<string>() == renewed);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)) is [var only] && only.Id == renewed);
         Assert.False(host.Channels.TryGet(first, out _));
     }
 
@@ -131,12 +133,12 @@ public sealed class WatchChannelTests
         await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
         await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
         var watch = await second.WaitForStatusAsync(watchId, "active");
-        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
-        Assert.Equal(channelId, channel["id"]!.GetValue<string>());
+        var channel = Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
+        Assert.Equal(channelId, channel.Id);
         Assert.Equal(channelId, watch["channelId"]!.GetValue<string>());
 
         // Its pings are still recognised after the restart.
-        var (access, _) = await emulator.TokensAsync(Alice);
+        var access = (await emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         await emulator.CreateEventAsync(access, Alice, "after restart");
         await Eventually.TrueAsync(() => Task.FromResult(second.AcceptedExists >= 1));
     }
@@ -156,13 +158,14 @@ public sealed class WatchChannelTests
             port = first.Port;
         }
 
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
 
         await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
         await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
-        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
-        Assert.NotEqual(channelId, channel["id"]!.GetValue<string>());
-        Assert.Equal(channel["id"]!.GetValue<string>(), (await second.WaitForStatusAsync(watchId, "active"))["channelId"]!.GetValue<string>());
+        await second.WaitForStatusAsync(watchId, "active");
+        // Channels of 2 s are renewed all the time: compare the emulator's one open channel and the watch's at one moment.
+        await Eventually.TrueAsync(async () => await emulator.Control.GetChannelsAsync(Alice) is [var open]
+            && open.Id != channelId && open.Id == (await second.GetWatchAsync(watchId))["channelId"]?.GetValue<string>());
         Assert.False(second.Channels.TryGet(channelId, out _));
     }
 
@@ -179,12 +182,12 @@ public sealed class WatchChannelTests
         var response = await host.Client.DeleteAsync($"v1/watches/{watchId}");
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("stopped", watch["status"]!.GetValue<string>());
         Assert.Null(watch["channelId"]);
         // The account's last watch is gone, so its calendar list is no longer watched either.
-        await Eventually.TrueAsync(async () => host.Channels.Count == 0 && (await emulator.ChannelsAsync()).Count == 0);
+        await Eventually.TrueAsync(async () => host.Channels.Count == 0 && (await emulator.Control.GetChannelsAsync()).Count == 0);
         Assert.Equal(HttpStatusCode.NotFound, (await host.Client.DeleteAsync("v1/watches/wch_nope")).StatusCode);
     }
 

@@ -34,7 +34,7 @@ public sealed class WatchStatusTests
         Assert.Contains("not found", failing["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         // Syncs still work: a forced sync finds a new event…
-        var (access, _) = await emulator.TokensAsync(Alice);
+        var access = (await emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         await emulator.CreateEventAsync(access, Alice, "made while the channel is gone");
         Assert.Equal(HttpStatusCode.Accepted, (await host.Client.PostAsync($"v1/watches/{watchId}/sync", null)).StatusCode);
         await Eventually.TrueAsync(async () => (await ChangesAsync(host)).Any(c => c["event"]?["summary"]?.GetValue<string>() == "made while the channel is gone"));
@@ -104,8 +104,8 @@ public sealed class WatchStatusTests
         var active = await host.WaitForStatusAsync(watchId, "active");
         Assert.Null(active["error"]);
         // The channels Google opened during the failed attempts were stopped, not leaked.
-        var channel = Assert.Single(await emulator.ChannelsAsync(Alice));
-        Assert.Equal(active["channelId"]!.GetValue<string>(), channel["id"]!.GetValue<string>());
+        var channel = Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
+        Assert.Equal(active["channelId"]!.GetValue<string>(), channel.Id);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class WatchStatusTests
         }
 
         // Every channel lapses while the service is down, so each watch needs a new one at start-up.
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync()).Count == 0);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync()).Count == 0);
         await ExecuteAsync(data, $"""
             CREATE TRIGGER injected_failure BEFORE INSERT ON channels WHEN NEW.watch_id = '{aliceWatch}'
             BEGIN SELECT RAISE(ABORT, 'injected store failure'); END;
@@ -140,8 +140,8 @@ public sealed class WatchStatusTests
 
         await ExecuteAsync(data, "DROP TRIGGER injected_failure;");
         await second.WaitForStatusAsync(aliceWatch, "active");
-        Assert.NotEmpty(await emulator.ChannelsAsync(Alice));
-        Assert.NotEmpty(await emulator.ChannelsAsync(Bob));
+        Assert.NotEmpty(await emulator.Control.GetChannelsAsync(Alice));
+        Assert.NotEmpty(await emulator.Control.GetChannelsAsync(Bob));
     }
 
     [Fact]
@@ -156,13 +156,13 @@ public sealed class WatchStatusTests
         await host.WaitForStatusAsync(bobWatch, "active");
 
         // Only Bob can stop a channel Bob opened (the emulator checks, as Google does).
-        var (bobAccess, _) = await emulator.TokensAsync(Bob);
+        var bobAccess = (await emulator.Control.CreateTokensAsync(Bob)).AccessToken;
         await emulator.WatchDirectlyAsync(bobAccess, Bob, "orphan-of-bob", "orphan-token", new Uri(host.BaseAddress, "google/notifications").ToString());
 
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Bob)).All(c => c["id"]!.GetValue<string>() != "orphan-of-bob"),
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Bob)).All(c => c.Id != "orphan-of-bob"),
             because: () => "the orphan on Bob's calendar was never stopped");
-        Assert.Single(await emulator.ChannelsAsync(Bob));
-        Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.Single(await emulator.Control.GetChannelsAsync(Bob));
+        Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public sealed class WatchStatusTests
         await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
         var watchId = (await host.WatchAsync(await host.AddOAuthAccountAsync(emulator, Alice), Alice))["id"]!.GetValue<string>();
         await host.WaitForStatusAsync(watchId, "active");
-        var resourceId = Assert.Single(await emulator.ChannelsAsync(Alice))["resourceId"]!.GetValue<string>();
+        var resourceId = Assert.Single(await emulator.Control.GetChannelsAsync(Alice)).ResourceId;
         var supervisor = host.Services.GetRequiredService<ChannelSupervisor>();
 
         for (var batch = 0; batch < 10; batch++)

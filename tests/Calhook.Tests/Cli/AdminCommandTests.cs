@@ -10,34 +10,34 @@ public sealed class AdminCommandTests : IAsyncLifetime
 {
     private const string User = "admin-cli@example.com";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-    private EmulatorServer emulator = null!;
-    private CalhookTestHost host = null!;
-    private string accountId = null!;
-    private HttpClient google = null!;
+    private EmulatorServer _emulator = null!;
+    private CalhookTestHost _host = null!;
+    private string _accountId = null!;
+    private HttpClient _google = null!;
 
     public async Task InitializeAsync()
     {
-        emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
-        host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
-        using var control = new HttpClient { BaseAddress = emulator.BaseAddress };
-        var tokens = (await (await control.PostAsJsonAsync("/emulator/v1/tokens", new { user = User })).Content.ReadFromJsonAsync<JsonObject>())!;
-        var account = await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = (string?)tokens["refresh_token"] });
-        accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
+        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
+        using var control = new EmulatorControlClient(_emulator.BaseAddress);
+        var tokens = await control.CreateTokensAsync(User);
+        var account = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = tokens.RefreshToken });
+        _accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        _google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
+        _google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
     }
 
     public async Task DisposeAsync()
     {
-        google.Dispose();
-        await host.DisposeAsync();
-        await emulator.DisposeAsync();
+        _google.Dispose();
+        await _host.DisposeAsync();
+        await _emulator.DisposeAsync();
     }
 
     [Fact]
     public async Task Watch_add_list_and_remove_manage_a_watch()
     {
-        var added = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var added = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         var id = (string)added["id"]!;
 
         await Polling.EventuallyAsync(
@@ -55,11 +55,11 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task Changes_prints_the_feed_and_status_reports_readiness()
     {
-        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
             Generous, "the baseline finishes");
-        (await google.PostAsJsonAsync("events", new
+        (await _google.PostAsJsonAsync("events", new
         {
             summary = "Printed by the CLI",
             start = new { dateTime = "2026-12-03T10:00:00Z" },
@@ -77,33 +77,45 @@ public sealed class AdminCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Listen_forwards_each_new_change_to_the_local_url()
+    public async Task Listen_delivers_each_new_change_as_a_signed_webhook_and_retries_a_failing_target()
     {
-        await using var target = await LoopbackReceiver.StartAsync();
-        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", accountId, "--json"))!;
+        await using var target = await Calhook.Tests.Delivery.VerifyingSubscriber.StartAsync();
+        var failures = 1;
+        target.Respond = _ => Task.FromResult(Interlocked.Decrement(ref failures) >= 0 ? 500 : 200);
+        var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
         await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
+            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
             Generous, "the baseline finishes");
-        await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.BaseAddress.ToString(), .. Connection()]);
-        await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("Forwarding", StringComparison.Ordinal)), Generous, "listen starts");
+        await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.Url.ToString(), .. Connection()]);
+        var secret = await Polling.EventuallyAsync(
+            () => Task.FromResult(System.Text.RegularExpressions.Regex.Match(listen.Output, @"Signing secret: (whsec_\S+)")),
+            m => m.Success, Generous, "listen prints its signing secret");
+        target.Trust(secret.Groups[1].Value);
 
-        (await google.PostAsJsonAsync("events", new
+        (await _google.PostAsJsonAsync("events", new
         {
             summary = "Forwarded",
             start = new { dateTime = "2026-12-04T10:00:00Z" },
             end = new { dateTime = "2026-12-04T11:00:00Z" },
         })).EnsureSuccessStatusCode();
 
-        var received = await target.WaitForRequestsAsync(1, Generous);
-        var change = JsonNode.Parse(received[0].Body)!;
-        Assert.Equal("event.created", (string?)change["type"]);
-        Assert.Equal("Forwarded", (string?)change["event"]!["summary"]);
+        var accepted = await Polling.EventuallyAsync(() => Task.FromResult(target.Accepted), a => a.Count == 1, Generous, "the change arrives after one retry");
+        var webhook = accepted[0];
+        Assert.Equal("calhook.event.created", (string?)webhook.Envelope["type"]);
+        Assert.Equal("Forwarded", (string?)webhook.Envelope["data"]!["event"]!["summary"]);
+        Assert.Equal((string?)webhook.Envelope["data"]!["id"], webhook.Id);
+        Assert.Equal(0, target.Unverified);
+        Assert.Equal([500, 200], target.Received.Select(r => r.AnsweredStatus));
+        Assert.All(target.Received, r => Assert.Equal(webhook.Id, r.Id));
+        await Polling.EventuallyAsync(() => Task.FromResult(listen.Output.Contains("200 #", StringComparison.Ordinal)), Generous, "listen prints the successful attempt");
+        Assert.Matches(@"500 #\d+ event.created .*\(attempt 1, \d+ ms\) HTTP 500", listen.Output);
+        Assert.Matches(@"200 #\d+ event.created .*\(attempt 2, \d+ ms\)", listen.Output);
     }
 
     [Fact]
     public async Task Watch_add_all_watches_every_calendar_of_the_account_and_needs_either_a_calendar_or_all()
     {
-        var added = JsonNode.Parse(await RunOkAsync("watch", "add", "--all", "--account", accountId, "--json"))!;
+        var added = JsonNode.Parse(await RunOkAsync("watch", "add", "--all", "--account", _accountId, "--json"))!;
         Assert.True((bool)added["allCalendars"]!);
         Assert.Null(added["calendarId"]);
 
@@ -114,7 +126,7 @@ public sealed class AdminCommandTests : IAsyncLifetime
         Assert.Equal(2, followed.Count);
         Assert.Contains("(all calendars)", await RunOkAsync("watch", "list"), StringComparison.Ordinal);
 
-        await using var both = CalhookProcess.Start(["watch", "add", User, "--all", "--account", accountId, .. Connection()]);
+        await using var both = CalhookProcess.Start(["watch", "add", User, "--all", "--account", _accountId, .. Connection()]);
         Assert.NotEqual(0, await both.WaitForExitAsync(Generous));
         Assert.Contains("either CALENDAR_ID or --all", both.Output, StringComparison.Ordinal);
     }
@@ -122,14 +134,14 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_api_key_is_reported_as_one_line_with_a_failing_exit_code()
     {
-        await using var run = CalhookProcess.Start("watch", "list", "--server", host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
+        await using var run = CalhookProcess.Start("watch", "list", "--server", _host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
         var exit = await run.WaitForExitAsync(Generous);
 
         Assert.Equal(1, exit);
         Assert.Contains("401", run.Output, StringComparison.Ordinal);
     }
 
-    private string[] Connection() => ["--server", host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
+    private string[] Connection() => ["--server", _host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
 
     private async Task<string> RunOkAsync(params string[] arguments)
     {

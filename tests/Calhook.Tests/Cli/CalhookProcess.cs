@@ -9,12 +9,13 @@ namespace Calhook.Tests.Cli;
 /// <summary>The real <c>calhook</c> executable in a child process: started, awaited, killed.</summary>
 internal sealed class CalhookProcess : IAsyncDisposable
 {
-    private readonly Process process;
-    private readonly StringBuilder output = new();
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private int _disposed;
 
     private CalhookProcess(Process process)
     {
-        this.process = process;
+        _process = process;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -25,29 +26,36 @@ internal sealed class CalhookProcess : IAsyncDisposable
     {
         get
         {
-            lock (output)
+            lock (_output)
             {
-                return output.ToString();
+                return _output.ToString();
             }
         }
     }
 
-    public bool HasExited => process.HasExited;
+    public bool HasExited => _process.HasExited;
 
-    public int ExitCode => process.ExitCode;
+    public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> from the test's output folder (the Cli project is referenced).</summary>
+    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> in the test's output folder (the Cli project is referenced).</summary>
     public static CalhookProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
     /// <summary>As <see cref="Start(string[])"/>, with extra environment variables (<c>TZDIR</c>).</summary>
-    public static CalhookProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static CalhookProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartIn(AppContext.BaseDirectory, environment, arguments);
+
+    /// <summary>Starts <c>dotnet calhook.dll ARGS</c> with <paramref name="workingDirectory"/> as its working directory.</summary>
+    public static CalhookProcess StartIn(string workingDirectory, params string[] arguments) =>
+        StartIn(workingDirectory, new Dictionary<string, string>(), arguments);
+
+    private static CalhookProcess StartIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "calhook.dll"));
         foreach (var argument in arguments)
@@ -92,9 +100,9 @@ internal sealed class CalhookProcess : IAsyncDisposable
         using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
         await Polling.EventuallyAsync(async () =>
         {
-            if (process.HasExited)
+            if (_process.HasExited)
             {
-                throw new InvalidOperationException($"calhook exited with {process.ExitCode}:\n{Output}");
+                throw new InvalidOperationException($"calhook exited with {_process.ExitCode}:\n{Output}");
             }
 
             if (!Output.Contains("Calhook is running at", StringComparison.Ordinal))
@@ -110,25 +118,31 @@ internal sealed class CalhookProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cancel.Token);
-        return process.ExitCode;
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>A real kill (SIGKILL), as a crash: no shutdown code runs.</summary>
     public async Task KillAsync()
     {
-        if (!process.HasExited)
+        if (!_process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: true);
         }
 
-        await process.WaitForExitAsync();
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a test's finally may dispose a process its body already disposed before a restart failed.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await KillAsync();
-        process.Dispose();
+        _process.Dispose();
     }
 
     private void Append(string? line)
@@ -138,9 +152,9 @@ internal sealed class CalhookProcess : IAsyncDisposable
             return;
         }
 
-        lock (output)
+        lock (_output)
         {
-            output.AppendLine(line);
+            _output.AppendLine(line);
         }
     }
 }

@@ -1,3 +1,6 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Cli;
@@ -56,5 +59,34 @@ public sealed class CommandLineTests
         Assert.Equal("demo@example.com", (string?)watch[0]!["calendarId"]);
         Assert.Contains(key, serve.Output, StringComparison.Ordinal);
         Assert.Contains("/google/notifications", serve.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_reads_appsettings_json_from_the_working_directory()
+    {
+        // Google's place taken by an emulator named only in ./appsettings.json: serve must use it, not its embedded one.
+        await using var google = await EmulatorServer.StartAsync(new EmulatorOptions());
+        using var folder = new TestDirectory();
+        await File.WriteAllTextAsync(folder.File("appsettings.json"), $$"""
+            { "Calhook": { "Google": { "BaseUrl": "{{google.BaseAddress.ToString().TrimEnd('/')}}" } } }
+            """);
+        var baseAddress = new Uri($"http://127.0.0.1:{CalhookProcess.FreePort()}/");
+        await using var serve = CalhookProcess.StartIn(folder.Path, "serve", "--urls", baseAddress.ToString().TrimEnd('/'), "--data", folder.File("data"),
+            "--api-key", CalhookTestHost.TestApiKey);
+        await serve.WaitUntilHealthyAsync(baseAddress, Generous);
+
+        Assert.DoesNotContain("Emulator:", serve.Output, StringComparison.Ordinal);
+        using var control = new EmulatorControlClient(google.BaseAddress);
+        var tokens = await control.CreateTokensAsync("alice@example.com");
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", CalhookTestHost.TestApiKey);
+        var account = await (await http.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = "alice@example.com", refreshToken = tokens.RefreshToken }))
+            .Content.ReadFromJsonAsync<JsonObject>();
+        var watch = await (await http.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = "alice@example.com" }))
+            .Content.ReadFromJsonAsync<JsonObject>();
+        await Polling.EventuallyAsync(
+            async () => (await http.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch!["id"]}"))!["lastSyncAt"] is not null,
+            Generous,
+            "the watch syncs against the emulator named in ./appsettings.json");
     }
 }

@@ -33,8 +33,8 @@ public sealed class CrashSafetyTests
         var serve = await StartAsync(baseAddress, emulator.BaseAddress, data.Path);
         try
         {
-            using var control = new HttpClient { BaseAddress = emulator.BaseAddress };
-            var refreshToken = (string?)(await PostAsync(control, "/emulator/v1/tokens", new JsonObject { ["user"] = User }))["refresh_token"];
+            using var control = new EmulatorControlClient(emulator.BaseAddress);
+            var refreshToken = (await control.CreateTokensAsync(User)).RefreshToken;
             var account = await PostAsync(calhook, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = User, ["refreshToken"] = refreshToken });
             var watch = await PostAsync(calhook, "/v1/watches", new JsonObject { ["accountId"] = (string?)account["id"], ["calendarId"] = User });
             await Polling.EventuallyAsync(
@@ -198,10 +198,10 @@ public sealed class CrashSafetyTests
 
     private static async Task<HttpClient> GoogleClientAsync(Uri emulator)
     {
-        using var control = new HttpClient { BaseAddress = emulator };
-        var tokens = await PostAsync(control, "/emulator/v1/tokens", new JsonObject { ["user"] = User });
+        using var control = new EmulatorControlClient(emulator);
+        var tokens = await control.CreateTokensAsync(User);
         var google = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)tokens["access_token"]);
+        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
         return google;
     }
 

@@ -28,7 +28,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
     public async Task Status_shows_a_table_of_watches_and_json_for_scripts_and_says_when_something_needs_attention()
     {
         const string good = "status-good@example.com";
-        var (_, refresh) = await _emulator.TokensAsync(good);
+        var refresh = (await _emulator.Control.CreateTokensAsync(good)).RefreshToken;
         var goodWatch = await WatchAsync(await AccountAsync(good, refresh), good);
         await Polling.EventuallyAsync(async () => (await WatchStateAsync(goodWatch))["lastSyncAt"] is not null, Generous, "the baseline is in");
 
@@ -61,7 +61,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
     public async Task Accounts_list_and_remove_and_connect_print_what_a_person_and_a_script_need()
     {
         const string user = "cli-accounts@example.com";
-        var (_, refresh) = await _emulator.TokensAsync(user);
+        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
         var id = await AccountAsync(user, refresh);
 
         var (listExit, list) = await RunAsync("accounts", "list");

@@ -28,7 +28,7 @@ public sealed class AccountsAdminTests : IAsyncLifetime
     [Fact]
     public async Task Accounts_are_listed_and_read_without_their_secret()
     {
-        var (_, refresh) = await _emulator.TokensAsync("list@example.com");
+        var refresh = (await _emulator.Control.CreateTokensAsync("list@example.com")).RefreshToken;
         var id = await AddAccountAsync("list@example.com", refresh);
 
         var list = await _host.Client.GetStringAsync(new Uri("/v1/accounts", UriKind.Relative));
@@ -48,15 +48,15 @@ public sealed class AccountsAdminTests : IAsyncLifetime
     public async Task Deleting_an_account_stops_its_watches_and_their_channels()
     {
         const string user = "delete@example.com";
-        var (_, refresh) = await _emulator.TokensAsync(user);
+        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
         var id = await AddAccountAsync(user, refresh);
         var watch = await WatchAsync(id, user);
-        await Polling.EventuallyAsync(async () => (await _emulator.ChannelsAsync(user)).Count == 1, Generous, "the watch's channel is open");
+        await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(user)).Count == 1, Generous, "the watch's channel is open");
 
         using var deleted = await _host.Client.DeleteAsync(new Uri($"/v1/accounts/{id}", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        await Polling.EventuallyAsync(async () => (await _emulator.ChannelsAsync(user)).Count == 0, Generous, "the channel is stopped at Google");
+        await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(user)).Count == 0, Generous, "the channel is stopped at Google");
         Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray());
         Assert.DoesNotContain((await _host.Client.GetFromJsonAsync<JsonObject>("/v1/watches"))!["items"]!.AsArray(), w => (string?)w!["id"] == watch);
         using var again = await _host.Client.DeleteAsync(new Uri($"/v1/accounts/{id}", UriKind.Relative));
@@ -73,7 +73,7 @@ public sealed class AccountsAdminTests : IAsyncLifetime
         await Polling.EventuallyAsync(async () => (string?)(await WatchStateAsync(watch))["status"] == "needs_reauth", Generous, "the watch needs re-authorisation");
         Assert.Equal("needs_reauth", (string?)(await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/accounts/{id}"))!["status"]);
 
-        var (_, refresh) = await _emulator.TokensAsync(user);
+        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
         using var again = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh });
 
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);

@@ -62,7 +62,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await page.WaitForSelectorAsync("#stream-status:has-text('live')");
 
         // A change made in the emulator appears live, with its diff before → after.
-        var (access, _) = await _emulator.TokensAsync(User);
+        var access = (await _emulator.Control.CreateTokensAsync(User)).AccessToken;
         using var google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
         google.DefaultRequestHeaders.Authorization = new("Bearer", access);
         var created = await (await google.PostAsJsonAsync("events", new

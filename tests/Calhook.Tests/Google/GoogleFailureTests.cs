@@ -1,6 +1,7 @@
+using Calhook.Emulator.Faults;
 using Calhook.Google;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Tests.Google;
@@ -19,7 +20,7 @@ public sealed class GoogleFailureTests
         var account = await host.AddOAuthAccountAsync(emulator, Alice);
         var client = host.Services.GetRequiredService<GoogleCalendarClient>();
 
-        await emulator.SetFaultsAsync(new { seed = 42, api = new { rateLimitRate = 0.4, errorRate = 0.3, errorStatus = 503 } });
+        await emulator.Control.SetFaultsAsync(new FaultSettings { Seed = 42, Api = new ApiFaults { RateLimitRate = 0.4, ErrorRate = 0.3, ErrorStatus = 503 } });
         for (var i = 0; i < 5; i++)
         {
             var page = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
@@ -28,7 +29,7 @@ public sealed class GoogleFailureTests
 
         var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
         await host.WaitForStatusAsync(watchId, "active");
-        Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
     }
 
     [Fact]
@@ -42,7 +43,7 @@ public sealed class GoogleFailureTests
         });
         var account = await host.AddOAuthAccountAsync(emulator, Alice);
         var client = host.Services.GetRequiredService<GoogleCalendarClient>();
-        await emulator.SetFaultsAsync(new { api = new { errorRate = 1.0, errorStatus = 503 } });
+        await emulator.Control.SetFaultsAsync(new FaultSettings { Api = new ApiFaults { ErrorRate = 1.0, ErrorStatus = 503 } });
 
         var failed = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.Transient, failed.Error?.Kind);
@@ -51,12 +52,12 @@ public sealed class GoogleFailureTests
         var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
         var failing = await host.WaitForStatusAsync(watchId, "failing");
         Assert.Contains("503", failing["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(await emulator.ChannelsAsync(Alice));
+        Assert.Empty(await emulator.Control.GetChannelsAsync(Alice));
 
-        await emulator.ResetFaultsAsync();
+        await emulator.Control.ResetFaultsAsync();
         var active = await host.WaitForStatusAsync(watchId, "active");
         Assert.Null(active["error"]);
-        Assert.Single(await emulator.ChannelsAsync(Alice));
+        Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public sealed class GoogleFailureTests
         var watchId = (await host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
         await host.WaitForStatusAsync(watchId, "active");
 
-        await emulator.RevokeAsync(Alice);
+        await emulator.Control.RevokeAsync(Alice);
 
         var watch = await host.WaitForStatusAsync(watchId, "needs_reauth");
         Assert.Contains("re-authorise", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -77,7 +78,7 @@ public sealed class GoogleFailureTests
         var listed = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.NeedsReauth, listed.Error?.Kind);
         // No loop: the last channel lapses and nothing opens another one.
-        await Eventually.TrueAsync(async () => (await emulator.ChannelsAsync(Alice)).Count == 0);
+        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
         Assert.Equal("needs_reauth", (await host.GetWatchAsync(watchId))["status"]!.GetValue<string>());
     }
 
@@ -94,7 +95,7 @@ public sealed class GoogleFailureTests
         // A 404 is the calendar's removal (calendar.removed): the watch stops and says why; no channel is left on it.
         var watch = await host.WaitForStatusAsync(watchId, "stopped");
         Assert.Contains("'nobody@example.com' was removed", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(await emulator.ChannelsAsync("nobody@example.com"));
+        Assert.Empty(await emulator.Control.GetChannelsAsync("nobody@example.com"));
         var result = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, "nobody@example.com", null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.NotFound, result.Error?.Kind);
     }

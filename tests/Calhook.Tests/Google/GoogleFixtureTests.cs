@@ -1,40 +1,41 @@
 using System.Net;
 using System.Text.Json;
 using Calhook.Google;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Google;
 
-/// <summary>Every real Google response in <c>Fixtures/</c> (copied from the shared fixtures, sources in SOURCES.md) parses.</summary>
+/// <summary>Every real Google response in <c>tests/fixtures/google</c> (sources in its SOURCES.md) parses.</summary>
 public sealed class GoogleFixtureTests
 {
     public static TheoryData<string> Fixtures()
     {
         var data = new TheoryData<string>();
-        foreach (var file in Directory.GetFiles(FixtureDirectory, "*.json").Order(StringComparer.Ordinal))
+        foreach (var name in GoogleFixtures.Names())
         {
-            data.Add(Path.GetFileName(file));
+            data.Add(name);
         }
 
         return data;
     }
 
     [Fact]
-    public void Every_shared_fixture_is_covered()
+    public void Every_fixture_is_listed_in_its_sources_and_every_listed_source_is_there()
     {
-        Assert.True(Fixtures().Count >= 39, $"Expected the 39 shared fixtures in {FixtureDirectory}.");
-        var shared = "/work/shared/fixtures/google";
-        if (Directory.Exists(shared))
-        {
-            var missing = Directory.GetFiles(shared, "*.json").Select(Path.GetFileName).Where(f => !File.Exists(Path.Combine(FixtureDirectory, f!)));
-            Assert.Empty(missing);
-        }
+        var sources = File.ReadAllText(GoogleFixtures.PathOf("SOURCES.md"));
+        var listed = System.Text.RegularExpressions.Regex.Matches(sources, @"`([A-Za-z0-9_.-]+\.json)`").Select(m => m.Groups[1].Value).ToHashSet();
+        var present = GoogleFixtures.Names().ToHashSet();
+
+        Assert.True(present.Count >= 39, $"Expected the 39 recorded responses in {GoogleFixtures.Folder}.");
+        Assert.Empty(present.Except(listed));
+        Assert.Empty(listed.Except(present));
     }
 
     [Theory]
     [MemberData(nameof(Fixtures))]
     public void Client_parses_fixture(string name)
     {
-        var json = File.ReadAllText(Path.Combine(FixtureDirectory, name));
+        var json = File.ReadAllText(GoogleFixtures.PathOf(name));
         switch (name.Split('-')[0])
         {
             case "events" when json.TrimStart().StartsWith('['):
@@ -92,18 +93,4 @@ public sealed class GoogleFixtureTests
 
     private static T Deserialize<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(json, type) ?? throw new InvalidOperationException("null");
-
-    private static string FixtureDirectory
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Calhook.slnx")))
-            {
-                dir = dir.Parent;
-            }
-
-            return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("Calhook.slnx not found"), "tests", "Calhook.Tests", "Google", "Fixtures");
-        }
-    }
 }

@@ -1,5 +1,6 @@
-using Calhook.Tests.Channels;
+using Calhook.Emulator.Faults;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Google;
 
@@ -14,11 +15,11 @@ public sealed class GoogleMetricsTests
         var account = await host.AddOAuthAccountAsync(emulator, "metrics@example.com");
 
         // Every call answers 503 until the faults are reset; each retried attempt is counted.
-        await emulator.SetFaultsAsync(new { api = new { errorRate = 1.0, errorStatus = 503 } });
+        await emulator.Control.SetFaultsAsync(new FaultSettings { Api = new ApiFaults { ErrorRate = 1.0, ErrorStatus = 503 } });
         var watch = await host.WatchAsync(account, "metrics@example.com");
         await Polling.EventuallyAsync(async () => (await host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)))
             .Contains("calhook_google_requests_total{status_class=\"5xx\"}", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "503 answers are counted");
-        await emulator.ResetFaultsAsync();
+        await emulator.Control.ResetFaultsAsync();
         await host.WaitForStatusAsync((string)watch["id"]!, "active", TimeSpan.FromSeconds(30));
 
         var metrics = await host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));

@@ -28,7 +28,8 @@ public sealed partial class ObservabilityTests
         ActivitySource.AddActivityListener(listener);
         await using var emulator = await EmulatorClient.StartAsync();
         await using var host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
-        var (access, refresh) = await emulator.TokensAsync(user);
+        var tokensOfaccess = await emulator.Control.CreateTokensAsync(user);
+        var (access, refresh) = (tokensOfaccess.AccessToken, tokensOfaccess.RefreshToken);
         var account = await (await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh })).Content.ReadFromJsonAsync<JsonObject>();
         var watch = await (await host.Client.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = user })).Content.ReadFromJsonAsync<JsonObject>();
         var watchId = (string)watch!["id"]!;
@@ -71,7 +72,7 @@ public sealed partial class ObservabilityTests
         options.Settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
         options.Settings["OTEL_BSP_SCHEDULE_DELAY"] = "100";
         await using var host = await CalhookTestHost.StartAsync(options);
-        var (_, refresh) = await emulator.TokensAsync(user);
+        var refresh = (await emulator.Control.CreateTokensAsync(user)).RefreshToken;
         var account = await (await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh })).Content.ReadFromJsonAsync<JsonObject>();
         (await host.Client.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = user })).EnsureSuccessStatusCode();
 

@@ -52,7 +52,6 @@ public sealed class OptionsValidationTests
     {
         var validator = new CalhookOptionsValidator();
         var typical = new CalhookOptions { PublicUrl = "https://calhook.example.com", ApiKey = CalhookTestHost.TestApiKey };
-        typical.Google.BaseUrl = "http://127.0.0.1:5005";
 
         Assert.True(validator.Validate(null, new CalhookOptions()).Succeeded);
         Assert.True(validator.Validate(null, typical).Succeeded);
@@ -62,10 +61,9 @@ public sealed class OptionsValidationTests
     public void Every_bad_setting_is_reported_at_once()
     {
         var options = new CalhookOptions { PublicUrl = "nope", DataDirectory = "" };
-        options.Google.BaseUrl = "nope";
 
         var result = new CalhookOptionsValidator().Validate(null, options);
 
-        Assert.Equal(["Calhook:PublicUrl", "Calhook:Google:BaseUrl", "Calhook:DataDirectory"], result.Failures!.Select(f => f.Split(' ')[0]));
+        Assert.Equal(["Calhook:PublicUrl", "Calhook:DataDirectory"], result.Failures!.Select(f => f.Split(' ')[0]));
     }
 }

@@ -1,24 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.RealGoogle;
 
 /// <summary>The recorded Google responses in the repository's fixtures (sources in their SOURCES.md), read as test data.</summary>
 internal static class Recorded
 {
-    public static string Directory
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Calhook.slnx")))
-            {
-                dir = dir.Parent;
-            }
-
-            return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("Calhook.slnx not found"), "tests", "Calhook.Tests", "Google", "Fixtures");
-        }
-    }
+    /// <summary>The one copy of the fixtures, copied next to the test assembly by the TestKit.</summary>
+    public static string Directory => GoogleFixtures.Folder;
 
     /// <summary>A fixture's whole body, by the start of its file name (<c>events-incremental-series-deleted</c>).</summary>
     public static string Body(string name)

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
+using Calhook.Emulator;
 using Calhook.TestKit;
+using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Receiving;
 
@@ -13,7 +14,7 @@ public sealed class ReceiverTests : IAsyncLifetime
     private EmulatorClient _emulator = null!;
     private CoreHost _host = null!;
     private string _watchId = null!;
-    private JsonObject _channel = null!;
+    private EmulatorChannel _channel = null!;
 
     public async Task InitializeAsync()
     {
@@ -22,7 +23,7 @@ public sealed class ReceiverTests : IAsyncLifetime
         var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
         _watchId = (await _host.WatchAsync(account, Alice))["id"]!.GetValue<string>();
         await _host.WaitForStatusAsync(_watchId, "active");
-        _channel = Assert.Single(await _emulator.ChannelsAsync(Alice));
+        _channel = Assert.Single(await _emulator.Control.GetChannelsAsync(Alice));
         // The emulator's `sync` ping for the new channel.
         await Eventually.TrueAsync(() => Task.FromResult(_host.Accepted >= 1));
     }
@@ -129,14 +130,14 @@ public sealed class ReceiverTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_channel_is_answered_200_and_stopped_in_the_background()
     {
-        var (access, _) = await _emulator.TokensAsync(Alice);
+        var access = (await _emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         // An orphan: a channel on the same calendar that Calhook has no record of (e.g. from a lost database).
         await _emulator.WatchDirectlyAsync(access, Alice, "orphan-channel", "orphan-token", new Uri(_host.BaseAddress, "google/notifications").ToString());
 
-        await Eventually.TrueAsync(async () => (await _emulator.ChannelsAsync(Alice)).All(c => c["id"]!.GetValue<string>() != "orphan-channel"),
+        await Eventually.TrueAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-channel"),
             because: () => "the orphan channel was never stopped");
         Assert.True(_host.Unknown >= 1);
-        Assert.Equal(Id, Assert.Single(await _emulator.ChannelsAsync(Alice))["id"]!.GetValue<string>());
+        Assert.Equal(Id, Assert.Single(await _emulator.Control.GetChannelsAsync(Alice)).Id);
     }
 
     [Fact]
@@ -160,14 +161,14 @@ public sealed class ReceiverTests : IAsyncLifetime
         var response = await PingAsync("not-ours", "whatever", "unknown-resource", "exists", "2");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(accepted, _host.Accepted);
-        Assert.Single(await _emulator.ChannelsAsync(Alice));
+        Assert.Single(await _emulator.Control.GetChannelsAsync(Alice));
     }
 
-    private string Id => _channel["id"]!.GetValue<string>();
+    private string Id => _channel.Id;
 
-    private string Token => _channel["token"]!.GetValue<string>();
+    private string Token => _channel.Token!;
 
-    private string ResourceId => _channel["resourceId"]!.GetValue<string>();
+    private string ResourceId => _channel.ResourceId;
 
     private async Task<HttpResponseMessage> PingAsync(string? channel, string? token, string? resource, string? state, string? number)
     {

@@ -60,6 +60,35 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     }
 
     [Fact]
+    public async Task Snapshots_stored_before_generations_read_back_after_the_upgrade()
+    {
+        // A store written by the schema before migration 6: snapshots keyed by (watch, event) only.
+        ((IDisposable)Store).Dispose();
+        File.Delete(DatabasePath);
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 6).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
+                + """
+                INSERT INTO accounts VALUES ('acc', 'oauth', 'a@example.com', NULL, 'x', 'active', NULL, 'then');
+                INSERT INTO watches (id, account_id, calendar_id, status, created_at) VALUES ('w', 'acc', 'a@example.com', 'active', 'then');
+                INSERT INTO sync_state VALUES ('w', 'token-old', '2026-11-01T00:00:00.0000000Z');
+                INSERT INTO snapshots VALUES ('w', 'e1', '{"id":"e1"}'), ('w', 'e2', '{"id":"e2"}');
+                INSERT INTO snapshot_staging VALUES ('w', 'crashed', 'e3', CAST('{"id":"e3"}' AS BLOB));
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var upgraded = await OpenAsync();
+
+        Assert.Equal(["e1", "e2"], await upgraded.ListSnapshotIdsAsync("w", Ct));
+        Assert.Equal("""{"id":"e2"}""", (await upgraded.GetSnapshotsAsync("w", ["e2"], Ct))["e2"]);
+        Assert.Equal("token-old", (await upgraded.GetSyncStateAsync("w", Ct)).SyncToken);
+    }
+
+    [Fact]
     public async Task The_file_uses_the_write_ahead_log()
     {
         Assert.Equal(["wal"], await QueryAsync<string>("PRAGMA journal_mode;"));

@@ -4,7 +4,7 @@ using Calhook.Storage;
 
 namespace Calhook.Tests.Storage;
 
-// CommitSyncAsync (invariants 1 and 2) and the change log.
+// CommitSyncAsync (invariants 1 and 2, docs/architecture.md) and the change log.
 public abstract partial class StoreContractTests
 {
     [Fact]

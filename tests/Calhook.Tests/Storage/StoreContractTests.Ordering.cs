@@ -31,6 +31,8 @@ public abstract partial class StoreContractTests
         var done = Task.WhenAll(writers);
         while (cursor < total)
         {
+            // Whether the writers had all committed is taken before the read: an empty read after that is the end.
+            var finished = done.IsCompleted;
             var batch = await Store.ReadChangesAsync(new ChangeQuery(cursor, 7), Ct);
             reads++;
             foreach (var change in batch)
@@ -39,7 +41,7 @@ public abstract partial class StoreContractTests
                 cursor = change.Sequence;
             }
 
-            if (batch.Count == 0 && done.IsCompleted)
+            if (batch.Count == 0 && finished)
             {
                 break;
             }

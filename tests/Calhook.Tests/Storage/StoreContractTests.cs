@@ -60,7 +60,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Null(await Store.GetChannelAsync("chn_missing", Ct));
         Assert.Equal(new SyncState(null, null), await Store.GetSyncStateAsync("wat_missing", Ct));
 
-        await Store.SetWatchStatusAsync("wat_missing", WatchStatus.Failing, "x", Ct);
+        await Store.StopWatchAsync("wat_missing", Ct);
+        await Store.SetSyncProblemAsync("wat_missing", new WatchProblem(WatchProblemKind.Error, "x"), Ct);
         await Store.RecordNotificationAsync("wat_missing", Some.Time, Ct);
         await Store.MarkChannelStoppedAsync("chn_missing", Some.Time, Ct);
         Assert.Empty(await Store.ListWatchesAsync(Ct));
@@ -72,7 +73,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var watch = await AddWatchAsync();
         Assert.Equal(watch, await Store.GetWatchAsync(watch.Id, Ct));
 
-        await Store.SetWatchStatusAsync(watch.Id, WatchStatus.Failing, "403 forbidden", Ct);
+        await Store.SetSyncProblemAsync(watch.Id, new WatchProblem(WatchProblemKind.Error, "403 forbidden"), Ct);
         await Store.RecordNotificationAsync(watch.Id, Some.Time.AddMinutes(1), Ct);
 
         var stored = await Store.GetWatchAsync(watch.Id, Ct);
@@ -88,7 +89,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         var kept = await AddWatchAsync("a@example.com");
         var stopped = await AddWatchAsync("b@example.com");
-        await Store.SetWatchStatusAsync(stopped.Id, WatchStatus.Stopped, null, Ct);
+        await Store.StopWatchAsync(stopped.Id, Ct);
 
         var listed = await Store.ListWatchesAsync(Ct);
 

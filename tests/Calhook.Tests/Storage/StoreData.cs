@@ -9,9 +9,9 @@ internal static class Some
     /// <summary>A fixed, sub-millisecond-precise instant: times must round-trip to the tick.</summary>
     public static readonly DateTimeOffset Time = new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero).AddTicks(1_234_567);
 
-    private static int s_next;
+    private static int Next;
 
-    public static string Id(string prefix) => $"{prefix}_{Interlocked.Increment(ref s_next):D6}";
+    public static string Id(string prefix) => $"{prefix}_{Interlocked.Increment(ref Next):D6}";
 
     public static AccountRecord Account() =>
         new(Id("acc"), AccountKind.OAuth, "alice@example.com", null, "protected-refresh-token", AccountStatus.Active, null, Time);

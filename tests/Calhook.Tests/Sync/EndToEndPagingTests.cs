@@ -1,3 +1,4 @@
+using Calhook.Emulator.Faults;
 using Calhook.Google;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,7 +17,7 @@ public sealed class EndToEndPagingTests
             services.Configure<GoogleClientOptions>(o => o.EventsPageSize = 2);
             services.ConfigureHttpClientDefaults(b => b.AddHttpMessageHandler(() => new CountingHandler(lists)));
         });
-        await world.SetFaultsAsync(new { notifications = new { dropRate = 1.0 } });
+        await world.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DropRate = 1.0 } });
 
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
@@ -42,11 +43,11 @@ public sealed class EndToEndPagingTests
 
     private sealed class ListCounter
     {
-        private int count;
+        private int _count;
 
-        public int Count => Volatile.Read(ref count);
+        public int Count => Volatile.Read(ref _count);
 
-        public void Add() => Interlocked.Increment(ref count);
+        public void Add() => Interlocked.Increment(ref _count);
     }
 
     private sealed class CountingHandler(ListCounter counter) : DelegatingHandler

@@ -14,8 +14,7 @@ public sealed class EndToEndPingBurstTests
         await using var world = await SyncWorld.StartAsync(configureServices: gate.Install);
         var channel = await Polling.EventuallyAsync(
             // The calendar's channel (the account's calendar-list channel is open too).
-            async () => ((JsonArray)(await world.Google.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!)
-                .FirstOrDefault(c => (string?)c!["calendarId"] == SyncWorld.Alice),
+            async () => (await world.Control.GetChannelsAsync(SyncWorld.Alice)).FirstOrDefault(),
             c => c is not null, TimeSpan.FromSeconds(10), "the watch has an open channel");
 
         // Google is slow from now on: the sync this mutation's ping starts waits at the gate.
@@ -28,9 +27,9 @@ public sealed class EndToEndPingBurstTests
         for (var i = 0; i < 100; i++)
         {
             using var ping = new HttpRequestMessage(HttpMethod.Post, "google/notifications");
-            ping.Headers.Add("X-Goog-Channel-ID", (string)channel!["id"]!);
-            ping.Headers.Add("X-Goog-Channel-Token", (string)channel["token"]!);
-            ping.Headers.Add("X-Goog-Resource-ID", (string)channel["resourceId"]!);
+            ping.Headers.Add("X-Goog-Channel-ID", channel!.Id);
+            ping.Headers.Add("X-Goog-Channel-Token", channel!.Token);
+            ping.Headers.Add("X-Goog-Resource-ID", channel!.ResourceId);
             ping.Headers.Add("X-Goog-Resource-State", "exists");
             ping.Headers.Add("X-Goog-Message-Number", (1000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(HttpStatusCode.OK, (await receiver.SendAsync(ping)).StatusCode);

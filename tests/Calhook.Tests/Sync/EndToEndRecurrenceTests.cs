@@ -67,9 +67,9 @@ public sealed class EndToEndRecurrenceTests
         Assert.DoesNotContain(deletions, c => (string)c["eventId"]! == cancelled);
 
         // The whole story matches the emulator's ground truth, event by event.
-        var history = await world.HistoryAsync();
-        var truthIds = history.Where(h => (string)h!["eventId"]! != cancelled || (string)h!["kind"]! == "deleted")
-            .Select(h => (string)h!["eventId"]!).Distinct().Order(StringComparer.Ordinal);
+        var history = await world.Control.GetHistoryAsync(SyncWorld.Alice);
+        var truthIds = history.Where(h => h.EventId != cancelled || h.Kind == "deleted")
+            .Select(h => h.EventId).Distinct().Order(StringComparer.Ordinal);
         Assert.Equal(truthIds, feed.Select(c => (string)c["eventId"]!).Distinct().Order(StringComparer.Ordinal));
     }
 }

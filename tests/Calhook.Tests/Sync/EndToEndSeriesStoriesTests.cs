@@ -23,7 +23,7 @@ public sealed class EndToEndSeriesStoriesTests
     /// <summary>Waits until the feed holds one change per history entry after <paramref name="afterSeq"/>, and checks they pair up.</summary>
     private static async Task<List<JsonObject>> MatchesHistoryAsync(SyncWorld world, long afterSeq, int feedBefore, string step)
     {
-        var truth = (await world.HistoryAsync(afterSeq)).Select(h => (TypeOf((string)h!["kind"]!), (string)h["eventId"]!)).ToList();
+        var truth = (await world.Control.GetHistoryAsync(SyncWorld.Alice, afterSeq)).Select(h => (TypeOf(h.Kind), h.EventId)).ToList();
         var feed = await world.FeedWithAsync(feedBefore + truth.Count, step);
         var observed = feed.Skip(feedBefore).Select(c => ((string)c["type"]!, (string)c["eventId"]!)).ToList();
         Assert.True(truth.Order().SequenceEqual(observed.Order()),

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Calhook.Emulator.Faults;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Sync;
@@ -44,25 +45,25 @@ public sealed class EndToEndSyncTests
         var feed = await world.FeedWithAsync(6, "the deletion is in the feed");
         expectedDiffs.Add([]);
 
-        var history = await world.HistoryAsync(baseline);
+        var history = await world.Control.GetHistoryAsync(SyncWorld.Alice, baseline);
         Assert.Equal(history.Count, feed.Count);
         for (var i = 0; i < feed.Count; i++)
         {
-            var (change, truth) = (feed[i], history[i]!);
-            Assert.Equal("event." + (string)truth["kind"]!, (string)change["type"]!);
-            Assert.Equal((string)truth["eventId"]!, (string)change["eventId"]!);
+            var (change, truth) = (feed[i], history[i]);
+            Assert.Equal("event." + truth.Kind, (string)change["type"]!);
+            Assert.Equal(truth.EventId, (string)change["eventId"]!);
             Assert.Equal(i + 1, (long)change["sequence"]!);
             Assert.Equal(SyncWorld.Alice, (string)change["calendarId"]!);
             Assert.StartsWith("chg_", (string)change["id"]!, StringComparison.Ordinal);
             Assert.Equal(expectedDiffs[i], ((JsonArray)change["diff"]!).Select(d => (string)d!["path"]!).ToArray());
-            if ((string)truth["kind"]! == "deleted")
+            if (truth.Kind == "deleted")
             {
                 Assert.Null(change["event"]);
-                Assert.True(SyncWorld.SameJson(history[i - 1]!["event"], change["previous"]), "previous is the last state before the deletion");
+                Assert.True(SyncWorld.SameJson(history[i - 1].Event, change["previous"]), "previous is the last state before the deletion");
             }
             else
             {
-                Assert.True(SyncWorld.SameJson(truth["event"], change["event"]), $"change {i + 1} carries the event as the emulator has it");
+                Assert.True(SyncWorld.SameJson(truth.Event, change["event"]), $"change {i + 1} carries the event as the emulator has it");
                 Assert.Equal(i == 0, change["previous"] is null);
             }
         }
@@ -80,7 +81,7 @@ public sealed class EndToEndSyncTests
         await world.FeedWithAsync(1, "the first event is in the feed");
 
         // No pings reach Calhook now: every mutation lands before the next (forced) sync.
-        await world.SetFaultsAsync(new { notifications = new { dropRate = 1.0 } });
+        await world.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DropRate = 1.0 } });
         var created = await world.InsertAsync(Timed("Created", 10));
         await world.PatchAsync(created, new { summary = "Created and renamed" });
         await world.PatchAsync(kept, new { summary = "Kept, renamed once" });
@@ -116,10 +117,10 @@ public sealed class EndToEndSyncTests
         }
 
         await world.FeedWithAsync(5, "the five creations are in the feed");
-        await world.SetFaultsAsync(new { notifications = new { dropRate = 1.0 } });
+        await world.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DropRate = 1.0 } });
         await world.DeleteAsync(ids[0]);
         await world.PatchAsync(ids[1], new { location = "Room 2" });
-        await world.GoogleAsync(HttpMethod.Post, $"emulator/v1/calendars/{Uri.EscapeDataString(SyncWorld.Alice)}/expire-sync-tokens");
+        await world.Control.ExpireSyncTokensAsync(SyncWorld.Alice);
         await world.ForceSyncAsync();
 
         var feed = await world.FeedWithAsync(7, "the resync's changes are in the feed");
@@ -140,11 +141,11 @@ public sealed class EndToEndSyncTests
     {
         await using var world = await SyncWorld.StartAsync(safetyNet: TimeSpan.FromSeconds(1));
         var baseline = await world.LastHistorySeqAsync();
-        await world.SetFaultsAsync(new
+        await world.Control.SetFaultsAsync(new FaultSettings
         {
-            seed = 7,
-            notifications = new { dropRate = 0.4, duplicateRate = 0.3, delayMs = new[] { 0, 200 }, reorder = true },
-            api = new { errorRate = 0.1, errorStatus = 503, rateLimitRate = 0.1 },
+            Seed = 7,
+            Notifications = new NotificationFaults { DropRate = 0.4, DuplicateRate = 0.3, DelayMs = [0, 200], Reorder = true },
+            Api = new ApiFaults { ErrorRate = 0.1, ErrorStatus = 503, RateLimitRate = 0.1 },
         });
 
         var ids = new List<string>();
@@ -160,18 +161,18 @@ public sealed class EndToEndSyncTests
 
         await world.DeleteAsync(ids[1]);
         await world.DeleteAsync(ids[3]);
-        await world.ClearFaultsAsync();
+        await world.Control.ResetFaultsAsync();
 
         // The final state each event reached, per the ground truth; the feed must reach the same, through the safety net.
-        var history = await world.HistoryAsync(baseline);
-        var truth = history.GroupBy(h => (string)h!["eventId"]!).ToDictionary(g => g.Key, g => g.Last()!);
+        var history = await world.Control.GetHistoryAsync(SyncWorld.Alice, baseline);
+        var truth = history.GroupBy(h => h.EventId).ToDictionary(g => g.Key, g => g.Last());
         string Mismatches(List<JsonObject> changes) => string.Join("; ", truth
             .Where(t => changes.LastOrDefault(c => (string)c["eventId"]! == t.Key) is not { } last
-                ? (string)t.Value["kind"]! != "deleted" // created and deleted between two syncs: rightly nothing
-                : (string)t.Value["kind"]! == "deleted"
+                ? t.Value.Kind != "deleted" // created and deleted between two syncs: rightly nothing
+                : t.Value.Kind == "deleted"
                     ? (string)last["type"]! != "event.deleted"
-                    : (string)last["type"]! == "event.deleted" || !SyncWorld.SameJson(t.Value["event"], last["event"]))
-            .Select(t => $"{t.Key}: truth {t.Value["kind"]} {t.Value["event"]?["summary"]}, feed "
+                    : (string)last["type"]! == "event.deleted" || !SyncWorld.SameJson(t.Value.Event, last["event"]))
+            .Select(t => $"{t.Key}: truth {t.Value.Kind} {t.Value.Event["summary"]}, feed "
                 + string.Join(",", changes.Where(c => (string)c["eventId"]! == t.Key).Select(c => $"{c["type"]} {c["event"]?["summary"]}"))));
         await Polling.EventuallyAsync(
             async () => Mismatches(await world.FeedAsync()), m => m.Length == 0,
@@ -182,11 +183,11 @@ public sealed class EndToEndSyncTests
         foreach (var change in feed)
         {
             var eventId = (string)change["eventId"]!;
-            var states = history.Where(h => (string)h!["eventId"]! == eventId).ToList();
+            var states = history.Where(h => h.EventId == eventId).ToList();
             Assert.NotEmpty(states);
             if (change["event"] is { } now)
             {
-                Assert.Contains(states, s => SyncWorld.SameJson(s!["event"], now));
+                Assert.Contains(states, s => SyncWorld.SameJson(s.Event, now));
             }
         }
 

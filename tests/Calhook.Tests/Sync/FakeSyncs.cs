@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Calhook.Google;
 using Calhook.Sync;
 
 namespace Calhook.Tests.Sync;
@@ -18,7 +19,7 @@ internal sealed class FakeSyncs
 
     public int MaxInFlight { get; private set; }
 
-    public sealed record Started(string WatchId, TaskCompletionSource<SyncOutcome> Completion, CancellationToken CancellationToken)
+    public sealed record Started(string WatchId, TaskCompletionSource<SyncOutcome> Completion, CancellationToken CancellationToken, GoogleRequestPriority Priority)
     {
         public void Complete(SyncResult result = SyncResult.Synced) => Completion.SetResult(new SyncOutcome(result));
     }
@@ -30,7 +31,7 @@ internal sealed class FakeSyncs
         MaxInFlight = Math.Max(MaxInFlight, inFlight);
         var completion = new TaskCompletionSource<SyncOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
-        _started.Writer.TryWrite(new Started(watchId, completion, cancellationToken));
+        _started.Writer.TryWrite(new Started(watchId, completion, cancellationToken, RequestBudgetHandler.CurrentPriority));
         try
         {
             return await completion.Task;

@@ -195,6 +195,63 @@ public sealed class SyncSchedulerTests
     }
 
     [Fact]
+    public async Task The_catch_up_holds_at_most_half_the_slots_and_a_push_overtakes_it()
+    {
+        var watches = Enumerable.Range(0, 10).Select(i => $"bg{i}").ToList();
+        await using var scheduler = Scheduler(maxConcurrent: 4, list: _ => Task.FromResult<IReadOnlyList<string>>(watches));
+        await scheduler.StartAsync(CancellationToken.None);
+
+        var background = new[] { await _syncs.NextStartAsync(), await _syncs.NextStartAsync() };
+        Assert.All(background, s => Assert.Equal(GoogleRequestPriority.CatchUp, s.Priority));
+
+        // Two slots are free but background syncs may not take them: the push does, at once.
+        scheduler.RequestSync("bg7");
+        scheduler.RequestSync("push");
+        var pushes = new[] { await _syncs.NextStartAsync(), await _syncs.NextStartAsync() };
+        Assert.Equal(["bg7", "push"], pushes.Select(s => s.WatchId).Order());
+        Assert.All(pushes, s => Assert.Equal(GoogleRequestPriority.Push, s.Priority));
+        Assert.True(_syncs.NoPendingStart);
+
+        // A finished background sync frees a background slot: the catch-up goes on, without bg7 again.
+        background[0].Complete();
+        var next = await _syncs.NextStartAsync();
+        Assert.Equal(GoogleRequestPriority.CatchUp, next.Priority);
+        Assert.NotEqual("bg7", next.WatchId);
+    }
+
+    [Fact]
+    public async Task The_safety_net_runs_at_the_interval_the_budget_affords_and_says_so()
+    {
+        var chosen = new List<TimeSpan>();
+        var scheduler = new SyncScheduler(_syncs.RunAsync, _ => Task.FromResult<IReadOnlyList<string>>(["w1"]),
+            new SyncOptions { SafetyNetInterval = TimeSpan.FromMinutes(5), SafetyNetJitter = 0, MinSyncInterval = TimeSpan.Zero },
+            _time, NullLogger<SyncScheduler>.Instance)
+        {
+            SyncFinished = _syncs.OnFinished,
+            SafetyNetInterval = _ => Task.FromResult(TimeSpan.FromMinutes(20)),
+            SafetyNetIntervalChosen = chosen.Add,
+        };
+        await using var _ = scheduler;
+        await scheduler.StartAsync(CancellationToken.None);
+        (await _syncs.NextStartAsync()).Complete();
+        await _syncs.NextFinishAsync();
+
+        // Five minutes (the configured interval) bring nothing; twenty bring the next pass.
+        _time.Advance(TimeSpan.FromMinutes(19));
+        Assert.True(_syncs.NoPendingStart);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_syncs.NoPendingStart && DateTime.UtcNow < deadline)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+            await Task.Yield();
+        }
+
+        var again = await _syncs.NextStartAsync();
+        Assert.Equal(GoogleRequestPriority.SafetyNet, again.Priority);
+        Assert.Equal(TimeSpan.FromMinutes(20), chosen[0]);
+    }
+
+    [Fact]
     public async Task A_transient_failure_is_retried_after_a_backoff_and_a_hard_failure_is_not()
     {
         await using var scheduler = Scheduler();

@@ -34,6 +34,9 @@ internal sealed class SyncWorld : IAsyncDisposable
 
     public CalhookTestHost Calhook { get; }
 
+    /// <summary>The emulator's controls (history, faults, expiring sync tokens).</summary>
+    public EmulatorControlClient Control => new(Google);
+
     /// <summary>The emulator's Calendar API, signed in as alice.</summary>
     public HttpClient Google { get; }
 
@@ -42,10 +45,10 @@ internal sealed class SyncWorld : IAsyncDisposable
     public static async Task<SyncWorld> StartAsync(TimeSpan? safetyNet = null, Action<IServiceCollection>? configureServices = null)
     {
         var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
-        using var anonymous = new HttpClient { BaseAddress = emulator.BaseAddress };
-        var tokens = JsonNode.Parse(await (await anonymous.PostAsJsonAsync("emulator/v1/tokens", new { user = Alice })).Content.ReadAsStringAsync())!;
+        using var control = new EmulatorControlClient(emulator.BaseAddress);
+        var tokens = await control.CreateTokensAsync(Alice);
         var google = new HttpClient { BaseAddress = emulator.BaseAddress };
-        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
+        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
 
         var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress, ConfigureServices = configureServices };
         options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
@@ -55,7 +58,7 @@ internal sealed class SyncWorld : IAsyncDisposable
         var calhook = await CalhookTestHost.StartAsync(options);
         var world = new SyncWorld(emulator, calhook, google);
 
-        var account = await world.PostJsonAsync("v1/accounts", new { type = "oauth", email = Alice, refreshToken = (string)tokens["refresh_token"]! });
+        var account = await world.PostJsonAsync("v1/accounts", new { type = "oauth", email = Alice, refreshToken = tokens.RefreshToken });
         var watch = await world.PostJsonAsync("v1/watches", new { accountId = (string)account["id"]!, calendarId = Alice });
         world.WatchId = (string)watch["id"]!;
         await Polling.EventuallyAsync(
@@ -108,16 +111,7 @@ internal sealed class SyncWorld : IAsyncDisposable
 
     public Task DeleteAsync(string eventId) => GoogleAsync(HttpMethod.Delete, $"{Events}/{eventId}");
 
-    /// <summary>The emulator's ground truth after <paramref name="after"/>: <c>{seq, kind, eventId, at, event}</c> items.</summary>
-    public async Task<JsonArray> HistoryAsync(long after = 0) =>
-        (JsonArray)(await Google.GetFromJsonAsync<JsonObject>($"emulator/v1/calendars/{Uri.EscapeDataString(Alice)}/history?after={after}"))!["items"]!;
-
-    public async Task<long> LastHistorySeqAsync() => (await HistoryAsync()).LastOrDefault()?["seq"]?.GetValue<long>() ?? 0;
-
-    public async Task SetFaultsAsync(object faults) =>
-        (await Google.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
-
-    public async Task ClearFaultsAsync() => (await Google.DeleteAsync("emulator/v1/faults")).EnsureSuccessStatusCode();
+    public async Task<long> LastHistorySeqAsync() => (await Control.GetHistoryAsync(Alice)).LastOrDefault()?.Seq ?? 0;
 
     /// <summary>Every change in the feed after <paramref name="after"/>.</summary>
     public async Task<List<JsonObject>> FeedAsync(long after = 0)

@@ -13,6 +13,12 @@ namespace Calhook.Tests.Sync;
 /// <summary>Full lists staged page by page: a failure before the final commit, and resyncs, against a real SQLite file.</summary>
 public sealed class SyncerStagingTests : SyncerTestBase
 {
+    /// <summary>Rows of a full list that has not committed: snapshots of a generation other than the watch's current one.</summary>
+    private const string Pending = """
+        SELECT COUNT(*) FROM snapshots AS s
+        WHERE s.generation <> COALESCE((SELECT generation FROM sync_state WHERE watch_id = s.watch_id), '');
+        """;
+
     private async Task<long> ScalarAsync(string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={Store.DatabasePath};Pooling=False");
@@ -47,7 +53,7 @@ public sealed class SyncerStagingTests : SyncerTestBase
         Assert.Equal("", await Log());
         Assert.Equal("t1", (await Store.GetSyncStateAsync(Watch.Id, CancellationToken.None)).SyncToken);
         Assert.Equal(["deleted-in-gap", "edited", "same"], await Store.ListSnapshotIdsAsync(Watch.Id, CancellationToken.None));
-        Assert.Equal(3, await ScalarAsync("SELECT COUNT(*) FROM snapshot_staging;"));
+        Assert.Equal(3, await ScalarAsync(Pending));
 
         await ExecuteAsync("DROP TRIGGER fail_token;");
         Google.Fail("t1", null, GoogleErrorKind.FullSyncRequired, 410);
@@ -56,7 +62,7 @@ public sealed class SyncerStagingTests : SyncerTestBase
         Assert.Equal("1:event.updated:edited, 2:event.created:added-in-gap, 3:event.deleted:deleted-in-gap", await Log());
         Assert.Equal("t9", (await Store.GetSyncStateAsync(Watch.Id, CancellationToken.None)).SyncToken);
         Assert.Equal(["added-in-gap", "edited", "same"], await Store.ListSnapshotIdsAsync(Watch.Id, CancellationToken.None));
-        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM snapshot_staging;"));
+        Assert.Equal(0, await ScalarAsync(Pending));
     }
 
     [Fact]
@@ -68,12 +74,12 @@ public sealed class SyncerStagingTests : SyncerTestBase
         Assert.Equal(SyncResult.RetryLater, (await Sync()).Result);
         Assert.Empty(await Store.ListSnapshotIdsAsync(Watch.Id, CancellationToken.None));
         Assert.Null((await Store.GetSyncStateAsync(Watch.Id, CancellationToken.None)).SyncToken);
-        Assert.True(await ScalarAsync("SELECT COUNT(*) FROM snapshot_staging;") > 0);
+        Assert.True(await ScalarAsync(Pending) > 0);
 
         Google.List(null, "t1", [Ev("a", "A")], [Ev("b", "B")], [Ev("c", "C")]);
         Assert.Equal(SyncResult.Synced, (await Sync()).Result);
         Assert.Equal(["a", "b", "c"], await Store.ListSnapshotIdsAsync(Watch.Id, CancellationToken.None));
-        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM snapshot_staging;"));
+        Assert.Equal(0, await ScalarAsync(Pending));
         Assert.Equal("", await Log());
     }
 

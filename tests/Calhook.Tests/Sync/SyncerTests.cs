@@ -174,7 +174,7 @@ public sealed class SyncerTests : SyncerTestBase
     public async Task A_stopped_or_unknown_watch_is_skipped_without_calling_Google()
     {
         Assert.Equal(SyncResult.Skipped, (await Syncer.SyncAsync("wat_unknown", CancellationToken.None)).Result);
-        await Store.SetWatchStatusAsync(Watch.Id, WatchStatus.Stopped, null, CancellationToken.None);
+        await Store.StopWatchAsync(Watch.Id, CancellationToken.None);
         Assert.Equal(SyncResult.Skipped, (await Sync()).Result);
         Assert.Empty(Google.Calls);
     }

@@ -106,10 +106,76 @@ internal static class SqliteMigrations
         (5, """
             ALTER TABLE changes ADD COLUMN split_from TEXT NULL;
             """),
-        // 6: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
+        // 6: snapshots become a rowid table with a unique key index, and carry the full list (generation) that wrote
+        // them. A full list writes its pages straight into the table under its own generation, appended in rowid
+        // order with only the small key index taking random inserts; its commit makes that generation the watch's
+        // current one (sync_state.generation). Rows of any other generation are invisible and deleted by the next
+        // full list. Replaces snapshot_staging, whose final move of 100,000 rows dominated a large baseline.
+        (6, """
+            CREATE TABLE snapshots_v4 (
+                watch_id   TEXT NOT NULL,
+                generation TEXT NOT NULL,
+                event_id   TEXT NOT NULL,
+                json       TEXT NOT NULL
+            );
+            INSERT INTO snapshots_v4 (watch_id, generation, event_id, json) SELECT watch_id, '', event_id, json FROM snapshots;
+            DROP TABLE snapshots;
+            ALTER TABLE snapshots_v4 RENAME TO snapshots;
+            CREATE UNIQUE INDEX ux_snapshots_key ON snapshots (watch_id, generation, event_id);
+            ALTER TABLE sync_state ADD COLUMN generation TEXT NOT NULL DEFAULT '';
+            DROP TABLE snapshot_staging;
+            """),
+        // 7: webhook delivery. Each subscription has a cursor over the change log; deliveries are its queue (one row per
+        // change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        (7, """
+            CREATE TABLE subscriptions (
+                id                         TEXT NOT NULL PRIMARY KEY,
+                url                        TEXT NOT NULL,
+                types_json                 TEXT NULL,
+                calendar_ids_json          TEXT NULL,
+                ignore_paths_json          TEXT NULL,
+                protected_secret           TEXT NOT NULL,
+                protected_previous_secret  TEXT NULL,
+                previous_secret_expires_at TEXT NULL,
+                status                     TEXT NOT NULL,
+                cursor                     INTEGER NOT NULL,
+                created_at                 TEXT NOT NULL,
+                last_success_at            TEXT NULL,
+                last_error                 TEXT NULL
+            );
+
+            CREATE TABLE deliveries (
+                subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+                sequence        INTEGER NOT NULL,
+                calendar_id     TEXT NOT NULL,
+                state           TEXT NOT NULL,
+                attempts        INTEGER NOT NULL,
+                next_attempt_at TEXT NOT NULL,
+                lease_owner     TEXT NULL,
+                lease_until     TEXT NULL,
+                PRIMARY KEY (subscription_id, sequence)
+            ) WITHOUT ROWID;
+            CREATE INDEX ix_deliveries_queue ON deliveries (subscription_id, calendar_id, sequence) WHERE state = 'pending';
+            CREATE INDEX ix_deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+
+            CREATE TABLE delivery_attempts (
+                id              INTEGER PRIMARY KEY AUTOINCREMENT,
+                subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+                change_id       TEXT NOT NULL,
+                sequence        INTEGER NOT NULL,
+                attempt         INTEGER NOT NULL,
+                attempted_at    TEXT NOT NULL,
+                status_code     INTEGER NULL,
+                latency_ms      REAL NOT NULL,
+                error           TEXT NULL,
+                verdict         TEXT NOT NULL
+            );
+            CREATE INDEX ix_delivery_attempts_subscription ON delivery_attempts (subscription_id, id);
+            """),
+        // 8: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
         // all-calendars watch that made it, and why Calhook stopped it; each calendar-list watch's entry snapshots and
         // when it last read the whole list; calendar-level changes carry the list entry in calendar_json (event_id '').
-        (6, """
+        (8, """
             ALTER TABLE watches ADD COLUMN kind TEXT NOT NULL DEFAULT 'calendar';
             ALTER TABLE watches ADD COLUMN parent_watch_id TEXT NULL;
             ALTER TABLE watches ADD COLUMN stop_reason TEXT NULL;

@@ -4,13 +4,14 @@ using Microsoft.Data.Sqlite;
 
 namespace Calhook.Storage.Sqlite;
 
-// Full lists staged page by page (the baseline and the resync after a 410), and the commit that ends them.
+// Full lists (the baseline and the resync after a 410): each page is written straight into the snapshots under the
+// attempt's own generation, invisible to readers until the commit that ends the list makes it current.
 internal sealed partial class SqliteStore
 {
     public Task ClearStagingAsync(string watchId, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction) =>
         {
-            await using var command = Command(connection, transaction, "DELETE FROM snapshot_staging WHERE watch_id = $w;");
+            await using var command = Command(connection, transaction, $"DELETE FROM snapshots WHERE watch_id = $w AND generation <> {CurrentGeneration};");
             command.Parameters.AddWithValue("$w", watchId);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -18,6 +19,7 @@ internal sealed partial class SqliteStore
     public async Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        ArgumentException.ThrowIfNullOrEmpty(attemptId);
         if (rows.Count == 0)
         {
             return;
@@ -28,12 +30,15 @@ internal sealed partial class SqliteStore
         {
             await using var connection = await OpenAsync(cancellationToken);
 
-            // Staged rows count only once the final commit (synchronous=FULL) moves them: losing the last ones to a
-            // power cut costs a retry, never a change, so they skip the fsync.
+            // Staged rows count only once the final commit (synchronous=FULL) makes their generation current: losing
+            // the last ones to a power cut costs a retry, never a change, so they skip the fsync.
             await ExecuteAsync(connection, null, "PRAGMA synchronous=NORMAL;", cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
+
+            // A later row of an event in the same list wins (the event changed while the list was paged).
             await using var insert = Command(connection, transaction, """
-                INSERT INTO snapshot_staging (watch_id, attempt_id, event_id, json) VALUES ($w, $a, $e, $j);
+                INSERT INTO snapshots (watch_id, generation, event_id, json) VALUES ($w, $a, $e, CAST($j AS TEXT))
+                ON CONFLICT (watch_id, generation, event_id) DO UPDATE SET json = excluded.json;
                 """);
             insert.Parameters.AddWithValue("$w", watchId);
             insert.Parameters.AddWithValue("$a", attemptId);
@@ -66,9 +71,9 @@ internal sealed partial class SqliteStore
 
         // One statement per call: the ids travel as one JSON array instead of a variable-length IN list.
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, """
+        await using var command = Command(connection, null, $"""
             SELECT s.event_id, s.json FROM json_each($ids) AS i
-            JOIN snapshots AS s ON s.watch_id = $w AND s.event_id = i.value;
+            JOIN snapshots AS s ON s.watch_id = $w AND s.generation = {CurrentGeneration} AND s.event_id = i.value;
             """);
         command.Parameters.AddWithValue("$w", watchId);
         command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(eventIds, StagingJsonContext.Default.IReadOnlyCollectionString));
@@ -86,43 +91,36 @@ internal sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(commit);
         return WriteAsync(async (connection, transaction) =>
         {
-            // Snapshots stay TEXT: the staged UTF-8 bytes become text as they are, without a re-encoding. In event
-            // order the inserts fill the snapshot b-tree from left to right; for a repeated event the later row
-            // (higher rowid) is written last and wins.
-            await using (var move = Command(connection, transaction, """
-                INSERT INTO snapshots (watch_id, event_id, json)
-                SELECT watch_id, event_id, CAST(json AS TEXT) FROM snapshot_staging
-                WHERE watch_id = $w AND attempt_id = $a ORDER BY event_id, rowid
-                ON CONFLICT (watch_id, event_id) DO UPDATE SET json = excluded.json;
-
-                """))
+            var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
+            await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
             {
-                move.Parameters.AddWithValue("$w", commit.WatchId);
-                move.Parameters.AddWithValue("$a", commit.AttemptId);
-                await move.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            // Usually the only full list in progress: then the table is emptied whole, which frees its pages at once
-            // instead of deleting 100,000s of rows one by one.
-            await using (var clear = Command(connection, transaction, """
-                SELECT EXISTS (SELECT 1 FROM snapshot_staging WHERE watch_id <> $w OR attempt_id <> $a);
-                """))
-            {
-                clear.Parameters.AddWithValue("$w", commit.WatchId);
-                clear.Parameters.AddWithValue("$a", commit.AttemptId);
-                var others = (long)(await clear.ExecuteScalarAsync(cancellationToken))! != 0;
-                clear.Parameters.Clear();
-                clear.CommandText = others ? "DELETE FROM snapshot_staging WHERE watch_id = $w AND attempt_id = $a;" : "DELETE FROM snapshot_staging;";
-                clear.Parameters.AddWithValue("$w", commit.WatchId);
-                clear.Parameters.AddWithValue("$a", commit.AttemptId);
-                await clear.ExecuteNonQueryAsync(cancellationToken);
+                current.Parameters.AddWithValue("$w", commit.WatchId);
+                current.Parameters.AddWithValue("$g", generation);
+                if ((long)(await current.ExecuteScalarAsync(cancellationToken))! == 0)
+                {
+                    // A baseline (nothing stored yet): the attempt's rows become the snapshots by naming their
+                    // generation current, without moving one row.
+                    generation = commit.AttemptId;
+                }
+                else
+                {
+                    // A resync staged only what differs from the stored snapshots: those rows replace their stored
+                    // copies in the current generation.
+                    current.CommandText = """
+                        DELETE FROM snapshots WHERE watch_id = $w AND generation = $g
+                          AND event_id IN (SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = $a);
+                        UPDATE snapshots SET generation = $g WHERE watch_id = $w AND generation = $a;
+                        """;
+                    current.Parameters.AddWithValue("$a", commit.AttemptId);
+                    await current.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
 
             var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
             var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken);
-            await WriteSnapshotsAsync(connection, transaction, rows, cancellationToken);
+            await WriteSnapshotsAsync(connection, transaction, rows, generation, cancellationToken);
             var changes = await AppendChangesAsync(connection, transaction, rows, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, rows, cancellationToken);
+            await StoreSyncTokenAsync(connection, transaction, rows, generation, cancellationToken);
             return changes;
         }, cancellationToken);
     }

@@ -27,7 +27,7 @@ internal sealed partial class SqliteStore
         }
 
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT json FROM snapshots WHERE watch_id = $w AND event_id = $e;");
+        await using var command = Command(connection, null, $"SELECT json FROM snapshots WHERE watch_id = $w AND generation = {CurrentGeneration} AND event_id = $e;");
         command.Parameters.AddWithValue("$w", watchId);
         var eventId = command.Parameters.Add("$e", SqliteType.Text);
         command.Prepare();
@@ -48,7 +48,7 @@ internal sealed partial class SqliteStore
     public async Task<IReadOnlyList<string>> ListSnapshotIdsAsync(string watchId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT event_id FROM snapshots WHERE watch_id = $w ORDER BY event_id;");
+        await using var command = Command(connection, null, $"SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = {CurrentGeneration} ORDER BY event_id;");
         command.Parameters.AddWithValue("$w", watchId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<string>();
@@ -66,20 +66,32 @@ internal sealed partial class SqliteStore
         // Grouped: syncs of many calendars committing at once share one transaction (see WriteGroupedAsync).
         return WriteGroupedAsync(async (connection, transaction) =>
         {
-            await WriteSnapshotsAsync(connection, transaction, commit, cancellationToken);
+            var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
+            await WriteSnapshotsAsync(connection, transaction, commit, generation, cancellationToken);
             var changes = await AppendChangesAsync(connection, transaction, commit, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
+            await StoreSyncTokenAsync(connection, transaction, commit, generation, cancellationToken);
             return changes;
         }, cancellationToken);
     }
 
-    private static async Task StoreSyncTokenAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
+    /// <summary>The snapshot generation a watch reads: the full list that last committed (see migration 6).</summary>
+    private const string CurrentGeneration = "COALESCE((SELECT generation FROM sync_state WHERE watch_id = $w), '')";
+
+    private static async Task<string> CurrentGenerationAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, $"SELECT {CurrentGeneration};");
+        command.Parameters.AddWithValue("$w", watchId);
+        return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task StoreSyncTokenAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, string generation, CancellationToken cancellationToken)
     {
         await using var state = Command(connection, transaction, """
-            INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES ($w, $token, $at)
-            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at;
+            INSERT INTO sync_state (watch_id, sync_token, last_sync_at, generation) VALUES ($w, $token, $at, $g)
+            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at, generation = excluded.generation;
             """);
         state.Parameters.AddWithValue("$w", commit.WatchId);
+        state.Parameters.AddWithValue("$g", generation);
         state.Parameters.AddWithValue("$token", commit.NextSyncToken);
         state.Parameters.AddWithValue("$at", StoreText.Time(commit.DetectedAt));
         await state.ExecuteNonQueryAsync(cancellationToken);

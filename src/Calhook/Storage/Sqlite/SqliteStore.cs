@@ -14,7 +14,7 @@ namespace Calhook.Storage.Sqlite;
 /// <remarks>
 /// Every connection runs with <c>synchronous=FULL</c>: a commit is on disk when <see cref="CommitSyncAsync"/> returns.
 /// <c>NORMAL</c> keeps the file consistent but may lose the last commits on power loss; their changes may already
-/// have been delivered, and their sequences would then be reused by different changes (invariants 1 and 2).
+/// have been delivered, and their sequences would then be reused by different changes (invariants 1 and 2, docs/architecture.md).
 /// The cost is one fsync per transaction, and a sync is one transaction however many events it carries.
 /// </remarks>
 internal sealed partial class SqliteStore : ICalhookStore, IDisposable
@@ -198,7 +198,7 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Applied store migration {Version} to {Path}")]
+        [LoggerMessage(EventId = LogEvents.StoreMigrationApplied, Level = LogLevel.Information, Message = "Applied store migration {Version} to {Path}")]
         public static partial void MigrationApplied(ILogger logger, int version, string path);
     }
 }

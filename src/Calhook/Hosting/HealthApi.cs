@@ -1,11 +1,10 @@
 using Calhook.Coordination;
-using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace Calhook.Api;
+namespace Calhook.Hosting;
 
 /// <summary>Liveness, readiness and metrics. Open to anyone: they reveal no data and probes carry no key.</summary>
 internal static class HealthApi

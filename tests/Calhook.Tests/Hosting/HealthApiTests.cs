@@ -6,7 +6,7 @@ using Calhook.Storage.Sqlite;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Calhook.Tests.Api;
+namespace Calhook.Tests.Hosting;
 
 public sealed class HealthApiTests
 {

@@ -1,0 +1,84 @@
+namespace Calhook.Google;
+
+/// <summary>
+/// Counts events in a sliding window made of equal buckets: an event counts until its whole bucket has left the
+/// window, so the count is never below the true count of any window of that length (it errs on the safe side by at
+/// most one bucket). Not thread-safe: <see cref="RequestBudget"/> holds a lock around it.
+/// </summary>
+internal sealed class SlidingWindowCounter
+{
+    private readonly long[] _counts;
+    private readonly long _bucketTicks;
+    private long _newestBucket;
+    private long _total;
+
+    public SlidingWindowCounter(TimeSpan window, int buckets)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window.Ticks, buckets);
+        Window = window;
+        _counts = new long[buckets];
+        _bucketTicks = window.Ticks / buckets;
+    }
+
+    public TimeSpan Window { get; }
+
+    /// <summary>Events counted in the window that ends at <paramref name="now"/>.</summary>
+    public long Count(DateTimeOffset now)
+    {
+        Advance(now);
+        return _total;
+    }
+
+    public void Add(DateTimeOffset now, long count = 1)
+    {
+        Advance(now);
+        _counts[_newestBucket % _counts.Length] += count;
+        _total += count;
+    }
+
+    /// <summary>
+    /// How long from <paramref name="now"/> until the count falls below <paramref name="limit"/> without new events:
+    /// zero when it is below already.
+    /// </summary>
+    public TimeSpan TimeUntilBelow(DateTimeOffset now, long limit)
+    {
+        Advance(now);
+        var total = _total;
+        var buckets = _counts.Length;
+
+        // After k bucket boundaries the k oldest buckets have left the window; find the smallest such k.
+        for (var k = 0; k < buckets; k++)
+        {
+            if (total < limit)
+            {
+                return k == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(((_newestBucket + 1) * _bucketTicks) - now.UtcTicks + ((k - 1) * _bucketTicks));
+            }
+
+            var oldest = (_newestBucket - (buckets - 1) + k) % buckets;
+            total -= _counts[oldest < 0 ? oldest + buckets : oldest];
+        }
+
+        return TimeSpan.FromTicks(((_newestBucket + 1) * _bucketTicks) - now.UtcTicks + ((buckets - 1) * _bucketTicks));
+    }
+
+    private void Advance(DateTimeOffset now)
+    {
+        var bucket = now.UtcTicks / _bucketTicks;
+        if (bucket <= _newestBucket)
+        {
+            return;
+        }
+
+        // Clear the buckets that left the window (all of them after a long quiet spell).
+        var steps = Math.Min(bucket - _newestBucket, _counts.Length);
+        for (var i = 1; i <= steps; i++)
+        {
+            var index = (_newestBucket + i) % _counts.Length;
+            _total -= _counts[index];
+            _counts[index] = 0;
+        }
+
+        _newestBucket = bucket;
+    }
+}
