@@ -115,9 +115,61 @@ internal static class PostgresMigrations
         (2, """
             ALTER TABLE changes ADD COLUMN split_from text NULL;
             """),
-        // 3: calendar lists (as SQLite's 8): a watch's kind, the all-calendars watch that made it and why Calhook
-        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+
+        // 3: webhook delivery, as SQLite's migration 7. Each subscription has a cursor over the change log; deliveries
+        // are its queue (one row per change to deliver, removed once delivered); delivery_attempts is the attempt log.
+        // Ids and times compare bytewise (COLLATE "C"), whatever the database's collation, as in SQLite.
         (3, """
+            CREATE TABLE subscriptions (
+                id                         text COLLATE "C" NOT NULL PRIMARY KEY,
+                url                        text NOT NULL,
+                types_json                 text NULL,
+                calendar_ids_json          text NULL,
+                ignore_paths_json          text NULL,
+                protected_secret           text NOT NULL,
+                protected_previous_secret  text NULL,
+                previous_secret_expires_at text COLLATE "C" NULL,
+                status                     text NOT NULL,
+                cursor                     bigint NOT NULL,
+                created_at                 text COLLATE "C" NOT NULL,
+                last_success_at            text NULL,
+                last_error                 text NULL
+            );
+
+            CREATE TABLE deliveries (
+                subscription_id text COLLATE "C" NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+                sequence        bigint NOT NULL,
+                calendar_id     text NOT NULL,
+                state           text NOT NULL,
+                attempts        integer NOT NULL,
+                next_attempt_at text COLLATE "C" NOT NULL,
+                lease_owner     text NULL,
+                lease_until     text COLLATE "C" NULL,
+                PRIMARY KEY (subscription_id, sequence)
+            );
+            CREATE INDEX ix_deliveries_queue ON deliveries (subscription_id, calendar_id, sequence) WHERE state = 'pending';
+            CREATE INDEX ix_deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+            CREATE INDEX ix_deliveries_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
+
+            CREATE TABLE delivery_attempts (
+                id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                subscription_id text COLLATE "C" NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+                change_id       text NOT NULL,
+                sequence        bigint NOT NULL,
+                attempt         integer NOT NULL,
+                attempted_at    text NOT NULL,
+                status_code     integer NULL,
+                latency_ms      double precision NOT NULL,
+                error           text NULL,
+                verdict         text NOT NULL
+            );
+            CREATE INDEX ix_delivery_attempts_subscription ON delivery_attempts (subscription_id, id);
+            CREATE INDEX ix_changes_detected ON changes (detected_at COLLATE "C");
+            """),
+
+        // 4: calendar lists (as SQLite's 8): a watch's kind, the all-calendars watch that made it and why Calhook
+        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+        (4, """
             ALTER TABLE watches ADD COLUMN kind text NOT NULL DEFAULT 'calendar';
             ALTER TABLE watches ADD COLUMN parent_watch_id text NULL;
             ALTER TABLE watches ADD COLUMN stop_reason text NULL;

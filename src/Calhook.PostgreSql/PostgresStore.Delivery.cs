@@ -1,39 +1,372 @@
 using Calhook.Storage;
+using Calhook.Storage.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace Calhook.PostgreSql;
 
-// Webhook delivery is not implemented on PostgreSQL yet: every method says so, and the delivery loop stops at start
-// with one error log instead of failing the host. The SQLite store (SqliteStore.Delivery.cs) is the reference.
+// Webhook subscriptions, their delivery queues and the attempt log: the same rows and rules as SQLite
+// (SqliteStore.Delivery.cs), made safe for several instances at once:
+// - a cursor moves only from the value its scheduler read (UPDATE … WHERE cursor = expected: the row lock makes a
+//   second instance's update find the moved cursor and skip), so a change is queued once per subscription;
+// - leasing picks the due queue heads with FOR UPDATE SKIP LOCKED and marks them leased in the same statement, so two
+//   instances leasing at once never take the same delivery, and a delivery leased by another instance is skipped
+//   until its lease ends (its holder died).
 internal sealed partial class PostgresStore
 {
-    private static NotSupportedException DeliveryNotSupported() =>
-        new("Webhook delivery is not yet available on PostgreSQL; run on SQLite to use subscriptions.");
+    private const string SubscriptionColumns = """
+        s.id, s.url, s.types_json, s.calendar_ids_json, s.ignore_paths_json, s.protected_secret, s.protected_previous_secret,
+        s.previous_secret_expires_at, s.status, s.cursor, s.created_at, s.last_success_at, s.last_error,
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending')
+        """;
 
-    public Task<SubscriptionRecord> AddSubscriptionAsync(SubscriptionRecord subscription, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    private const string AttemptColumns = "id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict";
 
-    public Task<SubscriptionRecord?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    // A pending delivery that is the head of its (subscription, calendar) queue, of a subscription that is not disabled.
+    private const string LeasableHead = """
+        d.state = 'pending'
+        AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.calendar_id = d.calendar_id
+                        AND e.state = 'pending' AND e.sequence < d.sequence)
+        AND (SELECT status FROM subscriptions s WHERE s.id = d.subscription_id) <> 'disabled'
+        """;
 
-    public Task<IReadOnlyList<SubscriptionRecord>> ListSubscriptionsAsync(CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<SubscriptionRecord> AddSubscriptionAsync(SubscriptionRecord subscription, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            // The counter names the last committed change: every change after it is delivered to the new subscription.
+            await using var command = Command(connection, transaction, """
+                INSERT INTO subscriptions (id, url, types_json, calendar_ids_json, ignore_paths_json, protected_secret,
+                    protected_previous_secret, previous_secret_expires_at, status, cursor, created_at, last_success_at, last_error)
+                SELECT @id, @url, @types, @calendars, @ignore, @secret, NULL, NULL, @status, last, @created, NULL, NULL
+                FROM change_sequence WHERE id = 1
+                RETURNING cursor;
+                """);
+            command.Parameters.AddWithValue("id", subscription.Id);
+            command.Parameters.AddWithValue("url", subscription.Url);
+            Text(command, "types", ListJson(subscription.Types));
+            Text(command, "calendars", ListJson(subscription.CalendarIds));
+            Text(command, "ignore", ListJson(subscription.IgnorePaths));
+            command.Parameters.AddWithValue("secret", subscription.ProtectedSecret);
+            command.Parameters.AddWithValue("status", SqliteStore.SubscriptionStatusText(subscription.Status));
+            command.Parameters.AddWithValue("created", StoreText.Time(subscription.CreatedAt));
+            var cursor = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            return subscription with { Cursor = cursor, ProtectedPreviousSecret = null, PreviousSecretExpiresAt = null, Backlog = 0 };
+        }, cancellationToken);
+    }
 
-    public Task<bool> DeleteSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public async Task<SubscriptionRecord?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        var found = await ReadSubscriptionsAsync("WHERE s.id = @id", subscriptionId, cancellationToken);
+        return found.Count == 0 ? null : found[0];
+    }
 
-    public Task<bool> RotateSubscriptionSecretAsync(string subscriptionId, string protectedSecret, DateTimeOffset previousExpiresAt, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<IReadOnlyList<SubscriptionRecord>> ListSubscriptionsAsync(CancellationToken cancellationToken) =>
+        ReadSubscriptionsAsync("", null, cancellationToken);
 
-    public Task<bool> EnableSubscriptionAsync(string subscriptionId, DateTimeOffset now, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    private async Task<IReadOnlyList<SubscriptionRecord>> ReadSubscriptionsAsync(string where, string? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT {SubscriptionColumns} FROM subscriptions s {where} ORDER BY s.created_at, s.id;");
+        if (id is not null)
+        {
+            command.Parameters.AddWithValue("id", id);
+        }
 
-    public Task<int> ScheduleDeliveriesAsync(IReadOnlyList<DeliverySchedule> schedules, DateTimeOffset dueAt, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var subscriptions = new List<SubscriptionRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            subscriptions.Add(new SubscriptionRecord(
+                reader.GetString(0), reader.GetString(1), SqliteStore.ParseList(NullableString(reader, 2)), SqliteStore.ParseList(NullableString(reader, 3)),
+                SqliteStore.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
+                SqliteStore.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
+                NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13)));
+        }
 
-    public Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+        return subscriptions;
+    }
 
-    public Task<IReadOnlyList<DeliveryLease>> LeaseDueDeliveriesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<bool> DeleteSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            // The foreign keys cascade to the deliveries and the attempt log.
+            await using var command = Command(connection, transaction, "DELETE FROM subscriptions WHERE id = @id;");
+            command.Parameters.AddWithValue("id", subscriptionId);
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
 
-    public Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<bool> RotateSubscriptionSecretAsync(string subscriptionId, string protectedSecret, DateTimeOffset previousExpiresAt, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, """
+                UPDATE subscriptions SET protected_previous_secret = protected_secret, previous_secret_expires_at = @until,
+                    protected_secret = @secret
+                WHERE id = @id;
+                """);
+            command.Parameters.AddWithValue("id", subscriptionId);
+            command.Parameters.AddWithValue("secret", protectedSecret);
+            command.Parameters.AddWithValue("until", StoreText.Time(previousExpiresAt));
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
 
-    public Task ReleaseDeliveryLeasesAsync(string owner, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<bool> EnableSubscriptionAsync(string subscriptionId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await using var enable = Command(connection, transaction, "UPDATE subscriptions SET status = 'active' WHERE id = @id;");
+            enable.Parameters.AddWithValue("id", subscriptionId);
+            if (await enable.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
 
-    public Task<DateTimeOffset?> GetNextDeliveryDueAsync(CancellationToken cancellationToken) => throw DeliveryNotSupported();
+            await using var due = Command(connection, transaction,
+                "UPDATE deliveries SET attempts = 0, next_attempt_at = @now WHERE subscription_id = @id AND state = 'pending';");
+            due.Parameters.AddWithValue("id", subscriptionId);
+            due.Parameters.AddWithValue("now", StoreText.Time(now));
+            await due.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
 
-    public Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string subscriptionId, long afterId, int limit, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+    public Task<int> ScheduleDeliveriesAsync(IReadOnlyList<DeliverySchedule> schedules, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schedules);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            var queued = 0;
+            foreach (var schedule in schedules)
+            {
+                // Another instance that moved this cursor first holds its row until it commits; this update then finds
+                // the cursor moved and skips the schedule, so every change is queued once.
+                await using var advance = Command(connection, transaction, "UPDATE subscriptions SET cursor = @new WHERE id = @id AND cursor = @expected;");
+                advance.Parameters.AddWithValue("id", schedule.SubscriptionId);
+                advance.Parameters.AddWithValue("new", schedule.NewCursor);
+                advance.Parameters.AddWithValue("expected", schedule.ExpectedCursor);
+                if (await advance.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    continue;
+                }
 
-    public Task<long> GetLastSequenceBeforeAsync(DateTimeOffset time, CancellationToken cancellationToken) => throw DeliveryNotSupported();
+                queued += await InsertDeliveriesAsync(connection, transaction, schedule.SubscriptionId, schedule.Deliveries, dueAt, replay: false, cancellationToken);
+            }
+
+            return queued;
+        }, cancellationToken);
+    }
+
+    public Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        return WriteAsync((connection, transaction) =>
+            InsertDeliveriesAsync(connection, transaction, subscriptionId, deliveries, dueAt, replay: true, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Inserts the deliveries in one statement (the rows travel as arrays); a replay requeues rows that exist.</summary>
+    private static async Task<int> InsertDeliveriesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries,
+        DateTimeOffset dueAt, bool replay, CancellationToken cancellationToken)
+    {
+        if (deliveries.Count == 0)
+        {
+            return 0;
+        }
+
+        // One statement may touch a row once: a sequence named twice counts once.
+        var unique = deliveries.DistinctBy(d => d.Sequence).ToArray();
+        var conflict = replay
+            ? "DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at"
+            : "DO NOTHING";
+        await using var insert = Command(connection, transaction, $"""
+            INSERT INTO deliveries (subscription_id, sequence, calendar_id, state, attempts, next_attempt_at, lease_owner, lease_until)
+            SELECT @id, s, c, 'pending', 0, @due, NULL, NULL FROM unnest(@seqs, @calendars) AS x(s, c)
+            WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = @id)
+            ON CONFLICT (subscription_id, sequence) {conflict};
+            """);
+        insert.Parameters.AddWithValue("id", subscriptionId);
+        insert.Parameters.AddWithValue("due", StoreText.Time(dueAt));
+        insert.Parameters.AddWithValue("seqs", unique.Select(d => d.Sequence).ToArray());
+        insert.Parameters.AddWithValue("calendars", unique.Select(d => d.CalendarId).ToArray());
+        return await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<IReadOnlyList<DeliveryLease>> LeaseDueDeliveriesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return WriteAsync<IReadOnlyList<DeliveryLease>>(async (connection, transaction) =>
+        {
+            // SKIP LOCKED: a head another instance is leasing right now is left to it. A row leased and committed
+            // meanwhile is re-checked after locking (read committed), finds its lease running and drops out.
+            await using var command = Command(connection, transaction, $"""
+                WITH picked AS (
+                    SELECT d.subscription_id, d.sequence FROM deliveries d
+                    WHERE {LeasableHead} AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until <= @now)
+                    ORDER BY d.next_attempt_at, d.sequence LIMIT @limit
+                    FOR UPDATE OF d SKIP LOCKED),
+                leased AS (
+                    UPDATE deliveries d SET lease_owner = @owner, lease_until = @until FROM picked p
+                    WHERE d.subscription_id = p.subscription_id AND d.sequence = p.sequence
+                    RETURNING d.subscription_id, d.sequence, d.attempts, d.next_attempt_at)
+                SELECT l.subscription_id, l.attempts + 1, {PrefixedChangeColumns("c")}
+                FROM leased l JOIN changes c ON c.sequence = l.sequence
+                ORDER BY l.next_attempt_at, l.sequence;
+                """);
+            command.Parameters.AddWithValue("owner", owner);
+            command.Parameters.AddWithValue("now", StoreText.Time(now));
+            command.Parameters.AddWithValue("until", StoreText.Time(leaseUntil));
+            command.Parameters.AddWithValue("limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var leases = new List<DeliveryLease>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var change = ReadChange(reader, 2);
+                leases.Add(new DeliveryLease(reader.GetString(0), change.Sequence, reader.GetInt32(1), change));
+            }
+
+            return leases;
+        }, cancellationToken);
+    }
+
+    public Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        var attempt = completion.Attempt;
+        return WriteAsync(async (connection, transaction) =>
+        {
+            var (delivery, subscription) = attempt.Verdict switch
+            {
+                DeliveryVerdict.Delivered => (
+                    "DELETE FROM deliveries WHERE subscription_id = @id AND sequence = @seq;",
+                    // A success supersedes the last error of an active subscription; a failing or disabled one keeps
+                    // the error that made it so until a person enables it.
+                    "UPDATE subscriptions SET last_success_at = @at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END WHERE id = @id;"),
+                DeliveryVerdict.RetryLater => (
+                    "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                    "UPDATE subscriptions SET last_error = @error WHERE id = @id;"),
+                DeliveryVerdict.Failed => (
+                    "UPDATE deliveries SET state = 'failed', attempts = @attempt, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                    "UPDATE subscriptions SET last_error = @error, status = CASE status WHEN 'disabled' THEN status ELSE 'failing' END WHERE id = @id;"),
+                DeliveryVerdict.Disabled => (
+                    "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                    "UPDATE subscriptions SET last_error = @error, status = 'disabled' WHERE id = @id;"),
+                _ => throw new ArgumentOutOfRangeException(nameof(completion), attempt.Verdict, "Unknown delivery verdict."),
+            };
+
+            await using var command = Command(connection, transaction, $"""
+                INSERT INTO delivery_attempts (subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict)
+                SELECT @id, @change, @seq, @attempt, @at, @status, @latency, @error, @verdict WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = @id);
+                {delivery}
+                {subscription}
+                """);
+            command.Parameters.AddWithValue("id", attempt.SubscriptionId);
+            command.Parameters.AddWithValue("change", attempt.ChangeId);
+            command.Parameters.AddWithValue("seq", attempt.Sequence);
+            command.Parameters.AddWithValue("attempt", attempt.Attempt);
+            command.Parameters.AddWithValue("at", StoreText.Time(attempt.AttemptedAt));
+            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)attempt.StatusCode ?? DBNull.Value });
+            command.Parameters.AddWithValue("latency", attempt.LatencyMs);
+            Text(command, "error", attempt.Error);
+            command.Parameters.AddWithValue("verdict", SqliteStore.VerdictText(attempt.Verdict));
+            Text(command, "next", completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    public Task ReleaseDeliveryLeasesAsync(string owner, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @owner;");
+            command.Parameters.AddWithValue("owner", owner);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public async Task<DateTimeOffset?> GetNextDeliveryDueAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        // A leased head becomes leasable again when its lease ends (its holder died); otherwise when it is due.
+        await using var command = Command(connection, null, $"""
+            SELECT MIN(CASE WHEN d.lease_until IS NOT NULL AND d.lease_until > d.next_attempt_at THEN d.lease_until ELSE d.next_attempt_at END)
+            FROM deliveries d WHERE {LeasableHead};
+            """);
+        return await command.ExecuteScalarAsync(cancellationToken) is string text ? StoreText.ParseTime(text) : null;
+    }
+
+    public async Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string subscriptionId, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, $"""
+            SELECT {AttemptColumns} FROM delivery_attempts WHERE subscription_id = @id AND id > @after ORDER BY id LIMIT @limit;
+            """);
+        command.Parameters.AddWithValue("id", subscriptionId);
+        command.Parameters.AddWithValue("after", afterId);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadAttemptsAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<DeliveryAttemptRecord>> ListLatestDeliveryAttemptsAsync(string subscriptionId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, $"""
+            SELECT {AttemptColumns} FROM delivery_attempts WHERE subscription_id = @id ORDER BY id DESC LIMIT @limit;
+            """);
+        command.Parameters.AddWithValue("id", subscriptionId);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadAttemptsAsync(command, cancellationToken);
+    }
+
+    public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
+            // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
+            // Two instances pruning at once delete the same rows; the second finds them gone.
+            await using var command = Command(connection, transaction, """
+                WITH floors AS MATERIALIZED (
+                    SELECT s.id AS subscription_id,
+                           (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC OFFSET (@keep - 1) LIMIT 1) AS floor
+                    FROM subscriptions s)
+                DELETE FROM delivery_attempts a USING floors f
+                WHERE a.subscription_id = f.subscription_id AND (a.attempted_at COLLATE "C" < @before OR a.id < f.floor);
+                """);
+            command.Parameters.AddWithValue("before", StoreText.Time(olderThan));
+            command.Parameters.AddWithValue("keep", keepPerSubscription);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<DeliveryAttemptRecord>> ReadAttemptsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var attempts = new List<DeliveryAttemptRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            attempts.Add(new DeliveryAttemptRecord(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt32(4),
+                StoreText.ParseTime(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetInt32(6), reader.GetDouble(7),
+                NullableString(reader, 8), SqliteStore.ParseVerdict(reader.GetString(9))));
+        }
+
+        return attempts;
+    }
+
+    public async Task<long> GetLastSequenceBeforeAsync(DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, """SELECT COALESCE(MAX(sequence), 0) FROM changes WHERE detected_at COLLATE "C" < @at;""");
+        command.Parameters.AddWithValue("at", StoreText.Time(time));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static string? ListJson(IReadOnlyList<string>? values) => SqliteStore.ListJson(values) as string;
+
+    private static string PrefixedChangeColumns(string alias) =>
+        string.Join(", ", ChangeColumns.Split(", ").Select(column => $"{alias}.{column}"));
+
+    /// <summary>A text parameter that may be null (typed, so PostgreSQL never has to guess).</summary>
+    private static void Text(NpgsqlCommand command, string name, string? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
 }

@@ -219,27 +219,30 @@ internal sealed partial class PostgresStore
         var changes = new List<Change>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            changes.Add(new Change
-            {
-                Sequence = reader.GetInt64(0),
-                Id = reader.GetString(1),
-                Type = reader.GetString(2),
-                WatchId = reader.GetString(3),
-                CalendarId = reader.GetString(4),
-                EventId = reader.GetString(5),
-                RecurringEventId = NullableString(reader, 6),
-                OriginalStartTime = StoreText.Element(NullableString(reader, 7)),
-                Event = StoreText.Element(NullableString(reader, 8)),
-                Previous = StoreText.Element(NullableString(reader, 9)),
-                Diff = StoreText.ParseDiff(reader.GetString(10)),
-                DetectedAt = StoreText.ParseTime(reader.GetString(11)),
-                SplitFrom = NullableString(reader, 12),
-                Calendar = StoreText.Element(NullableString(reader, 13)),
-            });
+            changes.Add(ReadChange(reader, 0));
         }
 
         return changes;
     }
+
+    /// <summary>The change whose <see cref="ChangeColumns"/> start at column <paramref name="first"/>.</summary>
+    private static Change ReadChange(NpgsqlDataReader reader, int first) => new()
+    {
+        Sequence = reader.GetInt64(first),
+        Id = reader.GetString(first + 1),
+        Type = reader.GetString(first + 2),
+        WatchId = reader.GetString(first + 3),
+        CalendarId = reader.GetString(first + 4),
+        EventId = reader.GetString(first + 5),
+        RecurringEventId = NullableString(reader, first + 6),
+        OriginalStartTime = StoreText.Element(NullableString(reader, first + 7)),
+        Event = StoreText.Element(NullableString(reader, first + 8)),
+        Previous = StoreText.Element(NullableString(reader, first + 9)),
+        Diff = StoreText.ParseDiff(reader.GetString(first + 10)),
+        DetectedAt = StoreText.ParseTime(reader.GetString(first + 11)),
+        SplitFrom = NullableString(reader, first + 12),
+        Calendar = StoreText.Element(NullableString(reader, first + 13)),
+    };
 
     /// <summary>The counter, not MAX(sequence): it moves only when a commit is visible, so it never names a change a reader cannot read yet.</summary>
     public async Task<long> GetLastSequenceAsync(CancellationToken cancellationToken)

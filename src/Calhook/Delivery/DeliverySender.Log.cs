@@ -22,9 +22,6 @@ internal sealed partial class DeliverySender
         [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "The delivery loop failed; it resumes from the store")]
         public static partial void LoopFailed(ILogger logger, Exception error);
 
-        [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Webhook delivery is off: {Reason}")]
-        public static partial void NotSupported(ILogger logger, string reason);
-
         [LoggerMessage(EventId = 5006, Level = LogLevel.Error, Message = "An attempt to deliver sequence {Sequence} to subscription {SubscriptionId} crashed; it is retried when its lease ends")]
         public static partial void AttemptCrashed(ILogger logger, string subscriptionId, long sequence, Exception error);
     }

@@ -1,8 +1,10 @@
 using Calhook.Accounts;
 using Calhook.Changes;
+using Calhook.Coordination;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Calhook.Delivery;
 
@@ -36,7 +38,8 @@ internal sealed partial class DeliverySender : BackgroundService
 
     public DeliverySender(
         ICalhookStore store, ChangeNotifier notifier, SecretProtector protector, WebhookClient client, RetryPolicy policy,
-        DeliveryOptions options, DeliveryMetrics metrics, TimeProvider time, ILogger<DeliverySender> logger)
+        DeliveryOptions options, DeliveryMetrics metrics, TimeProvider time, ILogger<DeliverySender> logger,
+        IOptions<CoordinationOptions> coordination)
     {
         _store = store;
         _notifier = notifier;
@@ -47,8 +50,10 @@ internal sealed partial class DeliverySender : BackgroundService
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        // A lease outlives the attempt it covers, so no other instance takes a delivery that is still in flight.
-        _leaseDuration = options.AttemptTimeout + TimeSpan.FromSeconds(30);
+        // A lease outlives the attempt it covers by the coordination lease time to live, so no other instance takes a
+        // delivery that is still in flight, and a dead instance's deliveries move to the others that long after its
+        // last attempt could have ended.
+        _leaseDuration = options.AttemptTimeout + coordination.Value.LeaseTimeToLive;
     }
 
     /// <summary>Makes the loop look again at once (a subscription created, enabled or replayed; an attempt finished).</summary>
@@ -57,16 +62,7 @@ internal sealed partial class DeliverySender : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Attempts this instance had in flight when it stopped (or crashed) are its own: take them back at once.
-        try
-        {
-            await _store.ReleaseDeliveryLeasesAsync(_options.InstanceId, stoppingToken);
-        }
-        catch (NotSupportedException error)
-        {
-            // A store without delivery support (PostgreSQL, for now): no webhooks, but the rest of the service runs.
-            Log.NotSupported(_logger, error.Message);
-            return;
-        }
+        await _store.ReleaseDeliveryLeasesAsync(_options.InstanceId, stoppingToken);
 
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -1,14 +1,28 @@
 using System.Text.Json.Nodes;
+using Calhook.PostgreSql;
+using Calhook.Storage;
+using Calhook.Storage.Sqlite;
+using Calhook.Tests.Storage;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Delivery;
 
-/// <summary>Webhooks end to end over loopback: a real host, a subscriber verifying every signature.</summary>
-public sealed class DeliveryTests
+/// <summary>
+/// Webhooks end to end over loopback: a real host, a subscriber verifying every signature. Written once, run on each
+/// store (<see cref="SqliteDeliveryTests"/>, <see cref="PostgresDeliveryTests"/>).
+/// </summary>
+public abstract class DeliveryTests
 {
+    /// <summary>A delivery rig on this class's store.</summary>
+    private protected abstract Task<DeliveryRig> StartRigAsync(Action<CalhookTestHostOptions>? configure = null);
+
+    /// <summary>The rig's store opened beside the host, as another process would (the host itself is stopped).</summary>
+    private protected abstract Task<ICalhookStore> OpenStoreAsync(DeliveryRig rig);
+
     [Fact]
     public async Task Every_change_is_delivered_once_in_log_order_per_calendar()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         await rig.SubscribeAsync(subscriber);
 
@@ -33,7 +47,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_new_subscription_receives_only_changes_appended_after_it_was_created()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         await rig.CreateAsync("a@example.com", count: 2);
         await rig.SubscribeAsync(subscriber);
@@ -47,7 +61,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_subscriber_failing_for_a_while_gets_everything_and_duplicates_only_as_retries_of_one_webhook_id()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var failuresLeft = 3;
         subscriber.Respond = _ => Task.FromResult(Interlocked.Decrement(ref failuresLeft) >= 0 ? 500 : 200);
@@ -65,7 +79,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task After_the_last_attempt_the_change_is_recorded_failed_the_subscription_is_failing_and_the_calendar_moves_on()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var doomed = "";
         subscriber.Respond = w => Task.FromResult(w.Id == doomed ? 503 : 200);
@@ -96,7 +110,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task Gone_disables_the_subscription_and_enabling_it_catches_up_in_order()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var gone = true;
         subscriber.Respond = _ => Task.FromResult(Volatile.Read(ref gone) ? 410 : 200);
@@ -121,7 +135,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_slow_subscriber_does_not_delay_a_fast_one()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var slow = await VerifyingSubscriber.StartAsync();
         await using var fast = await VerifyingSubscriber.StartAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -140,7 +154,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_failing_calendar_holds_back_only_its_own_later_changes()
     {
-        await using var rig = await DeliveryRig.StartAsync(o => o.Settings["Calhook:Delivery:RetryDelays:0"] = "00:10:00");
+        await using var rig = await StartRigAsync(o => o.Settings["Calhook:Delivery:RetryDelays:0"] = "00:10:00");
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         subscriber.Respond = w => Task.FromResult(w.CalendarId == "stuck@example.com" ? 500 : 200);
         var id = await rig.SubscribeAsync(subscriber);
@@ -160,7 +174,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task Replay_redelivers_from_a_sequence_or_a_time_with_the_original_webhook_ids()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var id = await rig.SubscribeAsync(subscriber);
         var committed = (await rig.CreateAsync("a@example.com", count: 4)).ToList();
@@ -180,7 +194,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_subscription_created_after_changes_reaches_them_through_replay()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var older = await rig.CreateAsync("a@example.com", count: 2);
         var id = await rig.SubscribeAsync(subscriber);
@@ -194,7 +208,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task During_a_rotation_both_secrets_sign_and_afterwards_only_the_new_one()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var id = await rig.SubscribeAsync(subscriber);
         await rig.CreateAsync("a@example.com");
@@ -216,7 +230,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task With_no_overlap_the_old_secret_stops_signing_at_once()
     {
-        await using var rig = await DeliveryRig.StartAsync(o => o.Settings["Calhook:Delivery:SecretRotationOverlap"] = "00:00:00");
+        await using var rig = await StartRigAsync(o => o.Settings["Calhook:Delivery:SecretRotationOverlap"] = "00:00:00");
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         var id = await rig.SubscribeAsync(subscriber);
         var newSecret = (string)(await rig.PostAsync($"/v1/subscriptions/{id}/rotate-secret"))["secret"]!;
@@ -232,7 +246,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task Ignore_paths_skip_updates_made_only_of_ignored_fields_and_filters_choose_types_and_calendars()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var echoes = await VerifyingSubscriber.StartAsync();
         await using var onlyB = await VerifyingSubscriber.StartAsync();
         await rig.SubscribeAsync(echoes, new JsonObject { ["ignorePaths"] = new JsonArray("attendees[*].responseStatus", "extendedProperties.private.*") });
@@ -259,7 +273,7 @@ public sealed class DeliveryTests
     public async Task A_subscriber_down_across_a_restart_gets_everything_after_it()
     {
         // Enough short retries (60 × 0.5 s) that nothing is given up while the subscriber is down.
-        await using var rig = await DeliveryRig.StartAsync(o =>
+        await using var rig = await StartRigAsync(o =>
         {
             for (var i = 0; i < 60; i++)
             {
@@ -287,19 +301,49 @@ public sealed class DeliveryTests
     [Fact]
     public async Task Changes_committed_while_the_service_is_stopped_are_delivered_when_it_starts()
     {
-        await using var rig = await DeliveryRig.StartAsync();
+        await using var rig = await StartRigAsync();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
         await rig.SubscribeAsync(subscriber);
         var store = rig.Store;
         await rig.Host.StopAsync();
 
         // A commit lands in the store but no process is running to signal it: it is behind no cursor yet.
-        using var offline = new Calhook.Storage.Sqlite.SqliteStore(Path.Combine(rig.Host.DataDirectory, "calhook.db"));
+        var offline = await OpenStoreAsync(rig);
         var appended = await offline.CommitSyncAsync(new Calhook.Storage.SyncCommit(DeliveryRig.WatchId, "a@example.com", DateTimeOffset.UnixEpoch, [], [rig.Created()], "tok_offline"), CancellationToken.None);
         Assert.NotNull(store);
+        (offline as IDisposable)?.Dispose();
         await rig.Host.StartAsync();
 
         var accepted = await DeliveryRig.AcceptedAsync(subscriber, 1, "the change committed while stopped is delivered");
         Assert.Equal(appended[0].Id, accepted[0].Id);
     }
+}
+
+public sealed class SqliteDeliveryTests : DeliveryTests
+{
+    private protected override Task<DeliveryRig> StartRigAsync(Action<CalhookTestHostOptions>? configure = null) => DeliveryRig.StartAsync(configure);
+
+    private protected override Task<ICalhookStore> OpenStoreAsync(DeliveryRig rig) =>
+        Task.FromResult<ICalhookStore>(new SqliteStore(Path.Combine(rig.Host.DataDirectory, "calhook.db")));
+}
+
+/// <summary>The same stories on PostgreSQL (each test on its own database of the run's server).</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresDeliveryTests(PostgresFixture postgres) : DeliveryTests
+{
+    private string? _connectionString;
+
+    private protected override async Task<DeliveryRig> StartRigAsync(Action<CalhookTestHostOptions>? configure = null)
+    {
+        _connectionString = await postgres.Server.CreateDatabaseAsync("delivery");
+        return await DeliveryRig.StartAsync(options =>
+        {
+            options.Settings["Calhook:Postgres:ConnectionString"] = _connectionString;
+            options.ConfigureServices = services => services.AddCalhookPostgreSql();
+            configure?.Invoke(options);
+        });
+    }
+
+    private protected override Task<ICalhookStore> OpenStoreAsync(DeliveryRig rig) =>
+        Task.FromResult<ICalhookStore>(new PostgresStore(_connectionString!));
 }
