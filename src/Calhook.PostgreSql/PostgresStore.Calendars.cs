@@ -126,6 +126,21 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Whether the watch was stopped because its calendar left the account (a calendar-list commit stopped it with a
+    /// reason). An event sync of such a watch that commits afterwards writes nothing: <c>calendar.removed</c> is the
+    /// last change of that calendar. The watch row is read FOR SHARE: a calendar-list commit stopping it meanwhile
+    /// waits for this transaction (its <c>calendar.removed</c> then follows these changes), and one that committed
+    /// first is seen here.
+    /// </summary>
+    private static async Task<bool> IsCalendarRemovedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string watchId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction,
+            "SELECT status = 'stopped' AND stop_reason IS NOT NULL FROM watches WHERE id = @w FOR SHARE;");
+        command.Parameters.AddWithValue("w", watchId);
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     private static string KindText(WatchKind kind) => kind switch
     {
         WatchKind.CalendarList => "calendarList",

@@ -65,8 +65,13 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync(async (connection, transaction) =>
+        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
         {
+            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            {
+                return [];
+            }
+
             await WriteSnapshotsAsync(connection, transaction, commit.WatchId, commit.Snapshots, cancellationToken);
             await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
             return await AppendChangesAsync(connection, transaction, commit, cancellationToken);

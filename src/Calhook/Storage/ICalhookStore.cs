@@ -66,6 +66,8 @@ public interface ICalhookStore
     /// One transaction: writes the snapshots, appends the changes with the next sequences, and stores the next
     /// sync token. Returns the appended changes with their sequences. Either all of it happens or none. Every field of
     /// a change (including <see cref="NewChange.SplitFrom"/>) reads back from <see cref="ReadChangesAsync"/> as committed.
+    /// When the watch was stopped because its calendar was removed (a <see cref="CommitCalendarListAsync"/> stop), it
+    /// writes nothing and returns no change: <c>calendar.removed</c> stays the calendar's last change.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
 
@@ -106,6 +108,7 @@ public interface ICalhookStore
     /// <summary>
     /// One transaction: moves the attempt's staged rows into the snapshots, then forgets <see cref="FullSyncCommit.Forgotten"/>,
     /// appends the changes, stores the sync token and deletes the attempt's staging. Either all of it happens or none.
+    /// For a watch stopped because its calendar was removed, it only discards the attempt's staging and returns no change.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken);
 

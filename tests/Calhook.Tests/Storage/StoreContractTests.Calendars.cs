@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Storage;
@@ -62,6 +63,33 @@ public abstract partial class StoreContractTests
         Assert.Equal("New", second.Calendar!.Value.GetProperty("summary").GetString());
         Assert.Equal(JsonValueKind.Object, (await Store.ReadChangesAsync(new ChangeQuery(1, 10), Ct))[0].Calendar!.Value.ValueKind);
         Assert.Equal("token-2", (await Store.GetCalendarListStateAsync(list.Id, Ct)).SyncToken);
+    }
+
+    [Fact]
+    public async Task An_event_sync_committing_after_its_calendar_was_removed_writes_nothing()
+    {
+        var eventWatch = await AddWatchAsync("team@group.calendar.google.com");
+        var (list, _) = await Store.EnsureCalendarListWatchAsync(eventWatch.AccountId, "wch_list", CalendarsNow, Ct);
+        Assert.Single(await Store.CommitSyncAsync(Some.Commit(eventWatch, "t1", Some.Created("e1")), Ct));
+        var removed = new NewCalendarChange("chg_removed", ChangeTypes.CalendarRemoved, "team@group.calendar.google.com", null,
+            """{"id":"team@group.calendar.google.com"}""", []);
+        var removal = Assert.Single(await Store.CommitCalendarListAsync(new CalendarListCommit(list.Id, CalendarsNow, FullList: false, [], [removed],
+            [new WatchStop(eventWatch.Id, "calendar removed")], "token-1"), Ct));
+
+        // Syncs that read Google before the removal and commit after it: an incremental one, and a full list whose
+        // rows were staged. Neither keeps anything.
+        Assert.Empty(await Store.CommitSyncAsync(Some.Commit(eventWatch, "t2", Some.Created("e2")), Ct));
+        await Store.StageSnapshotsAsync(eventWatch.Id, "att_late", [new StagedSnapshot("e3", Encoding.UTF8.GetBytes(Some.EventJson("e3")))], Ct);
+        Assert.Empty(await Store.CommitFullSyncAsync(
+            new FullSyncCommit(eventWatch.Id, eventWatch.CalendarId, "att_late", CalendarsNow, ["e1"], [Some.Created("e3")], "t3"), Ct));
+
+        var log = await Store.ReadChangesAsync(new ChangeQuery(0, 10), Ct);
+        Assert.Equal([ChangeTypes.Created, ChangeTypes.CalendarRemoved], log.Select(c => c.Type));
+        Assert.Equal(removal.Sequence, log[^1].Sequence);
+        Assert.Equal(removal.Sequence, await Store.GetLastSequenceAsync(Ct));
+        Assert.Equal("t1", (await Store.GetSyncStateAsync(eventWatch.Id, Ct)).SyncToken);
+        Assert.Equal(["e1"], await Store.ListSnapshotIdsAsync(eventWatch.Id, Ct));
+        Assert.Empty(await Store.GetSnapshotsAsync(eventWatch.Id, ["e2", "e3"], Ct));
     }
 
     [Fact]

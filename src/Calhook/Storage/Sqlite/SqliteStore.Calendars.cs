@@ -124,6 +124,19 @@ internal sealed partial class SqliteStore
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Whether the watch was stopped because its calendar left the account (a calendar-list commit stopped it with a
+    /// reason). An event sync of such a watch that commits afterwards writes nothing: <c>calendar.removed</c> is the
+    /// last change of that calendar. The caller holds the write lock, so no stop can land between this and its writes.
+    /// </summary>
+    private static async Task<bool> IsCalendarRemovedAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction,
+            "SELECT EXISTS (SELECT 1 FROM watches WHERE id = $w AND status = 'stopped' AND stop_reason IS NOT NULL);");
+        command.Parameters.AddWithValue("$w", watchId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! != 0;
+    }
+
     private static string KindText(WatchKind kind) => kind switch
     {
         WatchKind.CalendarList => "calendarList",

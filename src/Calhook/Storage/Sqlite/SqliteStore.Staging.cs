@@ -106,8 +106,18 @@ internal sealed partial class SqliteStore
     public Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync(async (connection, transaction) =>
+        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
         {
+            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            {
+                // Nothing of the attempt is kept: its rows were never the watch's current generation.
+                await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
+                discard.Parameters.AddWithValue("$w", commit.WatchId);
+                discard.Parameters.AddWithValue("$a", commit.AttemptId);
+                await discard.ExecuteNonQueryAsync(cancellationToken);
+                return [];
+            }
+
             var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
             await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
             {
