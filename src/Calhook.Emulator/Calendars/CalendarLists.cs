@@ -86,6 +86,29 @@ internal sealed class CalendarLists
         }
     }
 
+    /// <summary>Every entry of every user (deleted ones included) and the counter, for the state file.</summary>
+    public (List<(string User, ListEntry Entry)> Entries, long Seq) Snapshot()
+    {
+        lock (_gate)
+        {
+            return ([.. _byUser.SelectMany(u => u.Value.Values.Select(e => (u.Key, e)))], _seq);
+        }
+    }
+
+    /// <summary>Puts back the entries and the counter read from the state file (before the emulator serves anything).</summary>
+    public void Restore(IEnumerable<(string User, ListEntry Entry)> entries, long seq)
+    {
+        lock (_gate)
+        {
+            foreach (var (user, entry) in entries)
+            {
+                EntriesOf(user)[entry.CalendarId] = entry;
+            }
+
+            _seq = Math.Max(_seq, seq);
+        }
+    }
+
     private Dictionary<string, ListEntry> EntriesOf(string user)
     {
         if (!_byUser.TryGetValue(user, out var entries))

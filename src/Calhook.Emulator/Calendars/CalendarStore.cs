@@ -8,7 +8,7 @@ namespace Calhook.Emulator.Calendars;
 /// Every calendar, who owns it and whose calendar list holds it (with which role). Thread-safe; each calendar has its
 /// own lock and the lists theirs.
 /// </summary>
-internal sealed class CalendarStore(EmulatorRuntime runtime)
+internal sealed partial class CalendarStore(EmulatorRuntime runtime)
 {
     private readonly ConcurrentDictionary<string, CalendarState> _calendars = new(StringComparer.Ordinal);
     private readonly Lock _createGate = new();

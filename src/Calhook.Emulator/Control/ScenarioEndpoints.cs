@@ -207,6 +207,7 @@ internal static class ScenarioEndpoints
                 calendar.Summary = summary;
             }
 
+            store.Runtime.MarkChanged(); // not a list change (Google pushes nothing), but state worth saving
             return Results.NoContent();
         });
         calendars.MapDelete("", (string calendarId, CalendarStore store, ChannelRegistry channels, NotificationDispatcher dispatcher) =>

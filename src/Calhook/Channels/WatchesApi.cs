@@ -63,25 +63,28 @@ internal static class WatchesApi
             supervisor.Watch(watch.Id);
         }
 
-        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, time.GetUtcNow(), progress, cancellationToken));
     }
 
-    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken)
+    private static async Task<Ok<WatchList>> ListAsync(
+        ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
+        var now = time.GetUtcNow();
         var items = new List<WatchState>();
         foreach (var watch in watches.Where(w => w.Kind != WatchKind.CalendarList))
         {
-            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken));
+            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, now, progress, cancellationToken));
         }
 
         return TypedResults.Ok(new WatchList(items));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time,
+        CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { Kind: not WatchKind.CalendarList } watch
-            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, progress, cancellationToken))
+            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, time.GetUtcNow(), progress, cancellationToken))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -120,30 +123,42 @@ internal sealed record WatchState(
     bool AllCalendars = false, string? ParentWatchId = null)
 {
     /// <summary>
-    /// The state as the API shows it. An all-calendars watch has no channel of its own: it shows its account's
-    /// calendar-list watch's channel, sync and problem, under its own id and lifecycle.
+    /// The state as the API shows it at <paramref name="now"/>. An all-calendars watch has no channel of its own: it
+    /// shows its account's calendar-list watch's channel, sync and problem, under its own id and lifecycle.
     /// </summary>
     public static async Task<WatchState> ReadAsync(WatchRecord watch, ICalhookStore store, ChannelMap map, NotificationRecorder notifications,
-        SyncProgress? progress, CancellationToken cancellationToken)
+        DateTimeOffset now, SyncProgress? progress, CancellationToken cancellationToken)
     {
         if (watch.Kind != WatchKind.AllCalendars)
         {
-            return From(watch, map, notifications, progress);
+            return From(watch, map, notifications, now, progress);
         }
 
         var list = (await store.ListWatchesAsync(cancellationToken)).FirstOrDefault(w => w.AccountId == watch.AccountId && w.Kind == WatchKind.CalendarList);
-        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications, progress);
+        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications, now, progress);
         return state with { Id = watch.Id, CalendarId = null, AllCalendars = true, Status = watch.Status == WatchStatus.Stopped ? StatusName(WatchStatus.Stopped) : state.Status };
     }
 
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, SyncProgress? progress = null)
+    /// <summary>
+    /// The stored watch as the API shows it at <paramref name="now"/>. A watch the store calls <c>active</c> whose
+    /// channel has expired (its renewal has not happened, whatever the reason) is shown <c>failing</c>, saying so:
+    /// without an open channel, changes are found only by the periodic sync.
+    /// </summary>
+    public static WatchState From(
+        WatchRecord watch, ChannelMap map, NotificationRecorder notifications, DateTimeOffset now, SyncProgress? progress = null)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
             ? pending
             : watch.LastNotificationAt;
-        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id),
+        var (status, error) = (StatusName(watch.Status), watch.Error);
+        if (watch.Status == WatchStatus.Active && channel?.ExpiresAt is { } expiresAt && expiresAt <= now)
+        {
+            (status, error) = ("failing", $"No push channel is open: the last one expired at {expiresAt:O} and its renewal has not completed; until it does, changes are found only by the periodic sync.");
+        }
+
+        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
+            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id),
             ParentWatchId: watch.ParentWatchId);
     }
 

@@ -9,6 +9,7 @@ internal static class LogEvents
 {
     // Storage and hosting (1-999)
     public const int StoreMigrationApplied = 1;
+    public const int StoreCheckpointFailed = 2;
     public const int ApiKeyGenerated = 101;
     public const int ApiKeyLoaded = 102;
     public const int StoreOpenFailed = 201;
@@ -35,6 +36,7 @@ internal static class LogEvents
     public const int ChannelsRestored = 1307;
     public const int ChannelSupervisorStepFailed = 1308;
     public const int ChannelKeepOpenFailed = 1309;
+    public const int UnknownChannelStopFailed = 1310;
 
     // Receiving (14xx)
     public const int NotificationRecordFailed = 1401;

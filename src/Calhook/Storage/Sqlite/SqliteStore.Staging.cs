@@ -103,53 +103,95 @@ internal sealed partial class SqliteStore
         return snapshots;
     }
 
-    public Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
+        await _writeGate.WaitAsync(cancellationToken);
+        try
         {
-            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            // The WAL now holds the whole list: this commit does not checkpoint it (copying it all before the sync
+            // could report its baseline); a passive checkpoint does, beside the writers that come next.
+            await using var connection = await OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
+            try
             {
-                // Nothing of the attempt is kept: its rows were never the watch's current generation.
-                await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
-                discard.Parameters.AddWithValue("$w", commit.WatchId);
-                discard.Parameters.AddWithValue("$a", commit.AttemptId);
-                await discard.ExecuteNonQueryAsync(cancellationToken);
-                return [];
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                var changes = await CommitFullSyncAsync(connection, transaction, commit, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return changes;
             }
-
-            var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
-            await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
+            finally
             {
-                current.Parameters.AddWithValue("$w", commit.WatchId);
-                current.Parameters.AddWithValue("$g", generation);
-                if ((long)(await current.ExecuteScalarAsync(cancellationToken))! == 0)
-                {
-                    // A baseline (nothing stored yet): the attempt's rows become the snapshots by naming their
-                    // generation current, without moving one row.
-                    generation = commit.AttemptId;
-                }
-                else
-                {
-                    // A resync staged only what differs from the stored snapshots: those rows replace their stored
-                    // copies in the current generation.
-                    current.CommandText = """
-                        DELETE FROM snapshots WHERE watch_id = $w AND generation = $g
-                          AND event_id IN (SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = $a);
-                        UPDATE snapshots SET generation = $g WHERE watch_id = $w AND generation = $a;
-                        """;
-                    current.Parameters.AddWithValue("$a", commit.AttemptId);
-                    await current.ExecuteNonQueryAsync(cancellationToken);
-                }
+                await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=1000;", CancellationToken.None);
             }
+        }
+        finally
+        {
+            _writeGate.Release();
+            lock (_checkpointGate)
+            {
+                _checkpoint = _checkpoint.IsCompleted ? Task.Run(CheckpointAsync, CancellationToken.None) : _checkpoint;
+            }
+        }
+    }
 
-            var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
-            var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken);
-            await WriteSnapshotsAsync(connection, transaction, rows, generation, cancellationToken);
-            var changes = await AppendChangesAsync(connection, transaction, rows, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, rows, generation, cancellationToken);
-            return changes;
-        }, cancellationToken);
+    /// <summary>A passive checkpoint: copies what it can of the WAL into the database file without blocking writers.</summary>
+    private async Task CheckpointAsync()
+    {
+        try
+        {
+            await using var connection = await OpenAsync(CancellationToken.None);
+            await ExecuteAsync(connection, null, "PRAGMA wal_checkpoint(PASSIVE);", CancellationToken.None);
+        }
+        catch (SqliteException exception)
+        {
+            Log.CheckpointFailed(_logger, DatabasePath, exception);
+        }
+    }
+
+    private async Task<IReadOnlyList<Change>> CommitFullSyncAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
+    {
+        if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+        {
+            // Nothing of the attempt is kept: its rows were never the watch's current generation.
+            await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
+            discard.Parameters.AddWithValue("$w", commit.WatchId);
+            discard.Parameters.AddWithValue("$a", commit.AttemptId);
+            await discard.ExecuteNonQueryAsync(cancellationToken);
+            return [];
+        }
+
+        var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
+        await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
+        {
+            current.Parameters.AddWithValue("$w", commit.WatchId);
+            current.Parameters.AddWithValue("$g", generation);
+            if ((long)(await current.ExecuteScalarAsync(cancellationToken))! == 0)
+            {
+                // A baseline (nothing stored yet): the attempt's rows become the snapshots by naming their
+                // generation current, without moving one row.
+                generation = commit.AttemptId;
+            }
+            else
+            {
+                // A resync staged only what differs from the stored snapshots: those rows replace their stored
+                // copies in the current generation.
+                current.CommandText = """
+                    DELETE FROM snapshots WHERE watch_id = $w AND generation = $g
+                      AND event_id IN (SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = $a);
+                    UPDATE snapshots SET generation = $g WHERE watch_id = $w AND generation = $a;
+                    """;
+                current.Parameters.AddWithValue("$a", commit.AttemptId);
+                await current.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
+        var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken);
+        await WriteSnapshotsAsync(connection, transaction, rows, generation, cancellationToken);
+        var changes = await AppendChangesAsync(connection, transaction, rows, cancellationToken);
+        await StoreSyncTokenAsync(connection, transaction, rows, generation, cancellationToken);
+        return changes;
     }
 }
 
