@@ -1,5 +1,6 @@
 using Calhook.Accounts;
 using Calhook.Api;
+using Calhook.Calendars;
 using Calhook.Channels;
 using Calhook.Delivery;
 using Calhook.Dashboard;
@@ -28,6 +29,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookCalendars();
         services.AddCalhookDelivery();
         services.AddCalhookChangeStream();
         services.AddCalhookDashboard();

@@ -50,7 +50,7 @@ internal static class SyncSetup
             var options = sp.GetRequiredService<IOptions<SyncOptions>>().Value;
             var budget = sp.GetRequiredService<RequestBudget>();
             return new SyncScheduler(
-                SyncTelemetry.Measure(sp.GetRequiredService<Syncer>().SyncAsync, sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
+                SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 options,
                 sp.GetRequiredService<TimeProvider>(),
