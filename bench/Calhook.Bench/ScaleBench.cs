@@ -137,8 +137,9 @@ internal static class ScaleBench
 
         var runStarted = clock.GetTimestamp();
         var started = clock.GetTimestamp();
-        var calhook = await BenchHost.StartAsync(emulator, Count, settings);
-        var data = calhook.Data;
+        // The data directory is the run's, not the first host's: the restart opens the same store.
+        var data = Directory.CreateTempSubdirectory("calhook-scale-");
+        var calhook = await BenchHost.StartAsync(emulator, Count, settings, data);
         var accounts = new List<(string Account, string Calendar)>();
         foreach (var user in users)
         {
@@ -164,6 +165,7 @@ internal static class ScaleBench
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         var steadyMb = ResidentMb();
+        Progress($"steady: {steadyMb:0} MB resident after a full collection");
         await calhook.DisposeAsync();
 
         // Restart on the same data, with events inserted while it was down: restore every channel and catch up.
