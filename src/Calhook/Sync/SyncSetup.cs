@@ -29,6 +29,7 @@ internal static class SyncSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChangeNotifier>();
         services.TryAddSingleton<PingClock>();
+        services.TryAddSingleton<CommitTraces>();
         services.TryAddSingleton<SyncProgress>();
         services.TryAddSingleton(sp => new ChangeIds(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new Syncer(
@@ -41,6 +42,7 @@ internal static class SyncSetup
         {
             ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
             FullListProgress = sp.GetRequiredService<SyncProgress>().Report,
+            CommitTraces = sp.GetRequiredService<CommitTraces>(),
         });
 
         services.AddSingleton(sp =>
