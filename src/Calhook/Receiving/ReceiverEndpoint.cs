@@ -25,7 +25,7 @@ internal static class ReceiverEndpoint
         var services = endpoints.ServiceProvider;
         var receiver = new Receiver(
             services.GetRequiredService<ChannelMap>(),
-            services.GetRequiredService<ChannelSupervisor>(),
+            services.GetRequiredService<UnknownChannelStopper>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
             services.GetRequiredService<PingClock>(),
@@ -38,7 +38,7 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
+        ChannelMap map, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
         ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
     {
         public Task<IResult> Receive(HttpContext context)
@@ -112,7 +112,7 @@ internal static class ReceiverEndpoint
             {
                 // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
                 metrics.Count(ReceiverMetrics.Outcomes.Unknown);
-                supervisor.StopUnknown(channelId, resourceId);
+                unknownChannels.Enqueue(channelId, resourceId);
                 return Results.Ok();
             }
 
