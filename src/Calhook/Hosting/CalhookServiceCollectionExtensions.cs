@@ -1,6 +1,7 @@
 using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Channels;
+using Calhook.Coordination;
 using Calhook.Delivery;
 using Calhook.Dashboard;
 using Calhook.Google;
@@ -28,6 +29,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookCoordination();
         services.AddCalhookDelivery();
         services.AddCalhookChangeStream();
         services.AddCalhookDashboard();
