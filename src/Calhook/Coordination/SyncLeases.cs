@@ -10,8 +10,9 @@ namespace Calhook.Coordination;
 /// releases the lease, learns that and runs one more sync itself (a ping received anywhere is never lost, and a burst
 /// spread over instances still folds into the holder's follow-up). The holder renews the lease every third of its
 /// time to live while the sync runs; a sync whose lease was lost (this instance stalled past the time to live and
-/// another took over) is cancelled before it commits. A holder that dies leaves an expired lease behind, which
-/// <see cref="LeaseSweeper"/> hands to a live instance.
+/// another took over) is cancelled (a commit already under way may still land; the next sync starts from its token).
+/// A holder that dies leaves an expired lease behind, which <see cref="LeaseSweeper"/> hands to a live instance.
+/// Used only when the store is shared: on SQLite the runner is not wrapped.
 /// </summary>
 internal sealed partial class SyncLeases(ICalhookStore store, StoreKind kind, TimeSpan timeToLive, TimeProvider time, ILogger<SyncLeases> logger)
 {
