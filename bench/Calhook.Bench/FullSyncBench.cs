@@ -23,14 +23,24 @@ internal static class FullSyncBench
             await Emulator.SeedAsync(calendar, count);
         }
 
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        // CALHOOK_BENCH_TRACE=<file>: the child runs under dotnet-trace's CPU sampling (a speedscope file), for a profile.
+        var trace = Environment.GetEnvironmentVariable("CALHOOK_BENCH_TRACE");
+        var info = new ProcessStartInfo(trace is { Length: > 0 } ? "dotnet-trace" : "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        if (trace is { Length: > 0 })
+        {
+            foreach (var argument in new[] { "collect", "--show-child-io", "--profile", "dotnet-sampled-thread-time", "--format", "speedscope", "-o", trace, "--", "dotnet" })
+            {
+                info.ArgumentList.Add(argument);
+            }
+        }
+
         info.ArgumentList.Add(typeof(FullSyncBench).Assembly.Location);
         info.ArgumentList.Add("--child-full-sync");
         info.ArgumentList.Add(emulator.ToString());
         using var child = Process.Start(info)!;
         var output = await child.StandardOutput.ReadToEndAsync();
         await child.WaitForExitAsync();
-        var result = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!;
+        var result = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith('{')))!;
         var paging = (double)result["pagingSeconds"]!;
         var sync = (double)result["syncSeconds"]!;
         var peak = (double)result["peakMb"]!;

@@ -20,6 +20,8 @@ internal sealed partial class PostgresStore
         (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending')
         """;
 
+    private const string AttemptColumns = "id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict";
+
     // A pending delivery that is the head of its (subscription, calendar) queue, of a subscription that is not disabled.
     private const string LeasableHead = """
         d.state = 'pending'
@@ -236,7 +238,9 @@ internal sealed partial class PostgresStore
             {
                 DeliveryVerdict.Delivered => (
                     "DELETE FROM deliveries WHERE subscription_id = @id AND sequence = @seq;",
-                    "UPDATE subscriptions SET last_success_at = @at WHERE id = @id;"),
+                    // A success supersedes the last error of an active subscription; a failing or disabled one keeps
+                    // the error that made it so until a person enables it.
+                    "UPDATE subscriptions SET last_success_at = @at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END WHERE id = @id;"),
                 DeliveryVerdict.RetryLater => (
                     "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
                     "UPDATE subscriptions SET last_error = @error WHERE id = @id;"),
@@ -291,13 +295,51 @@ internal sealed partial class PostgresStore
     public async Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string subscriptionId, long afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection, null, """
-            SELECT id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict
-            FROM delivery_attempts WHERE subscription_id = @id AND id > @after ORDER BY id LIMIT @limit;
+        await using var command = Command(connection, null, $"""
+            SELECT {AttemptColumns} FROM delivery_attempts WHERE subscription_id = @id AND id > @after ORDER BY id LIMIT @limit;
             """);
         command.Parameters.AddWithValue("id", subscriptionId);
         command.Parameters.AddWithValue("after", afterId);
         command.Parameters.AddWithValue("limit", limit);
+        return await ReadAttemptsAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<DeliveryAttemptRecord>> ListLatestDeliveryAttemptsAsync(string subscriptionId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, $"""
+            SELECT {AttemptColumns} FROM delivery_attempts WHERE subscription_id = @id ORDER BY id DESC LIMIT @limit;
+            """);
+        command.Parameters.AddWithValue("id", subscriptionId);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadAttemptsAsync(command, cancellationToken);
+    }
+
+    public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
+            // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
+            // Two instances pruning at once delete the same rows; the second finds them gone.
+            await using var command = Command(connection, transaction, """
+                WITH floors AS MATERIALIZED (
+                    SELECT s.id AS subscription_id,
+                           (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC OFFSET (@keep - 1) LIMIT 1) AS floor
+                    FROM subscriptions s)
+                DELETE FROM delivery_attempts a USING floors f
+                WHERE a.subscription_id = f.subscription_id AND (a.attempted_at COLLATE "C" < @before OR a.id < f.floor);
+                """);
+            command.Parameters.AddWithValue("before", StoreText.Time(olderThan));
+            command.Parameters.AddWithValue("keep", keepPerSubscription);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<DeliveryAttemptRecord>> ReadAttemptsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var attempts = new List<DeliveryAttemptRecord>();
         while (await reader.ReadAsync(cancellationToken))

@@ -70,5 +70,10 @@ internal static class DashboardAssets
         table.diff td.before { color: #b3261e; text-decoration: line-through; } table.diff td.after { color: #2a7a2a; }
         table.diff td.path { font-family: ui-monospace, monospace; }
         .login label { display: block; margin: .5rem 0; }
+        article.subscription { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; margin: .6rem 0; padding: .5rem .8rem; }
+        article.subscription h3 { margin: .2rem 0; font-size: 1rem; }
+        .status.disabled { color: #6b6b6b; }
+        .outcome.delivered { color: #2a7a2a; } .outcome.retry { color: #946200; } .outcome.failed, .outcome.disabled { color: #b3261e; }
+        .notice { background: #e8f3e8; border: 1px solid #2a7a2a; border-radius: 4px; padding: .4rem .6rem; }
         """;
 }

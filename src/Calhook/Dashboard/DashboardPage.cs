@@ -13,8 +13,9 @@ using Microsoft.AspNetCore.Routing;
 namespace Calhook.Dashboard;
 
 /// <summary>
-/// <c>GET /</c>: accounts, watches (status, channel expiry, last ping, last sync, the error in words) and the live
-/// change view; the forms behind its buttons; and its script and stylesheet.
+/// <c>GET /</c>: accounts, watches (status, channel expiry, last ping, last sync, the error in words), webhook
+/// subscriptions (<see cref="SubscriptionsSection"/>) and the live change view; the forms behind its buttons; and its
+/// script and stylesheet.
 /// </summary>
 internal static class DashboardPage
 {
@@ -46,7 +47,7 @@ internal static class DashboardPage
         var token = Html.Antiforgery(http, antiforgery);
         var emails = accounts.ToDictionary(a => a.Id, a => a.Email, StringComparer.Ordinal);
 
-        var body = new StringBuilder();
+        var body = new StringBuilder(SubscriptionsSection.ReplayNotice(http.Request));
         body.Append("<section><h2>Accounts</h2>");
         if (accounts.Count == 0)
         {
@@ -93,6 +94,7 @@ internal static class DashboardPage
         }
 
         body.Append("</section>");
+        await SubscriptionsSection.AppendAsync(body, store, token, last, cancellationToken);
 
         body.Append($"""
             <section><h2>Live changes <small id="stream-status">connecting…</small></h2>

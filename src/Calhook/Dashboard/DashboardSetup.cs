@@ -27,6 +27,7 @@ internal static class DashboardSetup
         endpoints.MapLogin();
         endpoints.MapConnect();
         endpoints.MapDashboardPages();
+        endpoints.MapSubscriptionForms();
         endpoints.MapAccountPage();
         return endpoints;
     }

@@ -96,11 +96,7 @@ internal static class SubscriptionsApi
         return TypedResults.Ok(SubscriptionState.From((await store.GetSubscriptionAsync(id, cancellationToken))!));
     }
 
-    /// <summary>
-    /// Requeues the changes after <c>after</c> (a sequence) or detected at or after <c>since</c> (a time) that the
-    /// subscription's filters want, up to what it has already been given; later ones come anyway. Each goes out again
-    /// with its original <c>webhook-id</c>, in log order per calendar.
-    /// </summary>
+    /// <summary>Requeues from <c>after</c> (a sequence) or <c>since</c> (a time), as <see cref="SubscriptionReplay"/> says.</summary>
     private static async Task<Results<Ok<ReplayScheduled>, ProblemHttpResult>> ReplayAsync(
         string id, ReplayRequest request, ICalhookStore store, DeliverySender sender, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -114,30 +110,9 @@ internal static class SubscriptionsApi
             return Invalid("after", "'after' must be a sequence (0 or more).");
         }
 
-        if (await store.GetSubscriptionAsync(id, cancellationToken) is not { } subscription)
-        {
-            return NotFound(id);
-        }
-
-        var after = request.After ?? await store.GetLastSequenceBeforeAsync(request.Since!.Value, cancellationToken);
-        var deliveries = new List<ScheduledDelivery>();
-        while (after < subscription.Cursor)
-        {
-            var page = await store.ReadChangesAsync(new ChangeQuery(after, 1000), cancellationToken);
-            if (page.Count == 0)
-            {
-                break;
-            }
-
-            deliveries.AddRange(page
-                .Where(change => change.Sequence <= subscription.Cursor && SubscriptionFilter.Wants(subscription, change))
-                .Select(change => new ScheduledDelivery(change.Sequence, change.CalendarId)));
-            after = page[^1].Sequence;
-        }
-
-        var count = deliveries.Count == 0 ? 0 : await store.ReplayDeliveriesAsync(id, deliveries, time.GetUtcNow(), cancellationToken);
-        sender.Wake();
-        return TypedResults.Ok(new ReplayScheduled(count));
+        return await SubscriptionReplay.ScheduleAsync(store, sender, id, request.After, request.Since, time.GetUtcNow(), cancellationToken) is { } count
+            ? TypedResults.Ok(new ReplayScheduled(count))
+            : NotFound(id);
     }
 
     private static async Task<Results<Ok<AttemptPage>, ProblemHttpResult>> AttemptsAsync(

@@ -9,6 +9,7 @@ internal static class LogEvents
 {
     // Storage and hosting (1-999)
     public const int StoreMigrationApplied = 1;
+    public const int StoreCheckpointFailed = 2;
     public const int ApiKeyGenerated = 101;
     public const int ApiKeyLoaded = 102;
     public const int StoreOpenFailed = 201;

@@ -97,7 +97,7 @@ public interface ICalhookStore
     /// <summary>Deletes the staged rows every earlier full-list attempt of the watch left behind (a crash, a failure).</summary>
     Task ClearStagingAsync(string watchId, CancellationToken cancellationToken);
 
-    /// <summary>Stages one page's snapshot rows of a full-list attempt, in their own short transaction; a later row of an event wins over an earlier one.</summary>
+    /// <summary>Stages snapshot rows of a full-list attempt (a batch of pages), in their own short transaction; a later row of an event wins over an earlier one, in the batch and across batches.</summary>
     Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken);
 
     /// <summary>The stored snapshots of the given events as UTF-8 bytes; missing ids are absent.</summary>
@@ -169,7 +169,9 @@ public interface ICalhookStore
 
     /// <summary>
     /// One transaction: appends the attempt to the log and applies its verdict: <c>Delivered</c> removes the delivery
-    /// and records the success time (a failing subscription stays failing until enabled); <c>RetryLater</c> keeps it pending until
+    /// and records the success time (<c>last_success_at</c>), and clears the subscription's last error when it is
+    /// <c>active</c> (a failing or disabled subscription keeps its error, the reason a person must look, until it is
+    /// enabled; a failing subscription stays failing until enabled); <c>RetryLater</c> keeps it pending until
     /// <see cref="DeliveryCompletion.NextAttemptAt"/>; <c>Failed</c> keeps it as failed (no longer blocking its queue) and
     /// marks the subscription failing; <c>Disabled</c> keeps it pending and disables the subscription. The lease is
     /// released. Nothing happens when the subscription is gone.
@@ -187,6 +189,23 @@ public interface ICalhookStore
 
     /// <summary>The highest sequence of a change detected before <paramref name="time"/>, 0 when none.</summary>
     Task<long> GetLastSequenceBeforeAsync(DateTimeOffset time, CancellationToken cancellationToken);
+
+    // Delivery: the attempt log for people (dashboard) and its pruning ------------------------------------
+
+    /// <summary>
+    /// The newest <paramref name="limit"/> attempts of the subscription's attempt log, newest first (highest id first).
+    /// Empty when the subscription is unknown or has no attempts. A read; no transaction needed beyond one snapshot.
+    /// </summary>
+    Task<IReadOnlyList<DeliveryAttemptRecord>> ListLatestDeliveryAttemptsAsync(string subscriptionId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction over every subscription's attempt log: deletes the attempts made before
+    /// <paramref name="olderThan"/>, and of each subscription all but its <paramref name="keepPerSubscription"/> newest
+    /// attempts (by id). Deliveries, cursors and subscriptions are untouched: only the log shrinks, oldest first, so the
+    /// attempts left are always the newest ones. Returns how many attempts were deleted.
+    /// </summary>
+    Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken);
+
     // Accounts administration (dashboard, accounts API) ---------------------------------------------------
 
     /// <summary>Every account that is not <see cref="AccountStatus.Removed"/>, oldest first.</summary>

@@ -34,6 +34,9 @@ internal sealed partial class Syncer(
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
+    /// <summary>How many bytes of snapshots a full list gathers before it writes them (4 MB: about 5,000 typical events).</summary>
+    public long StageBatchBytes { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
     public Action<string, SyncKind, int>? FullListProgress { get; init; }
 
@@ -134,6 +137,8 @@ internal sealed partial class Syncer(
         await store.ClearStagingAsync(watch.Id, cancellationToken);
         var detector = new ChangeDetector(kind, changeIds.Next);
         var items = 0;
+        var staged = new List<StagedSnapshot>();
+        long stagedBytes = 0;
         string nextSyncToken;
         var reading = readPage(watch.AccountId, watch.CalendarId, null, null, cancellationToken);
         try
@@ -163,7 +168,21 @@ internal sealed partial class Syncer(
                 var stored = kind == SyncKind.Baseline
                     ? NoSnapshots
                     : await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(page.Items), cancellationToken);
-                await store.StageSnapshotsAsync(watch.Id, attemptId, detector.Observe(page.Items, stored), cancellationToken);
+                // Pages are written in batches of several megabytes: each staging commit rewrites the key index's
+                // pages it touches, and with random event ids that is most of them, so fewer commits write far less.
+                foreach (var row in detector.Observe(page.Items, stored))
+                {
+                    staged.Add(row);
+                    stagedBytes += row.Json.Length;
+                }
+
+                if (last || stagedBytes >= StageBatchBytes)
+                {
+                    await store.StageSnapshotsAsync(watch.Id, attemptId, staged, cancellationToken);
+                    staged.Clear();
+                    stagedBytes = 0;
+                }
+
                 items += page.Items.Count;
                 LogStaged(watch.Id, kind, items);
                 FullListProgress?.Invoke(watch.Id, kind, items);

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Tests.Channels;
+using Calhook.Tests.Delivery;
 using Calhook.TestKit;
 using Microsoft.Playwright;
 
@@ -8,7 +9,8 @@ namespace Calhook.Tests.Dashboard;
 
 /// <summary>
 /// The dashboard in a real headless browser: log in, connect an account through the emulator's consent page, watch a
-/// calendar, and see a change made in the emulator appear live with its diff.
+/// calendar, see a change made in the emulator appear live with its diff, see a subscription's delivery attempts and
+/// replay them with the replay button.
 /// </summary>
 public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
@@ -16,21 +18,26 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
     private const float Timeout = 30_000;
     private EmulatorClient _emulator = null!;
     private CalhookTestHost _host = null!;
+    private LoopbackReceiver _receiver = null!;
 
     public async Task InitializeAsync()
     {
         _emulator = await EmulatorClient.StartAsync();
-        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
+        options.Settings["Calhook:Delivery:AllowPrivateNetworks"] = "true"; // the receiver is on loopback
+        _host = await CalhookTestHost.StartAsync(options);
+        _receiver = await LoopbackReceiver.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
+        await _receiver.DisposeAsync();
         await _emulator.DisposeAsync();
     }
 
     [Fact]
-    public async Task Log_in_connect_through_the_consent_page_watch_a_calendar_and_see_a_change_with_its_diff()
+    public async Task Log_in_connect_watch_see_a_change_with_its_diff_then_its_delivery_attempts_and_replay_them()
     {
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -61,6 +68,12 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await page.WaitForSelectorAsync($"#watches tr[data-watch-id='{watchId}'] .status:has-text('active')");
         await page.WaitForSelectorAsync("#stream-status:has-text('live')");
 
+        // A webhook subscriber on loopback, subscribed before the changes are made.
+        using var subscribed = await _host.Client.PostAsJsonAsync("/v1/subscriptions", new { url = new Uri(_receiver.BaseAddress, "hooks").AbsoluteUri });
+        subscribed.EnsureSuccessStatusCode();
+        var subscription = (await subscribed.Content.ReadFromJsonAsync<JsonObject>())!;
+        var (subscriptionId, secret) = ((string)subscription["id"]!, (string)subscription["secret"]!);
+
         // A change made in the emulator appears live, with its diff before → after.
         var access = (await _emulator.Control.CreateTokensAsync(User)).AccessToken;
         using var google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
@@ -81,5 +94,27 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         Assert.Equal("Standup moved", await row.Locator("td.after").TextContentAsync());
         // Event text is shown as text, never as markup.
         Assert.Equal(0, await page.Locator("li.change b").CountAsync());
+
+        // Both changes reach the subscriber, signed; the dashboard lists their attempts with status code and duration.
+        var delivered = await _receiver.WaitForRequestsAsync(2, TimeSpan.FromSeconds(30));
+        Assert.All(delivered, d => Assert.True(WebhookVerifier.Verify(secret, d.Headers["webhook-id"], d.Headers["webhook-timestamp"], d.Body, d.Headers["webhook-signature"])));
+        var sequences = delivered.Select(d => (long)JsonNode.Parse(d.Body)!["data"]!["sequence"]!).ToList();
+        await Polling.EventuallyAsync(
+            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/subscriptions/{subscriptionId}/deliveries"))!["items"]!.AsArray().Count == 2,
+            TimeSpan.FromSeconds(30), "both attempts are in the attempt log");
+        await page.ReloadAsync();
+        var card = page.Locator($"#subscriptions article[data-subscription-id='{subscriptionId}']");
+        Assert.Equal(new Uri(_receiver.BaseAddress, "hooks").AbsoluteUri, await card.Locator("code.url").TextContentAsync());
+        Assert.Equal("active", await card.Locator("h3 .status").TextContentAsync());
+        var first = card.Locator($"table.attempts tr[data-sequence='{sequences[0]}'][data-outcome='delivered']");
+        Assert.Equal("200", await first.Locator("td.status-code").TextContentAsync());
+        Assert.Contains($"change #{sequences[1]} (attempt 1) delivered, HTTP 200", await card.Locator(".last-attempt").TextContentAsync(), StringComparison.Ordinal);
+
+        // Replay from before the first change: the subscriber gets both again, with their original webhook-ids, in order.
+        await card.Locator("form.replay input[name=from]").FillAsync((sequences[0] - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await card.Locator("form.replay button:has-text('Replay')").ClickAsync();
+        await page.WaitForSelectorAsync("#replay-notice:has-text('2 changes queued again')");
+        var all = await _receiver.WaitForRequestsAsync(4, TimeSpan.FromSeconds(30));
+        Assert.Equal(delivered.Select(d => d.Headers["webhook-id"]), all.Skip(2).Select(d => d.Headers["webhook-id"]));
     }
 }

@@ -110,4 +110,20 @@ public sealed class SyncerStagingTests : SyncerTestBase
         Assert.Equal(ChangeTypes.Updated, update.Type);
         Assert.Equal("summary", Assert.Single(update.Diff, d => d.Path != "etag").Path);
     }
+
+    [Fact]
+    public async Task Pages_written_in_one_batch_keep_the_last_copy_of_an_event_listed_twice_and_write_nothing_before_the_batch_is_full()
+    {
+        var batched = new Syncer(Store, Google.Reader, Notifier, new ChangeIds(Time), Time, NullLogger<Syncer>.Instance);
+        Google.List(null, "t1", [Ev("x", "X1"), Ev("y", "Y")], [Ev("x", "X2", "2")], [Ev("z", "Z")]);
+        Google.Fail(null, "-p2", GoogleErrorKind.Transient, 503);
+
+        Assert.Equal(SyncResult.RetryLater, (await batched.SyncAsync(Watch.Id, CancellationToken.None)).Result);
+        Assert.Equal(0, await ScalarAsync(Pending));
+
+        Google.List(null, "t1", [Ev("x", "X1"), Ev("y", "Y")], [Ev("x", "X2", "2")], [Ev("z", "Z")]);
+        Assert.Equal(SyncResult.Synced, (await batched.SyncAsync(Watch.Id, CancellationToken.None)).Result);
+        Assert.Equal(["x", "y", "z"], await Store.ListSnapshotIdsAsync(Watch.Id, CancellationToken.None));
+        Assert.Equal(Ev("x", "X2", "2"), (await Store.GetSnapshotsAsync(Watch.Id, ["x"], CancellationToken.None))["x"]);
+    }
 }

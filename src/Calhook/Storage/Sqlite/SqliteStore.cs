@@ -26,6 +26,8 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly Lock _checkpointGate = new();
+    private Task _checkpoint = Task.CompletedTask;
 
     public SqliteStore(string databasePath, ILogger<SqliteStore>? logger = null, TimeProvider? timeProvider = null)
     {
@@ -144,7 +146,9 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
 
     public void Dispose()
     {
-        // Closes the pooled handles so the file can be moved or deleted once the store is gone.
+        // A checkpoint still running finishes first (it is bounded by the WAL's size), then the pooled handles close
+        // so the file can be moved or deleted once the store is gone.
+        _checkpoint.GetAwaiter().GetResult();
         using (var connection = new SqliteConnection(_connectionString))
         {
             SqliteConnection.ClearPool(connection);
@@ -200,5 +204,8 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
     {
         [LoggerMessage(EventId = LogEvents.StoreMigrationApplied, Level = LogLevel.Information, Message = "Applied store migration {Version} to {Path}")]
         public static partial void MigrationApplied(ILogger logger, int version, string path);
+
+        [LoggerMessage(EventId = LogEvents.StoreCheckpointFailed, Level = LogLevel.Warning, Message = "Checkpointing the WAL of {Path} after a full list failed; the next commit checkpoints it")]
+        public static partial void CheckpointFailed(ILogger logger, string path, Exception exception);
     }
 }
