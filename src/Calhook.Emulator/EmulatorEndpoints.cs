@@ -3,6 +3,7 @@ using Calhook.Emulator.Channels;
 using Calhook.Emulator.Control;
 using Calhook.Emulator.Events;
 using Calhook.Emulator.Faults;
+using Calhook.Emulator.Persistence;
 using Calhook.Emulator.Users;
 using Calhook.Emulator.Wire;
 using Microsoft.AspNetCore.Builder;
@@ -41,6 +42,8 @@ public static class EmulatorEndpoints
         services.AddSingleton<ChannelRegistry>();
         services.AddSingleton<FaultInjector>();
         services.AddSingleton<NotificationDispatcher>();
+        services.AddSingleton<EmulatorStateFile>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmulatorStateFile>());
         return services;
     }
 

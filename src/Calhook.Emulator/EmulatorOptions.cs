@@ -39,5 +39,12 @@ public sealed class EmulatorOptions
     /// <summary>With the reorder fault on, how long a held notification waits for the next one. Default 50 ms.</summary>
     public TimeSpan ReorderWindow { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// A file to keep the emulator's state in across restarts (users, tokens, calendars, events, history, channels),
+    /// loaded at start and saved when it changes (at most every half second) and at shutdown. Default null: in memory
+    /// only.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     internal TimeProvider Clock => TimeProvider ?? System.TimeProvider.System;
 }

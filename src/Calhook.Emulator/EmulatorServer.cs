@@ -63,5 +63,6 @@ public sealed class EmulatorServer : IAsyncDisposable
         to.NotificationMaxAttempts = from.NotificationMaxAttempts;
         to.NotificationTimeout = from.NotificationTimeout;
         to.ReorderWindow = from.ReorderWindow;
+        to.StateFile = from.StateFile;
     }
 }

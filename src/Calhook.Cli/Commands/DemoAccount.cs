@@ -8,10 +8,11 @@ namespace Calhook.Cli.Commands;
 internal static class DemoAccount
 {
     /// <summary>
-    /// Returns the id of a fresh watch of <paramref name="user"/>'s primary calendar. The embedded emulator keeps its
-    /// state in memory, so watches left from an earlier run point at a calendar that no longer exists: they are removed.
+    /// Returns the id of the watch of <paramref name="user"/>'s primary calendar. With <paramref name="reuse"/> (the
+    /// emulator resumed its saved state, so the account's refresh token still works) a watch left from an earlier run
+    /// is kept; otherwise such watches point at a calendar that no longer exists, and are replaced by a fresh one.
     /// </summary>
-    public static async Task<string> EnsureWatchedAsync(Uri calhook, string apiKey, Uri emulator, string user, CancellationToken cancellationToken)
+    public static async Task<string> EnsureWatchedAsync(Uri calhook, string apiKey, Uri emulator, string user, bool reuse, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { BaseAddress = calhook };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
@@ -19,12 +20,15 @@ internal static class DemoAccount
         var tokens = await IssueTokensAsync(emulator, user, cancellationToken);
 
         var watches = await http.GetFromJsonAsync<JsonObject>("/v1/watches", cancellationToken);
-        foreach (var item in watches?["items"]?.AsArray() ?? [])
+        var existing = (watches?["items"]?.AsArray() ?? []).Where(item => (string?)item?["calendarId"] == user && (string?)item?["status"] != "stopped").ToList();
+        if (reuse && existing.FirstOrDefault(item => (string?)item?["status"] != "needs_reauth") is { } kept)
         {
-            if ((string?)item?["calendarId"] == user && (string?)item?["status"] != "stopped")
-            {
-                using var removed = await http.DeleteAsync(new Uri($"/v1/watches/{item!["id"]}", UriKind.Relative), cancellationToken);
-            }
+            return (string)kept!["id"]!;
+        }
+
+        foreach (var item in existing)
+        {
+            using var removed = await http.DeleteAsync(new Uri($"/v1/watches/{item!["id"]}", UriKind.Relative), cancellationToken);
         }
 
         var account = await PostAsync(http, "/v1/accounts",

@@ -52,7 +52,7 @@ internal static class DemoCommand
         Console.WriteLine($"Emulator at {emulator.BaseAddress}, Calhook at {calhook}");
 
         const string user = ServeCommand.DemoUser;
-        var watchId = await DemoAccount.EnsureWatchedAsync(calhook, apiKey, emulator.BaseAddress, user, cancellationToken);
+        var watchId = await DemoAccount.EnsureWatchedAsync(calhook, apiKey, emulator.BaseAddress, user, reuse: false, cancellationToken);
         using var feed = new AdminClient(calhook, apiKey, json: false);
         if (!await DemoAccount.WaitForBaselineAsync(feed, watchId, StepTimeout, cancellationToken))
         {

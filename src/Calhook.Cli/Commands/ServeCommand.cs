@@ -15,6 +15,9 @@ internal static class ServeCommand
 {
     public const string DemoUser = "demo@example.com";
 
+    /// <summary>The embedded emulator's state, in the data directory.</summary>
+    public const string EmbeddedEmulatorStateFile = "emulator-state.json";
+
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = "The address to listen on.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
@@ -71,11 +74,17 @@ internal static class ServeCommand
                 && string.IsNullOrWhiteSpace(settings["Calhook:Google:BaseUrl"]);
 
             EmulatorServer? emulator = null;
+            var resumedEmulator = false;
             try
             {
                 if (useEmbeddedEmulator)
                 {
-                    emulator = await EmulatorServer.StartAsync(new EmulatorOptions(), cancellationToken: cancellationToken);
+                    // The embedded emulator keeps its state beside Calhook's, so a restart resumes the same accounts,
+                    // calendars and events (and the demo watch is reused).
+                    var dataDirectory = Calhook.Hosting.PrivateFiles.EnsureDirectory(settings["Calhook:DataDirectory"] ?? "calhook-data");
+                    var stateFile = Path.Combine(dataDirectory, EmbeddedEmulatorStateFile);
+                    resumedEmulator = File.Exists(stateFile);
+                    emulator = await EmulatorServer.StartAsync(new EmulatorOptions { StateFile = stateFile }, cancellationToken: cancellationToken);
                     overrides["Calhook:Google:BaseUrl"] = emulator.BaseAddress.ToString().TrimEnd('/');
                 }
 
@@ -116,7 +125,7 @@ internal static class ServeCommand
                 if (emulator is not null)
                 {
                     Console.WriteLine($"  Emulator:       {emulator.BaseAddress} (Google Calendar API and OAuth)");
-                    var watch = await DemoAccount.EnsureWatchedAsync(new Uri(baseUrl), key, emulator.BaseAddress, DemoUser, cancellationToken);
+                    var watch = await DemoAccount.EnsureWatchedAsync(new Uri(baseUrl), key, emulator.BaseAddress, DemoUser, resumedEmulator, cancellationToken);
                     Console.WriteLine($"  Demo account:   {DemoUser}, watch {watch}");
                     using var admin = new AdminClient(new Uri(baseUrl), key, json: false);
                     if (!await DemoAccount.WaitForBaselineAsync(admin, watch, TimeSpan.FromSeconds(30), cancellationToken))

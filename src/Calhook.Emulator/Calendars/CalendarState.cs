@@ -13,7 +13,7 @@ internal sealed record HistoryEntry(long Seq, MutationKind Kind, string EventId,
 /// One calendar: its events, a modification-ordered index and its history. Every member is used under
 /// <see cref="Gate"/>; one lock per calendar keeps calendars independent.
 /// </summary>
-internal sealed class CalendarState(string id, string owner, bool primary, string summary, string timeZone)
+internal sealed partial class CalendarState(string id, string owner, bool primary, string summary, string timeZone)
 {
     private readonly Dictionary<string, StoredEvent> _events = new(StringComparer.Ordinal);
 

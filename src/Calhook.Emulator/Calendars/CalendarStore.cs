@@ -5,7 +5,7 @@ using Calhook.Emulator.Wire;
 namespace Calhook.Emulator.Calendars;
 
 /// <summary>Every calendar and which user owns it. Thread-safe; each calendar has its own lock.</summary>
-internal sealed class CalendarStore(EmulatorRuntime runtime)
+internal sealed partial class CalendarStore(EmulatorRuntime runtime)
 {
     private readonly ConcurrentDictionary<string, CalendarState> _calendars = new(StringComparer.Ordinal);
     private readonly Lock _createGate = new();

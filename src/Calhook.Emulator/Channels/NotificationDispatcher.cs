@@ -41,6 +41,13 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
     public void Start(WatchChannel channel)
     {
         channel.Queue.Writer.TryWrite(new PushMessage(channel.NextNumber(1), "sync"));
+        _runtime.MarkChanged();
+        Resume(channel);
+    }
+
+    /// <summary>Restarts the loop of a channel restored from the state file (its <c>sync</c> message went out long ago).</summary>
+    public void Resume(WatchChannel channel)
+    {
         lock (_loopsGate)
         {
             _loops.RemoveAll(t => t.IsCompleted);
@@ -50,6 +57,7 @@ internal sealed partial class NotificationDispatcher : IAsyncDisposable
 
     public void Stop(WatchChannel channel)
     {
+        _runtime.MarkChanged();
         channel.Queue.Writer.TryComplete();
         channel.Stopping.Cancel();
         _registry.Remove(channel);

@@ -19,6 +19,13 @@ internal sealed class ListTokens(EmulatorRuntime runtime)
 
     public long NextIssueNumber => Interlocked.Read(ref _issued) + 1;
 
+    /// <summary>How many sync tokens were issued; kept in the state file so numbers are never reused.</summary>
+    public long Issued
+    {
+        get => Interlocked.Read(ref _issued);
+        set => Interlocked.Exchange(ref _issued, value);
+    }
+
     public string IssueSyncToken(CalendarState calendar, long seq)
     {
         var number = Interlocked.Increment(ref _issued);

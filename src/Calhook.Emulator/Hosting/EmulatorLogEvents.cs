@@ -5,4 +5,6 @@ internal static class EmulatorLogEvents
 {
     public const int NotificationDropped = 1;
     public const int NotificationFailed = 2;
+    public const int StateLoaded = 3;
+    public const int StateSaveFailed = 4;
 }

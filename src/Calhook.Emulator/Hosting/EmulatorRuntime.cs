@@ -9,8 +9,18 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
     private volatile RuntimeConfig _config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
         options.RequireHttpsAddress);
 
-    /// <summary>Distinguishes tokens of this emulator process from those of an earlier one (those answer 410).</summary>
-    public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..8];
+    private long _version;
+
+    /// <summary>
+    /// Distinguishes tokens of this emulator process from those of an earlier one (those answer 410). Restored from the
+    /// state file, when there is one, so tokens stay valid across restarts.
+    /// </summary>
+    public string InstanceId { get; set; } = Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>Counts changes of state worth saving (the state file writes when it moved).</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    public void MarkChanged() => Interlocked.Increment(ref _version);
 
     public EmulatorOptions Options { get; } = options;
 

@@ -9,7 +9,7 @@ namespace Calhook.Emulator.Users;
 /// The service accounts this emulator issued keys for. Only the public half of each key is kept: the private half
 /// goes to the caller in a Google-format JSON key and is never stored. Thread-safe.
 /// </summary>
-internal sealed class ServiceAccounts
+internal sealed partial class ServiceAccounts
 {
     /// <summary>The project every emulator service account belongs to, as in <c>…@{project}.iam.gserviceaccount.com</c>.</summary>
     public const string ProjectId = "calendar-emulator";

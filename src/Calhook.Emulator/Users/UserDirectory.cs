@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Calhook.Emulator.Users;
 
 /// <summary>Users and their OAuth tokens. Thread-safe.</summary>
-internal sealed class UserDirectory(EmulatorRuntime runtime)
+internal sealed partial class UserDirectory(EmulatorRuntime runtime)
 {
     private readonly ConcurrentDictionary<string, AccessToken> _accessTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _refreshTokens = new(StringComparer.Ordinal);
@@ -24,6 +24,7 @@ internal sealed class UserDirectory(EmulatorRuntime runtime)
     {
         var refresh = "1//" + NewSecret();
         _refreshTokens[refresh] = user;
+        runtime.MarkChanged();
         var (access, expiresIn) = IssueAccessToken(user);
         return new IssuedTokens(access, refresh, expiresIn);
     }
@@ -33,6 +34,7 @@ internal sealed class UserDirectory(EmulatorRuntime runtime)
         var lifetime = runtime.Options.AccessTokenLifetimeSeconds;
         var token = "ya29." + NewSecret();
         _accessTokens[token] = new AccessToken(user, runtime.Clock.GetUtcNow().AddSeconds(lifetime));
+        runtime.MarkChanged();
         return (token, lifetime);
     }
 
@@ -72,6 +74,8 @@ internal sealed class UserDirectory(EmulatorRuntime runtime)
                 count++;
             }
         }
+
+        runtime.MarkChanged();
 
         return count;
     }

@@ -92,10 +92,18 @@ internal static class AccountsApi
 
                 try
                 {
+                    // .NET's own PEM reader first: it refuses anything that is not an RSA key with a known exception.
+                    // Google's hand-written ASN.1 reader, given another well-formed key (an EC key in PKCS#8), can fail
+                    // with index or cast errors depending on the key's bytes.
+                    using (var rsa = System.Security.Cryptography.RSA.Create())
+                    {
+                        rsa.ImportFromPem(parsed.PrivateKey);
+                    }
+
                     credentials.CreateServiceAccountCredential(parsed, request.Subject);
                 }
                 catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
-                    or System.Security.Cryptography.CryptographicException)
+                    or System.Security.Cryptography.CryptographicException or IndexOutOfRangeException or InvalidCastException or OverflowException)
                 {
                     // The parser's message may name its internals; the field is what the caller can fix.
                     return BadRequest("The service account's 'key.private_key' is not a valid PEM-encoded RSA private key (PKCS#8, as in Google's JSON key files).");

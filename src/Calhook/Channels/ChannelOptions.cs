@@ -33,6 +33,12 @@ internal sealed class ChannelOptions
     public TimeSpan UnknownChannelStopWindow { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// Most stop calls per second sent to Google for channels the receiver does not know. Pings are unverified input:
+    /// this bounds what a flood of forged ones can make Calhook do. Default 4.
+    /// </summary>
+    public double UnknownChannelStopsPerSecond { get; set; } = 4;
+
+    /// <summary>
     /// After a renewal, how long the replaced channel stays open and accepted before it is stopped, so pings already
     /// on their way to it still count. Default 30 seconds; never past the old channel's expiry. Zero stops it at once.
     /// </summary>

@@ -18,12 +18,6 @@ internal sealed partial class ChannelSupervisor
     [LoggerMessage(EventId = LogEvents.ChannelStopFailed, Level = LogLevel.Warning, Message = "Stopping channel {ChannelId} failed with {Status} ({Reason}); it lapses at expiry or is stopped from its next ping")]
     private static partial void LogStopFailed(ILogger logger, string channelId, int status, string? reason);
 
-    [LoggerMessage(EventId = LogEvents.UnknownChannelStopped, Level = LogLevel.Information, Message = "Unknown channel {ChannelId} stop answered {Status}")]
-    private static partial void LogUnknownStopped(ILogger logger, string channelId, int status);
-
-    [LoggerMessage(EventId = LogEvents.UnknownChannelNotStoppable, Level = LogLevel.Debug, Message = "Unknown channel {ChannelId}: no account of ours can stop it")]
-    private static partial void LogUnknownNotStoppable(ILogger logger, string channelId);
-
     [LoggerMessage(EventId = LogEvents.ChannelsRestored, Level = LogLevel.Information, Message = "Channels restored: {Watches} watches, {Channels} open channels")]
     private static partial void LogRestored(ILogger logger, int watches, int channels);
 

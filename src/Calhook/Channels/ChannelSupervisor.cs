@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Calhook.Accounts;
 using Calhook.Coordination;
@@ -15,17 +14,17 @@ namespace Calhook.Channels;
 /// <summary>
 /// The one owner of push channels: keeps one open channel per watched calendar for as long as it is watched.
 /// One loop, one command queue and one renewal schedule: opens channels for new watches, renews them ahead of
-/// expiry (new id, overlap, then stop the old one), restores them on start-up, stops them on unwatch, and stops
-/// channels nobody knows. All state below the queue is touched by the loop only.
+/// expiry (new id, overlap, then stop the old one), restores them on start-up and stops them on unwatch. Its queue
+/// carries only verified work (admin requests); channels nobody knows are stopped by the
+/// <see cref="UnknownChannelStopper"/>, so a flood of forged pings cannot delay a renewal. All state below the queue is
+/// touched by the loop only.
 /// </summary>
 internal sealed partial class ChannelSupervisor : BackgroundService
 {
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<string, byte> _pendingUnknown = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _schedule = new();
     private readonly PriorityQueue<RetiringChannel, DateTimeOffset> _retiring = new();
     private readonly Dictionary<string, WatchSlot> _slots = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _unknownStopped = new(StringComparer.Ordinal);
     private readonly ICalhookStore _store;
     private readonly GoogleCalendarClient _google;
     private readonly ChannelMap _map;
@@ -40,7 +39,6 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private readonly TaskCompletionSource _restored = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset? _restoreDueAt;
     private DateTimeOffset? _reconcileDueAt;
-    private long _unknownStopCalls;
     private int _restoreFailures;
 
     public ChannelSupervisor(
@@ -67,26 +65,11 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     /// </summary>
     public Task Restored => _restored.Task;
 
-    /// <summary>How many stop calls went to Google for channels the receiver did not know (one per channel id and window).</summary>
-    public long UnknownStopCalls => Interlocked.Read(ref _unknownStopCalls);
-
     /// <summary>Opens a channel for a new watch.</summary>
-    public void Watch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Open, watchId, null));
+    public void Watch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Open, watchId));
 
     /// <summary>Stops every channel of a watch that was just stopped.</summary>
-    public void Unwatch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Unwatch, watchId, null));
-
-    /// <summary>
-    /// Stops a channel the receiver does not know, when Calhook holds credentials for it. Never blocks; at most
-    /// 1,000 pending, so a flood of forged pings cannot grow the queue.
-    /// </summary>
-    public void StopUnknown(string channelId, string resourceId)
-    {
-        if (_pendingUnknown.Count < 1000 && _pendingUnknown.TryAdd(channelId, 0))
-        {
-            _commands.Writer.TryWrite(new Command(CommandKind.StopUnknown, channelId, resourceId));
-        }
-    }
+    public void Unwatch(string watchId) => _commands.Writer.TryWrite(new Command(CommandKind.Unwatch, watchId));
 
     /// <summary>Loads open channels into the map before the host starts serving, so no ping of ours looks unknown.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -162,22 +145,12 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     /// <summary>
     /// A shared term starts from the store: the map learns the channels other leaders opened, and commands queued while
-    /// another instance led are dropped (the restore reads every watch from the store), except stops of unknown channels.
+    /// another instance led are dropped (the restore reads every watch from the store).
     /// </summary>
     private async Task BeginSharedTermAsync(CancellationToken cancellationToken)
     {
-        var stops = new List<Command>();
-        while (_commands.Reader.TryRead(out var command))
+        while (_commands.Reader.TryRead(out _))
         {
-            if (command.Kind == CommandKind.StopUnknown)
-            {
-                stops.Add(command);
-            }
-        }
-
-        foreach (var stop in stops)
-        {
-            _commands.Writer.TryWrite(stop);
         }
 
         _reconcileDueAt = _time.GetUtcNow() + _leadership.RenewInterval;
@@ -244,13 +217,13 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         var watches = await _store.ListWatchesAsync(cancellationToken);
         foreach (var watch in watches.Where(w => w.ChannelProblem is null && !_slots.ContainsKey(w.Id)).ToList())
         {
-            await HandleAsync(new Command(CommandKind.Open, watch.Id, null), cancellationToken);
+            await HandleAsync(new Command(CommandKind.Open, watch.Id), cancellationToken);
         }
 
         var watched = watches.Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var watchId in _slots.Keys.Where(id => !watched.Contains(id)).ToList())
         {
-            await HandleAsync(new Command(CommandKind.Unwatch, watchId, null), cancellationToken);
+            await HandleAsync(new Command(CommandKind.Unwatch, watchId), cancellationToken);
         }
     }
 
@@ -345,10 +318,6 @@ internal sealed partial class ChannelSupervisor : BackgroundService
                 }
 
                 break;
-            case CommandKind.StopUnknown:
-                _pendingUnknown.TryRemove(command.Id, out _);
-                await StopUnknownAsync(command.Id, command.ResourceId!, cancellationToken);
-                break;
         }
     }
 
@@ -385,9 +354,9 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         }
     }
 
-    private enum CommandKind { Open, Unwatch, StopUnknown }
+    private enum CommandKind { Open, Unwatch }
 
-    private sealed record Command(CommandKind Kind, string Id, string? ResourceId);
+    private sealed record Command(CommandKind Kind, string Id);
 
     /// <summary>A replaced channel, kept open for the renewal overlap so pings already on their way are still accepted.</summary>
     private sealed record RetiringChannel(string ChannelId, string? ResourceId, string AccountId, DateTimeOffset? ExpiresAt);

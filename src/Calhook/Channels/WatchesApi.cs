@@ -49,19 +49,22 @@ internal static class WatchesApi
             WatchStatus.Starting, null, time.GetUtcNow(), null, null);
         await store.AddWatchAsync(watch, cancellationToken);
         supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, progress));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, time.GetUtcNow(), progress));
     }
 
-    private static async Task<Ok<WatchList>> ListAsync(ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken)
+    private static async Task<Ok<WatchList>> ListAsync(
+        ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time, CancellationToken cancellationToken)
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, progress)).ToList()));
+        var now = time.GetUtcNow();
+        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, now, progress)).ToList()));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
-        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, CancellationToken cancellationToken) =>
+        string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time,
+        CancellationToken cancellationToken) =>
         await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications, progress))
+            ? TypedResults.Ok(WatchState.From(watch, map, notifications, time.GetUtcNow(), progress))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
@@ -90,14 +93,26 @@ internal sealed record WatchState(
     string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
     DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null)
 {
-    public static WatchState From(WatchRecord watch, ChannelMap map, NotificationRecorder notifications, SyncProgress? progress = null)
+    /// <summary>
+    /// The stored watch as the API shows it at <paramref name="now"/>. A watch the store calls <c>active</c> whose
+    /// channel has expired (its renewal has not happened, whatever the reason) is shown <c>failing</c>, saying so:
+    /// without an open channel, changes are found only by the periodic sync.
+    /// </summary>
+    public static WatchState From(
+        WatchRecord watch, ChannelMap map, NotificationRecorder notifications, DateTimeOffset now, SyncProgress? progress = null)
     {
         var channel = watch.Status == WatchStatus.Stopped ? null : map.CurrentOf(watch.Id);
         var lastNotification = notifications.Pending(watch.Id) is { } pending && (watch.LastNotificationAt is null || pending > watch.LastNotificationAt)
             ? pending
             : watch.LastNotificationAt;
-        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, StatusName(watch.Status), channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, watch.Error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id));
+        var (status, error) = (StatusName(watch.Status), watch.Error);
+        if (watch.Status == WatchStatus.Active && channel?.ExpiresAt is { } expiresAt && expiresAt <= now)
+        {
+            (status, error) = ("failing", $"No push channel is open: the last one expired at {expiresAt:O} and its renewal has not completed; until it does, changes are found only by the periodic sync.");
+        }
+
+        return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
+            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id));
     }
 
     public static string StatusName(WatchStatus status) => status switch

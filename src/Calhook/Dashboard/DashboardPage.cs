@@ -34,7 +34,7 @@ internal static class DashboardPage
 
     private static async Task<IResult> ShowAsync(
         HttpContext http, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, IAntiforgery antiforgery,
-        CancellationToken cancellationToken)
+        TimeProvider time, CancellationToken cancellationToken)
     {
         if (!await DashboardSession.IsSignedInAsync(http))
         {
@@ -46,6 +46,7 @@ internal static class DashboardPage
         var last = await store.GetLastSequenceAsync(cancellationToken);
         var token = Html.Antiforgery(http, antiforgery);
         var emails = accounts.ToDictionary(a => a.Id, a => a.Email, StringComparer.Ordinal);
+        var now = time.GetUtcNow();
 
         var body = new StringBuilder(SubscriptionsSection.ReplayNotice(http.Request));
         body.Append("<section><h2>Accounts</h2>");
@@ -79,7 +80,7 @@ internal static class DashboardPage
             body.Append("<table id=\"watches\"><thead><tr><th>Calendar</th><th>Account</th><th>Status</th><th>Channel expires</th><th>Last ping</th><th>Last sync</th><th>Error</th><th></th></tr></thead><tbody>");
             foreach (var watch in watches)
             {
-                var state = WatchState.From(watch, map, notifications, progress);
+                var state = WatchState.From(watch, map, notifications, now, progress);
                 body.Append($"<tr data-watch-id=\"{Html.E(state.Id)}\"><td>{Html.E(state.CalendarId)}</td>")
                     .Append($"<td>{Html.E(emails.GetValueOrDefault(state.AccountId, state.AccountId))}</td>")
                     .Append($"<td><span class=\"status {Html.E(state.Status)}\">{Html.E(state.Status)}</span>")

@@ -36,6 +36,7 @@ internal static class LogEvents
     public const int ChannelsRestored = 1307;
     public const int ChannelSupervisorStepFailed = 1308;
     public const int ChannelKeepOpenFailed = 1309;
+    public const int UnknownChannelStopFailed = 1310;
 
     // Receiving (14xx)
     public const int NotificationRecordFailed = 1401;

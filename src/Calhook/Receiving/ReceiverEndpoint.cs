@@ -28,6 +28,7 @@ internal static class ReceiverEndpoint
         var receiver = new Receiver(
             services.GetRequiredService<ChannelMap>(),
             services.GetRequiredService<ChannelSupervisor>(),
+            services.GetRequiredService<UnknownChannelStopper>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
             services.GetRequiredService<PingClock>(),
@@ -41,8 +42,8 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, ChannelSupervisor supervisor, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
-        ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options, bool sharedStore)
+        ChannelMap map, ChannelSupervisor supervisor, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
+        PingClock pings, ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options, bool sharedStore)
     {
         public Task<IResult> Receive(HttpContext context)
         {
@@ -129,7 +130,7 @@ internal static class ReceiverEndpoint
         {
             // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
             metrics.Count(ReceiverMetrics.Outcomes.Unknown);
-            supervisor.StopUnknown(channelId, resourceId);
+            unknownChannels.Enqueue(channelId, resourceId);
             return Results.Ok();
         }
 

@@ -19,6 +19,8 @@ internal sealed class FaultProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private volatile StatusBox? _watchStatus;
     private volatile StatusBox? _listStatus;
+    private TaskCompletionSource? _holdWatch;
+    private int _heldWatchCalls;
 
     private FaultProxy(WebApplication app, HttpClient upstream, Uri baseAddress)
     {
@@ -34,6 +36,28 @@ internal sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>The status that <c>events.list</c> answers, or null to forward it.</summary>
     public int? ListStatus { get => _listStatus?.Status; set => _listStatus = value is { } s ? new StatusBox(s) : null; }
+
+    /// <summary>
+    /// When set, <c>events.watch</c> calls wait (unanswered) until this is cleared: a Google that hangs. Calls that
+    /// arrive meanwhile are counted in <see cref="HeldWatchCalls"/>.
+    /// </summary>
+    public bool HoldWatch
+    {
+        get => _holdWatch is not null;
+        set
+        {
+            if (value)
+            {
+                _holdWatch ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            else
+            {
+                Interlocked.Exchange(ref _holdWatch, null)?.TrySetResult();
+            }
+        }
+    }
+
+    public int HeldWatchCalls => Volatile.Read(ref _heldWatchCalls);
 
     /// <summary>When set, <c>events.list</c> answers 200 and part of a body, then the connection is cut.</summary>
     public bool CutListBody { get; set; }
@@ -60,6 +84,12 @@ internal sealed class FaultProxy : IAsyncDisposable
         var fault = path.EndsWith("/events/watch", StringComparison.Ordinal) ? _watchStatus
             : HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal) ? _listStatus
             : null;
+        if (Volatile.Read(ref _holdWatch) is { } hold && path.EndsWith("/events/watch", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _heldWatchCalls);
+            await hold.Task.WaitAsync(context.RequestAborted);
+        }
+
         if (CutListBody && HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal))
         {
             context.Response.ContentType = "application/json; charset=UTF-8";

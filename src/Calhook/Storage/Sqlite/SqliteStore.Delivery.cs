@@ -190,7 +190,7 @@ internal sealed partial class SqliteStore
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return WriteAsync<IReadOnlyList<DeliveryLease>>(async (connection, transaction) =>
+        return WriteGroupedAsync<IReadOnlyList<DeliveryLease>>(async (connection, transaction) =>
         {
             var nowText = StoreText.Time(now);
             var picked = new List<(string SubscriptionId, long Sequence, int Attempt)>();
@@ -245,7 +245,9 @@ internal sealed partial class SqliteStore
     {
         ArgumentNullException.ThrowIfNull(completion);
         var attempt = completion.Attempt;
-        return WriteAsync(async (connection, transaction) =>
+
+        // Grouped: the attempts that finish together (one per calendar in flight) share one transaction and one fsync.
+        return WriteGroupedAsync<bool>(async (connection, transaction) =>
         {
             var at = StoreText.Time(attempt.AttemptedAt);
             var (delivery, subscription) = attempt.Verdict switch
@@ -284,6 +286,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$verdict", VerdictText(attempt.Verdict));
             command.Parameters.AddWithValue("$next", StoreText.TimeOrNull(completion.NextAttemptAt));
             await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
         }, cancellationToken);
     }
 
