@@ -28,6 +28,9 @@ internal sealed class VerifyingSubscriber : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>Called with each accepted webhook's change (its <c>data</c>) and the timestamp it arrived at.</summary>
+    public Action<JsonNode?, long>? OnAccepted { get; set; }
+
     /// <summary>While true, every webhook is answered 503 (the subscriber's outage).</summary>
     public bool Down { get; set; }
 
@@ -80,6 +83,7 @@ internal sealed class VerifyingSubscriber : IAsyncDisposable
     {
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var arrived = TimeProvider.System.GetTimestamp();
         var headers = context.Request.Headers;
         var id = headers["webhook-id"].ToString();
         if (!Verified(id, headers["webhook-timestamp"].ToString(), body, headers["webhook-signature"].ToString()))
@@ -100,6 +104,7 @@ internal sealed class VerifyingSubscriber : IAsyncDisposable
         }
 
         var data = JsonNode.Parse(body)!["data"]!;
+        OnAccepted?.Invoke(data, arrived);
         lock (_accepted)
         {
             _accepted.Add(new ReceivedWebhook(id, (string)data["calendarId"]!, (long)data["sequence"]!));
