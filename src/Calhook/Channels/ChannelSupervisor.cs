@@ -290,7 +290,8 @@ internal sealed partial class ChannelSupervisor : BackgroundService
                 var slot = _slots[command.Id] = new WatchSlot(command.Id) { Restoring = true };
                 await RunWatchStepAsync(slot, async (s, ct) =>
                 {
-                    if (await _store.GetWatchAsync(s.WatchId, ct) is { Status: not WatchStatus.Stopped } watch)
+                    // An all-calendars watch has no channel: its account's calendar-list watch has it.
+                    if (await _store.GetWatchAsync(s.WatchId, ct) is { Status: not WatchStatus.Stopped, Kind: not WatchKind.AllCalendars } watch)
                     {
                         s.Bind(watch);
                         s.Restoring = false;
@@ -373,6 +374,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         public string WatchId { get; } = watchId;
         public string AccountId { get; private set; } = "";
         public string CalendarId { get; private set; } = "";
+        public WatchKind Kind { get; private set; }
         public KnownChannel? Current { get; set; }
         public int Failures { get; set; }
         public DateTimeOffset? DueAt { get; set; }
@@ -382,6 +384,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         {
             AccountId = watch.AccountId;
             CalendarId = watch.CalendarId;
+            Kind = watch.Kind;
         }
     }
 }

@@ -1,5 +1,6 @@
 using Calhook.Accounts;
 using Calhook.Api;
+using Calhook.Calendars;
 using Calhook.Channels;
 using Calhook.Coordination;
 using Calhook.Delivery;
@@ -30,6 +31,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookReceiving();
         services.AddCalhookSync();
         services.AddCalhookCoordination();
+        services.AddCalhookCalendars();
         services.AddCalhookDelivery();
         services.AddCalhookChangeStream();
         services.AddCalhookDashboard();

@@ -49,7 +49,7 @@ internal static class SyncSetup
             var metrics = sp.GetService<CalhookMetrics>();
             var options = sp.GetRequiredService<IOptions<SyncOptions>>().Value;
             var budget = sp.GetRequiredService<RequestBudget>();
-            var measured = SyncTelemetry.Measure(sp.GetRequiredService<Syncer>().SyncAsync, sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>());
+            var measured = SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>());
             // Instances sharing the store sync a watch only under its lease; a release that finds the lease was asked
             // for by another instance meanwhile asks this scheduler for the follow-up.
             SyncScheduler? scheduler = null;

@@ -151,6 +151,16 @@ internal sealed partial class SqliteStore
 
     private async Task<IReadOnlyList<Change>> CommitFullSyncAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
     {
+        if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+        {
+            // Nothing of the attempt is kept: its rows were never the watch's current generation.
+            await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
+            discard.Parameters.AddWithValue("$w", commit.WatchId);
+            discard.Parameters.AddWithValue("$a", commit.AttemptId);
+            await discard.ExecuteNonQueryAsync(cancellationToken);
+            return [];
+        }
+
         var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
         await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
         {
