@@ -38,6 +38,7 @@ public static class EmulatorEndpoints
         services.AddSingleton<ChangeSignal>();
         services.AddSingleton<ListTokens>();
         services.AddSingleton<EventWriter>();
+        services.AddSingleton<SeriesSplitter>();
         services.AddSingleton<EventLister>();
         services.AddSingleton<ChannelRegistry>();
         services.AddSingleton<FaultInjector>();
@@ -64,6 +65,7 @@ public static class EmulatorEndpoints
         endpoints.Map("/calendar/v3/{**rest}", () => GoogleError.NotFound().ToResult());
         endpoints.MapOAuth();
         endpoints.MapControls();
+        endpoints.MapScenarios();
         return endpoints;
     }
 }

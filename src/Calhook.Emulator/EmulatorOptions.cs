@@ -15,6 +15,13 @@ public sealed class EmulatorOptions
     /// <summary>When true, watch requests with a plain-http address are refused as Google does. Default false.</summary>
     public bool RequireHttpsAddress { get; set; }
 
+    /// <summary>
+    /// When true, deleting a recurring series also lists a tombstone for each of its edited instances. Default false:
+    /// Google's recorded series deletions show only the master's tombstone; whether Google ever adds the instances' is
+    /// not recorded, so this switch lets a client be tested both ways.
+    /// </summary>
+    public bool InstanceTombstonesOnSeriesDelete { get; set; }
+
     /// <summary>The clock. Default null: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 

@@ -55,6 +55,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         to.MaxChannelTtlSeconds = from.MaxChannelTtlSeconds;
         to.SyncTokenLifetimeSeconds = from.SyncTokenLifetimeSeconds;
         to.RequireHttpsAddress = from.RequireHttpsAddress;
+        to.InstanceTombstonesOnSeriesDelete = from.InstanceTombstonesOnSeriesDelete;
         to.TimeProvider = from.TimeProvider;
         to.AccessTokenLifetimeSeconds = from.AccessTokenLifetimeSeconds;
         to.MaxRequestBodyBytes = from.MaxRequestBodyBytes;

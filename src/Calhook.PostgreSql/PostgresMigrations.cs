@@ -166,6 +166,26 @@ internal static class PostgresMigrations
             CREATE INDEX ix_delivery_attempts_subscription ON delivery_attempts (subscription_id, id);
             CREATE INDEX ix_changes_detected ON changes (detected_at COLLATE "C");
             """),
+
+        // 4: calendar lists (as SQLite's 8): a watch's kind, the all-calendars watch that made it and why Calhook
+        // stopped it; each calendar-list watch's entries and last whole list; calendar-level changes' list entry.
+        (4, """
+            ALTER TABLE watches ADD COLUMN kind text NOT NULL DEFAULT 'calendar';
+            ALTER TABLE watches ADD COLUMN parent_watch_id text NULL;
+            ALTER TABLE watches ADD COLUMN stop_reason text NULL;
+            ALTER TABLE changes ADD COLUMN calendar_json text NULL;
+            CREATE TABLE calendar_entries (
+                watch_id    text NOT NULL,
+                calendar_id text NOT NULL,
+                json        text NOT NULL,
+                PRIMARY KEY (watch_id, calendar_id)
+            );
+            CREATE TABLE calendar_list_state (
+                watch_id          text NOT NULL PRIMARY KEY,
+                last_full_list_at text NULL
+            );
+            CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

@@ -59,8 +59,8 @@ internal sealed partial class PostgresStore
         {
             await using var command = Command(connection, transaction, """
                 INSERT INTO watches (id, account_id, calendar_id, status, created_at, last_notification_at,
-                                     channel_error_kind, channel_error, sync_error_kind, sync_error)
-                VALUES (@id, @account, @calendar, @status, @created, @notified, @channelKind, @channelError, @syncKind, @syncError);
+                                     channel_error_kind, channel_error, sync_error_kind, sync_error, kind, parent_watch_id)
+                VALUES (@id, @account, @calendar, @status, @created, @notified, @channelKind, @channelError, @syncKind, @syncError, @kind, @parent);
                 INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES (@id, NULL, @synced)
                 ON CONFLICT (watch_id) DO UPDATE SET last_sync_at = excluded.last_sync_at;
                 """);
@@ -71,6 +71,8 @@ internal sealed partial class PostgresStore
             command.Parameters.AddWithValue("created", StoreText.Time(watch.CreatedAt));
             command.Parameters.AddWithValue("notified", TimeOrNull(watch.LastNotificationAt));
             command.Parameters.AddWithValue("synced", TimeOrNull(watch.LastSyncAt));
+            command.Parameters.AddWithValue("kind", KindText(watch.Kind));
+            command.Parameters.AddWithValue("parent", (object?)watch.ParentWatchId ?? DBNull.Value);
             AddProblem(command, "channelKind", "channelError", watch.ChannelProblem);
             AddProblem(command, "syncKind", "syncError", syncProblem);
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -109,7 +111,8 @@ internal sealed partial class PostgresStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = Command(connection, null, $"""
             SELECT w.id, w.account_id, w.calendar_id, w.status, w.created_at, w.last_notification_at, s.last_sync_at,
-                   w.channel_error_kind, w.channel_error, w.sync_error_kind, w.sync_error, s.sync_token IS NOT NULL
+                   w.channel_error_kind, w.channel_error, w.sync_error_kind, w.sync_error, s.sync_token IS NOT NULL,
+                   w.kind, w.parent_watch_id, w.stop_reason
             FROM watches w LEFT JOIN sync_state s ON s.watch_id = w.id {where} ORDER BY w.created_at, w.id;
             """);
         if (id is not null)
@@ -127,9 +130,12 @@ internal sealed partial class PostgresStore
             var (status, error) = WatchHealth.Derive(
                 stopped: lifecycle == "stopped", channelOpened: lifecycle != "starting", baselineCommitted: !reader.IsDBNull(11) && reader.GetBoolean(11),
                 channelProblem, syncProblem);
+            // A watch stopped by Calhook (its calendar left the account) says why.
+            error = status == WatchStatus.Stopped ? NullableString(reader, 14) : error;
             watches.Add(new WatchRecord(
                 reader.GetString(0), reader.GetString(1), reader.GetString(2), status, error,
-                StoreText.ParseTime(reader.GetString(4)), NullableTime(reader, 5), NullableTime(reader, 6), channelProblem, syncProblem));
+                StoreText.ParseTime(reader.GetString(4)), NullableTime(reader, 5), NullableTime(reader, 6), channelProblem, syncProblem,
+                ParseKind(reader.GetString(12)), NullableString(reader, 13)));
         }
 
         return watches;

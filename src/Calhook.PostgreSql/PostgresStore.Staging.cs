@@ -66,8 +66,17 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync(async (connection, transaction) =>
+        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
         {
+            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            {
+                await using var discard = Command(connection, transaction, "DELETE FROM snapshot_staging WHERE watch_id = @w AND attempt_id = @a;");
+                discard.Parameters.AddWithValue("w", commit.WatchId);
+                discard.Parameters.AddWithValue("a", commit.AttemptId);
+                await discard.ExecuteNonQueryAsync(cancellationToken);
+                return [];
+            }
+
             // For a repeated event the later staged row (higher id) wins.
             await using (var move = Command(connection, transaction, """
                 INSERT INTO snapshots (watch_id, event_id, json)

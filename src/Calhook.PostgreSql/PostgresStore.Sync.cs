@@ -11,7 +11,7 @@ namespace Calhook.PostgreSql;
 internal sealed partial class PostgresStore
 {
     private const string ChangeColumns =
-        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from";
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from, calendar_json";
 
     public async Task<SyncState> GetSyncStateAsync(string watchId, CancellationToken cancellationToken)
     {
@@ -65,8 +65,13 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync(async (connection, transaction) =>
+        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
         {
+            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            {
+                return [];
+            }
+
             await WriteSnapshotsAsync(connection, transaction, commit.WatchId, commit.Snapshots, cancellationToken);
             await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
             return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
@@ -137,7 +142,7 @@ internal sealed partial class PostgresStore
         var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
         await using (var insert = Command(connection, transaction, $"""
             INSERT INTO changes ({ChangeColumns})
-            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, f
+            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, f, NULL
             FROM unnest(@seqs, @ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split) AS x(s, i, t, e, r, o, j, p, d, f);
             SELECT pg_notify('{ChangesChannel}', @last::text);
             """))
@@ -241,6 +246,7 @@ internal sealed partial class PostgresStore
         Diff = StoreText.ParseDiff(reader.GetString(first + 10)),
         DetectedAt = StoreText.ParseTime(reader.GetString(first + 11)),
         SplitFrom = NullableString(reader, first + 12),
+        Calendar = StoreText.Element(NullableString(reader, first + 13)),
     };
 
     /// <summary>The counter, not MAX(sequence): it moves only when a commit is visible, so it never names a change a reader cannot read yet.</summary>

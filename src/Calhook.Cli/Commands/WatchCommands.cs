@@ -18,15 +18,29 @@ internal static class WatchCommands
     private static Command Add()
     {
         var admin = new AdminOptions();
-        var calendar = new Argument<string>("CALENDAR_ID") { Description = "The calendar to watch (an id, or an email for a primary calendar)." };
+        var calendar = new Argument<string?>("CALENDAR_ID")
+        {
+            Description = "The calendar to watch (an id, or an email for a primary calendar); omit it with --all.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var account = new Option<string>("--account") { Description = "The account id that can read the calendar.", Required = true };
+        var all = new Option<bool>("--all") { Description = "Watch every calendar of the account, following calendars as they are added and removed." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the baseline (first full sync) is committed, showing its progress." };
-        var command = new Command("add", "Watch a calendar.") { calendar, account, wait };
+        var command = new Command("add", "Watch a calendar, or with --all every calendar of an account.") { calendar, account, all, wait };
         admin.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(all) == (result.GetValue(calendar) is not null))
+            {
+                result.AddError("Give either CALENDAR_ID or --all (not both).");
+            }
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = admin.Connect(parse);
-            var body = new JsonObject { ["accountId"] = parse.GetValue(account), ["calendarId"] = parse.GetValue(calendar) };
+            var body = parse.GetValue(all)
+                ? new JsonObject { ["accountId"] = parse.GetValue(account), ["allCalendars"] = true }
+                : new JsonObject { ["accountId"] = parse.GetValue(account), ["calendarId"] = parse.GetValue(calendar) };
             var created = await client.SendAsync(HttpMethod.Post, "/v1/watches", body, cancellationToken);
             if (created is null)
             {
@@ -42,7 +56,7 @@ internal static class WatchCommands
                 }
             }
 
-            Console.WriteLine(client.Json ? AdminClient.Pretty(created) : $"watch {created["id"]} ({created["status"]}) on {created["calendarId"]}");
+            Console.WriteLine(client.Json ? AdminClient.Pretty(created) : $"watch {created["id"]} ({created["status"]}) on {created["calendarId"] ?? "all calendars"}");
             return (string?)created["status"] is "failing" or "needs_reauth" ? ExitCodes.NeedsAttention : ExitCodes.Ok;
         });
         return command;
@@ -102,7 +116,7 @@ internal static class WatchCommands
 
             foreach (var item in list["items"]?.AsArray() ?? [])
             {
-                Console.WriteLine($"{item?["id"],-30} {item?["status"],-13} {item?["calendarId"]}  channel expires {item?["channelExpiresAt"] ?? "-"}  last sync {item?["lastSyncAt"] ?? "-"}{(item?["error"] is { } e ? $"  error: {e}" : "")}");
+                Console.WriteLine($"{item?["id"],-30} {item?["status"],-13} {item?["calendarId"] ?? "(all calendars)"}  channel expires {item?["channelExpiresAt"] ?? "-"}  last sync {item?["lastSyncAt"] ?? "-"}{(item?["error"] is { } e ? $"  error: {e}" : "")}");
             }
 
             return 0;

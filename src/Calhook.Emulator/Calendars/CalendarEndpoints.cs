@@ -58,33 +58,29 @@ internal static class CalendarEndpoints
                 return new GoogleError(400, "global", "cannotDeletePrimaryCalendar", "Cannot delete primary calendar.").ToResult();
             }
 
+            if (calendar.Owner != http.User())
+            {
+                return GoogleError.Forbidden().ToResult();
+            }
+
             store.Remove(calendar);
             return Results.NoContent();
         });
-        api.MapGet("/users/me/calendarList", (HttpContext http, CalendarStore store) =>
-        {
-            var items = new JsonArray();
-            foreach (var calendar in store.OwnedBy(http.User()))
-            {
-                items.Add(ListEntryJson(calendar));
-            }
-
-            return JsonResults.Node(new JsonObject
-            {
-                ["kind"] = "calendar#calendarList",
-                ["etag"] = "\"p33k9lxkd4ql8g0g\"",
-                ["nextSyncToken"] = "calendarList-" + items.Count,
-                ["items"] = items,
-            });
-        });
+        api.MapGet("/users/me/calendarList", (HttpContext http, CalendarStore store) => CalendarListPage.List(http, store));
         api.MapGet("/users/me/calendarList/{calendarId}", (HttpContext http, string calendarId, CalendarStore store) =>
         {
             var (calendar, error) = store.Resolve(calendarId, http.User());
-            return calendar is null ? error!.ToResult() : JsonResults.Node(ListEntryJson(calendar));
+            if (calendar is null)
+            {
+                return error!.ToResult();
+            }
+
+            var role = store.Lists.RoleOf(http.User(), calendar.Id) ?? "owner";
+            return JsonResults.Node(ListEntryJson(calendar, role, http.User()));
         });
     }
 
-    private static JsonObject CalendarJson(CalendarState c)
+    public static JsonObject CalendarJson(CalendarState c)
     {
         var json = new JsonObject
         {
@@ -103,21 +99,34 @@ internal static class CalendarEndpoints
         return json;
     }
 
-    private static JsonObject ListEntryJson(CalendarState c)
+    /// <summary>A <c>calendar#calendarListEntry</c> as the recorded lists show one, for <paramref name="user"/>.</summary>
+    public static JsonObject ListEntryJson(CalendarState c, string role, string user, ListEntry? entry = null)
     {
-        var json = CalendarJson(c);
-        json["kind"] = "calendar#calendarListEntry";
+        var json = new JsonObject
+        {
+            ["kind"] = "calendar#calendarListEntry",
+            ["etag"] = entry is null ? "\"0\"" : $"\"{entry.Updated.ToUnixTimeMilliseconds() * 1000 + entry.Seq % 1000}\"",
+            ["id"] = c.Id,
+            ["summary"] = c.Summary,
+        };
+        if (c.Description is not null)
+        {
+            json["description"] = c.Description;
+        }
+
+        json["timeZone"] = c.TimeZone;
         json["colorId"] = "14";
         json["backgroundColor"] = "#9fe1e7";
         json["foregroundColor"] = "#000000";
         json["selected"] = true;
-        json["accessRole"] = "owner";
+        json["accessRole"] = role;
         json["defaultReminders"] = new JsonArray();
-        if (c.IsPrimary)
+        if (c.IsPrimary && c.Owner == user)
         {
             json["primary"] = true;
         }
 
+        json["conferenceProperties"] = new JsonObject { ["allowedConferenceSolutionTypes"] = new JsonArray("hangoutsMeet") };
         return json;
     }
 }

@@ -141,7 +141,8 @@ internal static class ControlEndpoints
             // A missing field keeps its value; syncTokenLifetimeSeconds 0 means "tokens never expire".
             runtime.Config = new RuntimeConfig(body?.MaxChannelTtlSeconds ?? current.MaxChannelTtlSeconds,
                 body?.SyncTokenLifetimeSeconds is { } life ? (life == 0 ? null : life) : current.SyncTokenLifetimeSeconds,
-                body?.RequireHttpsAddress ?? current.RequireHttpsAddress);
+                body?.RequireHttpsAddress ?? current.RequireHttpsAddress,
+                body?.InstanceTombstonesOnSeriesDelete ?? current.InstanceTombstonesOnSeriesDelete);
             return Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig);
         });
     }

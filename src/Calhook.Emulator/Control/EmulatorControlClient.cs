@@ -136,9 +136,9 @@ public sealed class EmulatorControlClient : IDisposable
     /// sync tokens live forever) and returns them all.
     /// </summary>
     public async Task<RuntimeConfig> SetConfigAsync(int? maxChannelTtlSeconds = null, int? syncTokenLifetimeSeconds = null,
-        bool? requireHttpsAddress = null, CancellationToken cancellationToken = default)
+        bool? requireHttpsAddress = null, bool? instanceTombstonesOnSeriesDelete = null, CancellationToken cancellationToken = default)
     {
-        var body = new ConfigBody(maxChannelTtlSeconds, syncTokenLifetimeSeconds, requireHttpsAddress);
+        var body = new ConfigBody(maxChannelTtlSeconds, syncTokenLifetimeSeconds, requireHttpsAddress, instanceTombstonesOnSeriesDelete);
         using var response = await _http.PutAsJsonAsync("emulator/v1/config", body, EmulatorJson.Wire.ConfigBody, cancellationToken);
         return await ReadAsync(response, EmulatorJson.Wire.RuntimeConfig, cancellationToken);
     }

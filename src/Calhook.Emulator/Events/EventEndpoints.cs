@@ -48,7 +48,7 @@ internal static class EventEndpoints
 
     private static async Task<IResult> InsertAsync(HttpContext http, string calendarId, CalendarStore store, EventWriter writer, bool import)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null)
         {
             return error!.ToResult();
@@ -96,7 +96,7 @@ internal static class EventEndpoints
     private static async Task<IResult> ReplaceAsync(HttpContext http, string calendarId, string eventId, CalendarStore store,
         EventWriter writer, bool patch)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null)
         {
             return error!.ToResult();
@@ -115,7 +115,7 @@ internal static class EventEndpoints
 
     private static IResult Delete(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
         if (calendar is null)
         {
             return error!.ToResult();

@@ -3,12 +3,16 @@ using System.Text.RegularExpressions;
 
 namespace Calhook.Emulator.Events;
 
-/// <summary>Google's event id rule: base32hex characters (a–v, 0–9), 5 to 1024 long; instance ids add a suffix.</summary>
+/// <summary>
+/// Google's event id rule for ids a client chooses: base32hex characters (lowercase a–v, 0–9), 5 to 1024 long.
+/// Ids Google makes itself add suffixes: <c>_{yyyyMMdd['T'HHmmss'Z']}</c> for an instance, <c>_R{yyyyMMdd'T'HHmmss}</c>
+/// for a series split off another ("this and following", as recorded).
+/// </summary>
 internal static partial class EventIds
 {
     private const string Base32Hex = "0123456789abcdefghijklmnopqrstuv";
 
-    public static bool IsValidClientId(string id) => id.Length is >= 5 and <= 1024 && (Plain().IsMatch(id) || Instance().IsMatch(id));
+    public static bool IsValidClientId(string id) => id.Length is >= 5 and <= 1024 && Plain().IsMatch(id);
 
     /// <summary>Ids kept by <c>events.import</c>: copies of events from elsewhere keep their id when it is path-safe.</summary>
     public static bool IsValidImportedId(string id) => id.Length is >= 1 and <= 1024 && Imported().IsMatch(id);
@@ -40,6 +44,10 @@ internal static partial class EventIds
         return new string(chars);
     }
 
+    /// <summary>The id Google gives a series split off <paramref name="masterId"/> at <paramref name="splitAt"/> (UTC, no <c>Z</c>, as recorded).</summary>
+    public static string SplitSeries(string masterId, DateTimeOffset splitAt) =>
+        masterId + "_R" + splitAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The master id of an instance id (<c>{master}_{yyyyMMdd[THHmmssZ]}</c>), or null.</summary>
     public static string? MasterOf(string id)
     {
@@ -53,6 +61,6 @@ internal static partial class EventIds
     [GeneratedRegex("^[a-v0-9]+$")]
     private static partial Regex Plain();
 
-    [GeneratedRegex("^[a-v0-9]+_R?[0-9]{8}(T[0-9]{6}Z?)?$")]
+    [GeneratedRegex("^[a-v0-9]+(_R[0-9]{8}(T[0-9]{6})?)?_[0-9]{8}(T[0-9]{6}Z)?$")]
     private static partial Regex Instance();
 }

@@ -126,6 +126,13 @@ internal sealed class EventLister(EmulatorRuntime runtime, ListTokens tokens)
                 return [];
             }
 
+            // A deleted series: Google's recordings show only the master's tombstone, none for its exceptions
+            // (the config switch instanceTombstonesOnSeriesDelete adds them).
+            if (e.RecurringEventId is { } series && calendar.Find(series) is { IsCancelled: true } && !runtime.Config.InstanceTombstonesOnSeriesDelete)
+            {
+                return [];
+            }
+
             return [query.ShowDeleted ? e.Utf8 : Serialize(InstanceJson.Tombstone(e))];
         }
 

@@ -69,6 +69,7 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
                 return error;
             }
 
+            BumpSequenceOnReschedule(current, merged);
             var status = merged["status"]?.GetValue<string>();
             // Without a stored event this is the first edit of an occurrence of a series: the instance existed
             // already (virtually), so the history records an update of it, as Calhook reports it.
@@ -106,7 +107,8 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             Commit(calendar, cancelled, eventId, existing, MutationKind.Deleted);
             if (existing is { IsRecurring: true })
             {
-                // Deleting a series deletes its exceptions too; each is its own committed mutation.
+                // Deleting a series deletes its exceptions too; each is its own committed mutation (the ground truth).
+                // Whether lists show them is the lister's choice: Google's recordings show only the master's tombstone.
                 foreach (var exception in calendar.ExceptionsOf(eventId).Values.Where(e => !e.IsCancelled).ToList())
                 {
                     var gone = (JsonObject)exception.Node.DeepClone();
@@ -118,6 +120,67 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
 
         signal.Raise(calendar.Id);
         return null;
+    }
+
+    /// <summary>
+    /// Changes a stored event (or a not yet edited instance) the way Google does on its own, without the API: another
+    /// attendee answering, Meet data filled in. <paramref name="change"/> edits a copy and may refuse with an error.
+    /// The sequence stays: neither is a reschedule.
+    /// </summary>
+    public WriteOutcome Touch(CalendarState calendar, string eventId, Func<JsonObject, GoogleError?> change)
+    {
+        WriteOutcome outcome;
+        lock (calendar.Gate)
+        {
+            var existing = calendar.Find(eventId);
+            if (existing is { IsCancelled: true })
+            {
+                return GoogleError.Deleted();
+            }
+
+            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            if (current is null)
+            {
+                return GoogleError.NotFound();
+            }
+
+            var copy = (JsonObject)current.DeepClone();
+            if (change(copy) is { } error)
+            {
+                return error;
+            }
+
+            outcome = new WriteOutcome(Commit(calendar, copy, eventId, existing, MutationKind.Updated), null);
+        }
+
+        signal.Raise(calendar.Id);
+        return outcome;
+    }
+
+    /// <summary>Commits one mutation of a multi-event operation (a split); the caller holds the lock and raises the signal.</summary>
+    internal StoredEvent CommitLocked(CalendarState calendar, JsonObject body, string id, StoredEvent? previous, MutationKind kind) =>
+        Commit(calendar, body, id, previous, kind, keepCreated: true);
+
+    /// <summary>Google's checks on an event body, for a multi-event operation; null when it may be stored.</summary>
+    internal GoogleError? Check(JsonObject body) => Validate(body, requireTimes: true);
+
+    internal void Raise(CalendarState calendar) => signal.Raise(calendar.Id);
+
+    /// <summary>
+    /// Google raises <c>sequence</c> when an update moves the start or the end or changes the recurrence (a client
+    /// that sends a higher one keeps it). Other edits keep it.
+    /// </summary>
+    private static void BumpSequenceOnReschedule(JsonObject current, JsonObject merged)
+    {
+        if (JsonNode.DeepEquals(current["start"], merged["start"]) && JsonNode.DeepEquals(current["end"], merged["end"])
+            && JsonNode.DeepEquals(current["recurrence"], merged["recurrence"]))
+        {
+            return;
+        }
+
+        var before = current["sequence"] is JsonValue b && b.TryGetValue(out int was) ? was : 0;
+        var given = merged["sequence"] is JsonValue g && g.TryGetValue(out int asked) ? asked : 0;
+        merged["sequence"] = Math.Max(before + 1, given);
     }
 
     /// <summary>The JSON of an unmodified instance of a stored series, or null when the id names none.</summary>
@@ -169,11 +232,12 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
 
             var kind = cancelled ? MutationKind.Deleted : MutationKind.Created;
             // Commit copies what it keeps, so the caller's body is not cloned here.
-            return new WriteOutcome(Commit(calendar, body, id, null, kind), null);
+            return new WriteOutcome(Commit(calendar, body, id, null, kind, keepTimes: import), null);
         }
     }
 
-    private StoredEvent Commit(CalendarState calendar, JsonObject body, string id, StoredEvent? previous, MutationKind kind)
+    private StoredEvent Commit(CalendarState calendar, JsonObject body, string id, StoredEvent? previous, MutationKind kind,
+        bool keepCreated = false, bool keepTimes = false)
     {
         var now = runtime.Clock.GetUtcNow();
         // `updated` moves forward on every mutation even when the clock stands still (a fake clock in tests).
@@ -188,7 +252,7 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             ["htmlLink"] = $"https://www.google.com/calendar/event?eid={Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(id + " " + calendar.Id)).TrimEnd('=')}",
             // An instance keeps its series' creation time, as Google's recorded exceptions show.
             ["created"] = previous?.Node["created"]?.DeepClone()
-                ?? (body["recurringEventId"] is not null ? body["created"]?.DeepClone() : null)
+                ?? (body["recurringEventId"] is not null || keepCreated ? body["created"]?.DeepClone() : null)
                 ?? EventTime.FormatUtc(updated),
             ["updated"] = EventTime.FormatUtc(updated),
         };
@@ -200,6 +264,12 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
             }
         }
 
+        // An imported copy keeps its times as given (recorded copies hold local times with a zone).
+        foreach (var name in keepTimes ? [] : new[] { "start", "end", "originalStartTime" })
+        {
+            WithOffset(node[name] as JsonObject);
+        }
+
         node["iCalUID"] ??= $"{id}@google.com";
         node["sequence"] ??= 0;
         node["creator"] ??= new JsonObject { ["email"] = calendar.Owner, ["self"] = true };
@@ -207,6 +277,22 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         node["reminders"] ??= new JsonObject { ["useDefault"] = true };
         node["eventType"] ??= "default";
         return calendar.Commit(node, kind, updated);
+    }
+
+    /// <summary>
+    /// Google answers every <c>dateTime</c> with its UTC offset (recorded: <c>"2025-03-24T07:30:00-05:00"</c> with
+    /// <c>"timeZone": "America/Chicago"</c>), also when the client sent a local time and a zone.
+    /// </summary>
+    private static void WithOffset(JsonObject? time)
+    {
+        if (time?["dateTime"] is not JsonValue value || !value.TryGetValue(out string? text) || text.Length != 19
+            || time["timeZone"] is not JsonValue zoneValue || !zoneValue.TryGetValue(out string? zoneId)
+            || EventTime.FindZone(zoneId) is not { } zone || !EventTime.TryParseInstant(text, zoneId, out var instant))
+        {
+            return;
+        }
+
+        time["dateTime"] = EventTime.Format(instant, zone);
     }
 
     private static bool Matches(StoredEvent? existing, JsonObject current, string? ifMatch) =>

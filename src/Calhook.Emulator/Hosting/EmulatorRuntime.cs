@@ -7,7 +7,7 @@ namespace Calhook.Emulator;
 internal sealed class EmulatorRuntime(EmulatorOptions options)
 {
     private volatile RuntimeConfig _config = new(options.MaxChannelTtlSeconds, options.SyncTokenLifetimeSeconds,
-        options.RequireHttpsAddress);
+        options.RequireHttpsAddress, options.InstanceTombstonesOnSeriesDelete);
 
     private long _version;
 
@@ -37,4 +37,6 @@ internal sealed class EmulatorRuntime(EmulatorOptions options)
 /// <param name="MaxChannelTtlSeconds">Longest life of a push channel, in seconds.</param>
 /// <param name="SyncTokenLifetimeSeconds">How long a sync token stays valid, in seconds; null: forever.</param>
 /// <param name="RequireHttpsAddress">Whether watch requests with a plain-http address are refused.</param>
-public sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress);
+/// <param name="InstanceTombstonesOnSeriesDelete">Whether deleting a series also lists tombstones for its edited instances.</param>
+public sealed record RuntimeConfig(int MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool RequireHttpsAddress,
+    bool InstanceTombstonesOnSeriesDelete = false);

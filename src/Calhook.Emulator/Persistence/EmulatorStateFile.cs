@@ -242,6 +242,24 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
         }
 
         json.WriteEndArray();
+        var (entries, listSeq) = _calendars.Lists.Snapshot();
+        json.WriteStartObject("calendarLists");
+        json.WriteNumber("seq", listSeq);
+        json.WriteStartArray("entries");
+        foreach (var (user, entry) in entries)
+        {
+            json.WriteStartObject();
+            json.WriteString("user", user);
+            json.WriteString("calendarId", entry.CalendarId);
+            json.WriteString("accessRole", entry.AccessRole);
+            json.WriteNumber("seq", entry.Seq);
+            json.WriteString("updated", entry.Updated);
+            json.WriteBoolean("deleted", entry.Deleted);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
         json.WriteStartArray("channels");
         foreach (var channel in _channels.All.Where(c => c.IsActive(now)))
         {
@@ -317,6 +335,21 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                 calendar.Restore(live, history, saved.GetProperty("lastSeq").GetInt64(), saved.GetProperty("tokensValidFrom").GetInt64(),
                     saved.GetProperty("lastUpdated").GetDateTimeOffset());
                 _calendars.Restore(calendar);
+            }
+
+            if (root.TryGetProperty("calendarLists", out var lists))
+            {
+                _calendars.Lists.Restore(lists.GetProperty("entries").EnumerateArray().Select(e => (e.GetProperty("user").GetString()!, new ListEntry(
+                    e.GetProperty("calendarId").GetString()!, e.GetProperty("accessRole").GetString()!, e.GetProperty("seq").GetInt64(),
+                    e.GetProperty("updated").GetDateTimeOffset(), e.GetProperty("deleted").GetBoolean()))), lists.GetProperty("seq").GetInt64());
+            }
+            else
+            {
+                // A file written before calendar lists were kept: each calendar is on its owner's list.
+                foreach (var calendar in _calendars.All)
+                {
+                    _calendars.Lists.Put(calendar.Owner, calendar.Id, "owner", now);
+                }
             }
 
             var resumed = 0;

@@ -52,7 +52,8 @@ internal sealed record ItemList<T>(IReadOnlyList<T> Items);
 
 internal sealed record HistoryItem(long Seq, string Kind, string EventId, string At, JsonNode Event);
 
-internal sealed record ConfigBody(int? MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool? RequireHttpsAddress);
+internal sealed record ConfigBody(int? MaxChannelTtlSeconds, int? SyncTokenLifetimeSeconds, bool? RequireHttpsAddress,
+    bool? InstanceTombstonesOnSeriesDelete = null);
 
 internal sealed record RevokeAnswer(string User, int Revoked);
 

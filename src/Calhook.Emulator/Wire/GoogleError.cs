@@ -21,6 +21,8 @@ internal sealed record GoogleError(int Code, string Domain, string Reason, strin
     public static GoogleError TimeRangeEmpty(string location) =>
         new(400, "calendar", "timeRangeEmpty", "The specified time range is empty.", location, "parameter");
     public static GoogleError Forbidden(string message = "Forbidden") => new(403, "global", "forbidden", message);
+    public static GoogleError RequiredAccessLevel() =>
+        new(403, "calendar", "requiredAccessLevel", "You need to have writer access to this calendar.");
 
     public static GoogleError LoginRequired() => new(401, "global", "required", "Login Required.", "Authorization", "header",
         "UNAUTHENTICATED");

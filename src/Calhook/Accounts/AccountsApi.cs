@@ -142,7 +142,7 @@ internal sealed record AccountView(string Id, string Type, string Email, string 
         account.Status switch { AccountStatus.Active => "active", AccountStatus.NeedsReauth => "needs_reauth", _ => "removed" },
         account.Error,
         account.CreatedAt,
-        watches.Count(w => w.AccountId == account.Id && w.Status != WatchStatus.Stopped));
+        watches.Count(w => w.AccountId == account.Id && w.Status != WatchStatus.Stopped && w.Kind != WatchKind.CalendarList));
 }
 
 internal sealed record AccountList(IReadOnlyList<AccountView> Items);

@@ -10,9 +10,10 @@ namespace Calhook.Api;
 /// <summary>The feed's query string, checked: a bad value is a 400 problem that names the parameter.</summary>
 internal sealed record FeedQuery(ChangeQuery? Query, TimeSpan Wait, ProblemHttpResult? Problem)
 {
-    private static readonly HashSet<string> KnownTypes = [ChangeTypes.Created, ChangeTypes.Updated, ChangeTypes.Deleted];
+    private static readonly HashSet<string> KnownTypes =
+        [ChangeTypes.Created, ChangeTypes.Updated, ChangeTypes.Deleted, ChangeTypes.CalendarAdded, ChangeTypes.CalendarUpdated, ChangeTypes.CalendarRemoved];
 
-    private const string TypeRule = "must be event.created, event.updated or event.deleted";
+    private const string TypeRule = "must be event.created, event.updated, event.deleted, calendar.added, calendar.updated or calendar.removed";
 
     /// <summary><c>after</c> ≥ 0 (default 0), <c>limit</c> ≥ 1 (default 100, clamped to 1000), <c>calendarId</c>,
     /// <c>type</c> (repeatable or comma-separated), <c>wait</c> seconds ≥ 0 (clamped to 60).</summary>

@@ -8,6 +8,15 @@ public static class ChangeTypes
     public const string Created = "event.created";
     public const string Updated = "event.updated";
     public const string Deleted = "event.deleted";
+
+    /// <summary>A calendar joined the account's calendar list (created, or shared with the account).</summary>
+    public const string CalendarAdded = "calendar.added";
+
+    /// <summary>A calendar's list entry changed (its name, colour, the account's role, …).</summary>
+    public const string CalendarUpdated = "calendar.updated";
+
+    /// <summary>A calendar left the account: deleted, unshared, or access lost. No event changes follow for it.</summary>
+    public const string CalendarRemoved = "calendar.removed";
 }
 
 /// <summary>
@@ -27,6 +36,7 @@ public sealed record Change
 
     public required string CalendarId { get; init; }
 
+    /// <summary>The event's id; empty for calendar-level changes (<c>calendar.*</c>), which name no event.</summary>
     public required string EventId { get; init; }
 
     /// <summary>The watch whose sync observed the change.</summary>
@@ -48,6 +58,12 @@ public sealed record Change
 
     /// <summary>The event now, in Google's JSON; absent on deletion.</summary>
     public JsonElement? Event { get; init; }
+
+    /// <summary>
+    /// Calendar-level changes only: the calendar list entry now (Google's <c>calendarListEntry</c>); absent on
+    /// <c>calendar.removed</c>. <see cref="Previous"/> is then the entry before.
+    /// </summary>
+    public JsonElement? Calendar { get; init; }
 
     /// <summary>The event before, in Google's JSON; absent on creation.</summary>
     public JsonElement? Previous { get; init; }

@@ -14,28 +14,30 @@ internal sealed record ChangeWire(
     long Sequence,
     string Type,
     string CalendarId,
-    string EventId,
+    string? EventId,
     DateTime DetectedAt,
     string? RecurringEventId,
     JsonElement? OriginalStartTime,
     string? SplitFrom,
     JsonElement? Event,
     JsonElement? Previous,
-    IReadOnlyList<FieldChangeWire> Diff)
+    IReadOnlyList<FieldChangeWire> Diff,
+    JsonElement? Calendar = null)
 {
     public static ChangeWire From(Change change) => new(
         change.Id,
         change.Sequence,
         change.Type,
         change.CalendarId,
-        change.EventId,
+        change.EventId.Length == 0 ? null : change.EventId,
         change.DetectedAt.UtcDateTime,
         change.RecurringEventId,
         change.OriginalStartTime,
         change.SplitFrom,
         change.Event,
         change.Previous,
-        [.. change.Diff.Select(d => new FieldChangeWire(d.Path, d.Before, d.After))]);
+        [.. change.Diff.Select(d => new FieldChangeWire(d.Path, d.Before, d.After))],
+        change.Calendar);
 }
 
 internal sealed record FieldChangeWire(string Path, JsonElement? Before, JsonElement? After);

@@ -22,7 +22,10 @@ internal sealed partial class ChannelSupervisor
         OpenedChannel? opened = null;
         try
         {
-            var result = await _google.WatchEventsAsync(slot.AccountId, slot.CalendarId, new ChannelRequest(id, token, Address, _options.RequestedTtl), cancellationToken);
+            var request = new ChannelRequest(id, token, Address, _options.RequestedTtl);
+            var result = slot.Kind == WatchKind.CalendarList
+                ? await _google.WatchCalendarListAsync(slot.AccountId, request, cancellationToken)
+                : await _google.WatchEventsAsync(slot.AccountId, slot.CalendarId, request, cancellationToken);
             if (!result.IsSuccess)
             {
                 _map.Remove(id);
@@ -147,6 +150,8 @@ internal sealed partial class ChannelSupervisor
                 return;
             case GoogleErrorKind.NotFound:
                 await GiveUpAsync(slot, WatchProblemKind.Error, $"Calendar '{slot.CalendarId}' was not found or is not visible to the account (404).", cancellationToken);
+                // A sync confirms it: its 404 is the calendar's removal (calendar.removed, the watch stopped).
+                _sync.RequestSync(slot.WatchId);
                 return;
         }
 

@@ -30,7 +30,7 @@ internal sealed partial class ChannelSupervisor
 
         foreach (var watch in watches.Values)
         {
-            if (_slots.ContainsKey(watch.Id))
+            if (_slots.ContainsKey(watch.Id) || watch.Kind == WatchKind.AllCalendars)
             {
                 continue; // a retried restore: this watch came back already
             }

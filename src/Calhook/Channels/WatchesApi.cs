@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Calhook.Calendars;
 using Calhook.Hosting;
 using Calhook.Receiving;
 using Calhook.Storage;
@@ -28,14 +29,16 @@ internal static class WatchesApi
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
         CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
-        TimeProvider time, CancellationToken cancellationToken)
+        CalendarWatches calendars, SyncScheduler sync, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.CalendarId))
+        var all = request.AllCalendars == true;
+        if (string.IsNullOrWhiteSpace(request.AccountId) || (string.IsNullOrWhiteSpace(request.CalendarId) != all))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid watch", "A watch needs 'accountId' and 'calendarId'.");
+            return Problem(StatusCodes.Status400BadRequest, "Invalid watch",
+                "A watch needs 'accountId' and either 'calendarId' or \"allCalendars\": true (not both).");
         }
 
-        if (CalendarIds.Problem(request.CalendarId) is { } calendarIdProblem)
+        if (!all && CalendarIds.Problem(request.CalendarId!) is { } calendarIdProblem)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", calendarIdProblem);
         }
@@ -45,11 +48,22 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");
         }
 
-        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, request.CalendarId,
-            WatchStatus.Starting, null, time.GetUtcNow(), null, null);
+        // Every account with watches has its calendar list watched: calendar-level changes, removed calendars.
+        var listWatch = await calendars.EnsureListWatchAsync(request.AccountId, cancellationToken);
+        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, all ? "" : request.CalendarId!,
+            WatchStatus.Starting, null, time.GetUtcNow(), null, null, Kind: all ? WatchKind.AllCalendars : WatchKind.Calendar);
         await store.AddWatchAsync(watch, cancellationToken);
-        supervisor.Watch(watch.Id);
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchState.From(watch, map, notifications, time.GetUtcNow(), progress));
+        if (all)
+        {
+            // The calendar list's sync gives it a watch per calendar (after the list's baseline when that is new).
+            sync.RequestSync(listWatch.Id);
+        }
+        else
+        {
+            supervisor.Watch(watch.Id);
+        }
+
+        return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, time.GetUtcNow(), progress, cancellationToken));
     }
 
     private static async Task<Ok<WatchList>> ListAsync(
@@ -57,42 +71,74 @@ internal static class WatchesApi
     {
         var watches = await store.ListWatchesAsync(cancellationToken);
         var now = time.GetUtcNow();
-        return TypedResults.Ok(new WatchList(watches.Select(w => WatchState.From(w, map, notifications, now, progress)).ToList()));
+        var items = new List<WatchState>();
+        foreach (var watch in watches.Where(w => w.Kind != WatchKind.CalendarList))
+        {
+            items.Add(await WatchState.ReadAsync(watch, store, map, notifications, now, progress, cancellationToken));
+        }
+
+        return TypedResults.Ok(new WatchList(items));
     }
 
     private static async Task<Results<Ok<WatchState>, ProblemHttpResult>> GetAsync(
         string id, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress, TimeProvider time,
         CancellationToken cancellationToken) =>
-        await store.GetWatchAsync(id, cancellationToken) is { } watch
-            ? TypedResults.Ok(WatchState.From(watch, map, notifications, time.GetUtcNow(), progress))
+        await store.GetWatchAsync(id, cancellationToken) is { Kind: not WatchKind.CalendarList } watch
+            ? TypedResults.Ok(await WatchState.ReadAsync(watch, store, map, notifications, time.GetUtcNow(), progress, cancellationToken))
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, ICalhookStore store, ChannelSupervisor supervisor, CancellationToken cancellationToken)
+        string id, ICalhookStore store, ChannelSupervisor supervisor, CalendarWatches calendars, CancellationToken cancellationToken)
     {
-        if (await store.GetWatchAsync(id, cancellationToken) is null)
+        if (await store.GetWatchAsync(id, cancellationToken) is not { Kind: not WatchKind.CalendarList } watch)
         {
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
         await store.StopWatchAsync(id, cancellationToken);
+        if (watch.Kind == WatchKind.AllCalendars)
+        {
+            await calendars.StopFollowersAsync(id, cancellationToken);
+        }
+
         supervisor.Unwatch(id);
+        await calendars.ReleaseListWatchIfUnusedAsync(watch.AccountId, cancellationToken);
         return TypedResults.NoContent();
     }
 
     private static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(detail, statusCode: status, title: title);
 }
 
-internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId);
+internal sealed record CreateWatchRequest(string? AccountId, string? CalendarId, bool? AllCalendars = null);
 
 /// <summary>
 /// The watch state of the API: <c>{id, accountId, calendarId, status, channelId, channelExpiresAt, lastNotificationAt,
-/// lastSyncAt, error, progress}</c>; <c>progress</c> (<c>{phase, eventsFetched}</c>) only while a full list runs.
+/// lastSyncAt, error, progress}</c>; <c>progress</c> (<c>{phase, eventsFetched}</c>) only while a full list runs; plus
+/// <c>allCalendars</c> (true on a watch of every calendar of the account, whose <c>calendarId</c> is null) and
+/// <c>parentWatchId</c> (on the per-calendar watches such a watch made).
 /// </summary>
 internal sealed record WatchState(
-    string Id, string AccountId, string CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
-    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null)
+    string Id, string AccountId, string? CalendarId, string Status, string? ChannelId, DateTimeOffset? ChannelExpiresAt,
+    DateTimeOffset? LastNotificationAt, DateTimeOffset? LastSyncAt, string? Error, WatchProgress? Progress = null,
+    bool AllCalendars = false, string? ParentWatchId = null)
 {
+    /// <summary>
+    /// The state as the API shows it at <paramref name="now"/>. An all-calendars watch has no channel of its own: it
+    /// shows its account's calendar-list watch's channel, sync and problem, under its own id and lifecycle.
+    /// </summary>
+    public static async Task<WatchState> ReadAsync(WatchRecord watch, ICalhookStore store, ChannelMap map, NotificationRecorder notifications,
+        DateTimeOffset now, SyncProgress? progress, CancellationToken cancellationToken)
+    {
+        if (watch.Kind != WatchKind.AllCalendars)
+        {
+            return From(watch, map, notifications, now, progress);
+        }
+
+        var list = (await store.ListWatchesAsync(cancellationToken)).FirstOrDefault(w => w.AccountId == watch.AccountId && w.Kind == WatchKind.CalendarList);
+        var state = From(list is null || watch.Status == WatchStatus.Stopped ? watch : list, map, notifications, now, progress);
+        return state with { Id = watch.Id, CalendarId = null, AllCalendars = true, Status = watch.Status == WatchStatus.Stopped ? StatusName(WatchStatus.Stopped) : state.Status };
+    }
+
     /// <summary>
     /// The stored watch as the API shows it at <paramref name="now"/>. A watch the store calls <c>active</c> whose
     /// channel has expired (its renewal has not happened, whatever the reason) is shown <c>failing</c>, saying so:
@@ -112,7 +158,8 @@ internal sealed record WatchState(
         }
 
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id));
+            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id),
+            ParentWatchId: watch.ParentWatchId);
     }
 
     public static string StatusName(WatchStatus status) => status switch

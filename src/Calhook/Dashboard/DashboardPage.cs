@@ -42,7 +42,8 @@ internal static class DashboardPage
         }
 
         var accounts = await store.ListAccountsAsync(cancellationToken);
-        var watches = await store.ListWatchesAsync(cancellationToken);
+        // An account's calendar-list watch is Calhook's own bookkeeping, not a watch anyone made.
+        var watches = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.Kind != WatchKind.CalendarList).ToList();
         var last = await store.GetLastSequenceAsync(cancellationToken);
         var token = Html.Antiforgery(http, antiforgery);
         var emails = accounts.ToDictionary(a => a.Id, a => a.Email, StringComparer.Ordinal);

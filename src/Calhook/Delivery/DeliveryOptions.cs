@@ -55,6 +55,7 @@ public sealed class DeliveryOptions
     /// <summary>
     /// The name this instance leases deliveries under. Stable across restarts, so a restarted instance takes its own
     /// unfinished attempts back at once; another instance takes them when their lease ends. Default: the machine name.
+    /// Instances sharing a PostgreSQL store need distinct ones (set it when several run on one host).
     /// </summary>
     public string InstanceId { get; set; } = Environment.MachineName;
 }

@@ -39,7 +39,11 @@ internal sealed class CalhookMetrics : IDisposable
         _exposition = new MetricsExposition(meterFactory);
 
         // The documented series exist from the start, at zero, so dashboards and rate() see them before traffic.
-        foreach (var type in new[] { Changes.ChangeTypes.Created, Changes.ChangeTypes.Updated, Changes.ChangeTypes.Deleted })
+        foreach (var type in new[]
+        {
+            Changes.ChangeTypes.Created, Changes.ChangeTypes.Updated, Changes.ChangeTypes.Deleted,
+            Changes.ChangeTypes.CalendarAdded, Changes.ChangeTypes.CalendarUpdated, Changes.ChangeTypes.CalendarRemoved,
+        })
         {
             _changesEmitted.Add(0, new KeyValuePair<string, object?>("type", type));
         }

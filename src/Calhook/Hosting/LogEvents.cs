@@ -45,6 +45,12 @@ internal static class LogEvents
     public const int ChangeStreamReadFailed = 1501;
     public const int ChangeStreamReaderDisconnected = 1502;
 
+    // Calendar lists (16xx)
+    public const int CalendarListSynced = 1601;
+    public const int CalendarListSyncFailed = 1602;
+    public const int CalendarWatchStopped = 1611;
+    public const int CalendarFollowed = 1612;
+
     // Syncer (30xx)
     public const int SyncFullResync = 3001;
     public const int SyncCompleted = 3002;

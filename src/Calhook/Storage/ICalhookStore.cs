@@ -66,6 +66,8 @@ public interface ICalhookStore
     /// One transaction: writes the snapshots, appends the changes with the next sequences, and stores the next
     /// sync token. Returns the appended changes with their sequences. Either all of it happens or none. Every field of
     /// a change (including <see cref="NewChange.SplitFrom"/>) reads back from <see cref="ReadChangesAsync"/> as committed.
+    /// When the watch was stopped because its calendar was removed (a <see cref="CommitCalendarListAsync"/> stop), it
+    /// writes nothing and returns no change: <c>calendar.removed</c> stays the calendar's last change.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
 
@@ -106,8 +108,34 @@ public interface ICalhookStore
     /// <summary>
     /// One transaction: moves the attempt's staged rows into the snapshots, then forgets <see cref="FullSyncCommit.Forgotten"/>,
     /// appends the changes, stores the sync token and deletes the attempt's staging. Either all of it happens or none.
+    /// For a watch stopped because its calendar was removed, it only discards the attempt's staging and returns no change.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken);
+
+    // Calendar lists (calendar-level changes, all-calendars watches) ----------------------------------------
+
+    /// <summary>
+    /// One transaction: the account's calendar-list watch (<see cref="WatchKind.CalendarList"/>, not stopped), or, when
+    /// it has none, a new one with id <paramref name="newWatchId"/>, status <c>starting</c>, an empty calendar id and an
+    /// empty sync state. At most one such watch per account exists at a time, however many callers race.
+    /// </summary>
+    Task<(WatchRecord Watch, bool Created)> EnsureCalendarListWatchAsync(string accountId, string newWatchId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>A calendar-list watch's sync token (from its sync state) and when it last committed a whole list.</summary>
+    Task<CalendarListState> GetCalendarListStateAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>The stored calendar list entries of a calendar-list watch (calendar id → Google's entry JSON).</summary>
+    Task<IReadOnlyDictionary<string, string>> GetCalendarEntriesAsync(string watchId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One transaction: when <see cref="CalendarListCommit.FullList"/>, deletes every stored entry of the watch and
+    /// records the time as its last whole list; writes the entries (null JSON deletes); stops each watch in
+    /// <see cref="CalendarListCommit.Stops"/> (status stopped, the reason read back as its error); appends the
+    /// calendar-level changes after the last sequence (event id empty, the entry as <see cref="Change.Calendar"/>);
+    /// and, when a next sync token is given, stores it with the sync time and ends the watch's <c>starting</c>.
+    /// Returns the appended changes. Either all of it happens or none.
+    /// </summary>
+    Task<IReadOnlyList<Change>> CommitCalendarListAsync(CalendarListCommit commit, CancellationToken cancellationToken);
 
     // Delivery (webhook subscriptions, their queues and the attempt log) -----------------------------------
     //

@@ -25,7 +25,8 @@ public sealed record AccountRecord(
 public enum WatchStatus { Starting, Active, Failing, NeedsReauth, Stopped }
 
 /// <summary>
-/// A watched calendar. <see cref="Status"/> and <see cref="Error"/> are derived on read from the lifecycle and the two
+/// A watched calendar (or, by <see cref="Kind"/>, an account's calendar list or all its calendars; <see cref="CalendarId"/>
+/// is then empty). <see cref="ParentWatchId"/> names the all-calendars watch that created it. <see cref="Status"/> and <see cref="Error"/> are derived on read from the lifecycle and the two
 /// problems below (see <c>WatchHealth.Derive</c>); the channel supervisor and the syncer each write only their own problem.
 /// </summary>
 public sealed record WatchRecord(
@@ -38,7 +39,9 @@ public sealed record WatchRecord(
     DateTimeOffset? LastNotificationAt,
     DateTimeOffset? LastSyncAt,
     WatchProblem? ChannelProblem = null,
-    WatchProblem? SyncProblem = null);
+    WatchProblem? SyncProblem = null,
+    WatchKind Kind = WatchKind.Calendar,
+    string? ParentWatchId = null);
 
 /// <summary>
 /// A push channel. <see cref="ProtectedToken"/> is the channel token, encrypted by the caller.

@@ -51,8 +51,13 @@ internal static class SyncSetup
             var metrics = sp.GetService<CalhookMetrics>();
             var options = sp.GetRequiredService<IOptions<SyncOptions>>().Value;
             var budget = sp.GetRequiredService<RequestBudget>();
-            return new SyncScheduler(
-                SyncTelemetry.Measure(sp.GetRequiredService<Syncer>().SyncAsync, sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
+            var measured = SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>());
+            // Instances sharing the store sync a watch only under its lease; a release that finds the lease was asked
+            // for by another instance meanwhile asks this scheduler for the follow-up.
+            SyncScheduler? scheduler = null;
+            var runner = Coordination.CoordinationSetup.LeasedWhenShared(sp, measured, id => scheduler!.RequestSync(id));
+            return scheduler = new SyncScheduler(
+                runner,
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 options,
                 sp.GetRequiredService<TimeProvider>(),

@@ -37,8 +37,8 @@ internal sealed partial class Syncer(
     /// <summary>Where each commit's trace context is remembered, so webhook attempts continue its trace; optional.</summary>
     public Hosting.CommitTraces? CommitTraces { get; init; }
 
-    /// <summary>How many bytes of snapshots a full list gathers before it writes them (4 MB: about 5,000 typical events).</summary>
-    public long StageBatchBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>How many bytes of snapshots a full list gathers before it writes them (2 MB: about 2,500 typical events, a page of 2,500 small ones).</summary>
+    public long StageBatchBytes { get; init; } = 2 * 1024 * 1024;
 
     /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
     public Action<string, SyncKind, int>? FullListProgress { get; init; }
@@ -173,7 +173,7 @@ internal sealed partial class Syncer(
                 var stored = kind == SyncKind.Baseline
                     ? NoSnapshots
                     : await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(page.Items), cancellationToken);
-                // Pages are written in batches of several megabytes: each staging commit rewrites the key index's
+                // Pages are written in batches of a few megabytes: each staging commit rewrites the key index's
                 // pages it touches, and with random event ids that is most of them, so fewer commits write far less.
                 foreach (var row in detector.Observe(page.Items, stored))
                 {

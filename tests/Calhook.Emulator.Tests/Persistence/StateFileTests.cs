@@ -26,7 +26,7 @@ public sealed class StateFileTests : IDisposable
     public async Task A_restarted_emulator_resumes_with_the_same_users_calendars_events_tokens_and_channels()
     {
         Directory.CreateDirectory(_folder);
-        string refresh, access, syncToken, eventId, etag, secondaryId;
+        string refresh, access, syncToken, listToken, eventId, etag, secondaryId;
         await using var receiver = await PushReceiver.StartAsync();
         string channelId;
         await using (var first = await EmulatorHost.StartAsync(o => o.StateFile = StateFile))
@@ -40,6 +40,7 @@ public sealed class StateFileTests : IDisposable
             var (status, secondary) = await first.SendAsync(HttpMethod.Post, "calendar/v3/calendars", new JsonObject { ["summary"] = "Team" });
             Assert.Equal(200, status);
             secondaryId = (string)secondary!["id"]!;
+            listToken = (string)(await first.GetJsonAsync("calendar/v3/users/me/calendarList"))["nextSyncToken"]!;
             channelId = "kept-channel";
             var (watchStatus, _) = await first.SendAsync(HttpMethod.Post, EmulatorHost.EventsPath() + "/watch",
                 new JsonObject { ["id"] = channelId, ["type"] = "web_hook", ["address"] = receiver.Address.ToString(), ["token"] = "t" });
@@ -71,6 +72,9 @@ public sealed class StateFileTests : IDisposable
         Assert.True(token.IsSuccessStatusCode, await token.Content.ReadAsStringAsync());
         var list = await second.GetJsonAsync("calendar/v3/users/me/calendarList");
         Assert.Contains(list["items"]!.AsArray(), c => (string?)c!["id"] == secondaryId);
+        // The calendar list's sync token from before is still valid too: nothing changed on the list since.
+        var listChanges = await second.GetJsonAsync($"calendar/v3/users/me/calendarList?syncToken={Uri.EscapeDataString(listToken)}");
+        Assert.Empty(listChanges["items"]!.AsArray());
 
         // The history is whole, and the channel still delivers: a new change pings it.
         var history = await second.GetJsonAsync($"emulator/v1/calendars/{Uri.EscapeDataString(EmulatorHost.Alice)}/history?after=0");

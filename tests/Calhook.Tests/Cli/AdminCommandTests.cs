@@ -113,6 +113,25 @@ public sealed class AdminCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Watch_add_all_watches_every_calendar_of_the_account_and_needs_either_a_calendar_or_all()
+    {
+        var added = JsonNode.Parse(await RunOkAsync("watch", "add", "--all", "--account", _accountId, "--json"))!;
+        Assert.True((bool)added["allCalendars"]!);
+        Assert.Null(added["calendarId"]);
+
+        var followed = await Polling.EventuallyAsync(
+            async () => JsonNode.Parse(await RunOkAsync("watch", "list", "--json"))!["items"]!.AsArray(),
+            items => items.Any(w => (string?)w!["parentWatchId"] == (string)added["id"]! && (string?)w["calendarId"] == User),
+            Generous, "the all-calendars watch follows the primary calendar");
+        Assert.Equal(2, followed.Count);
+        Assert.Contains("(all calendars)", await RunOkAsync("watch", "list"), StringComparison.Ordinal);
+
+        await using var both = CalhookProcess.Start(["watch", "add", User, "--all", "--account", _accountId, .. Connection()]);
+        Assert.NotEqual(0, await both.WaitForExitAsync(Generous));
+        Assert.Contains("either CALENDAR_ID or --all", both.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_api_key_is_reported_as_one_line_with_a_failing_exit_code()
     {
         await using var run = CalhookProcess.Start("watch", "list", "--server", _host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");

@@ -83,7 +83,7 @@ public sealed class GoogleFailureTests
     }
 
     [Fact]
-    public async Task A_calendar_that_does_not_exist_marks_the_watch_failing_with_a_clear_reason()
+    public async Task A_calendar_that_does_not_exist_stops_the_watch_as_removed_with_a_clear_reason()
     {
         await using var emulator = await EmulatorClient.StartAsync();
         using var data = new TestDirectory();
@@ -92,9 +92,10 @@ public sealed class GoogleFailureTests
 
         var watchId = (await host.WatchAsync(account, "nobody@example.com"))["id"]!.GetValue<string>();
 
-        var watch = await host.WaitForStatusAsync(watchId, "failing");
-        Assert.Contains("404", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(await emulator.Control.GetChannelsAsync());
+        // A 404 is the calendar's removal (calendar.removed): the watch stops and says why; no channel is left on it.
+        var watch = await host.WaitForStatusAsync(watchId, "stopped");
+        Assert.Contains("'nobody@example.com' was removed", watch["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(await emulator.Control.GetChannelsAsync("nobody@example.com"));
         var result = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, "nobody@example.com", null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.NotFound, result.Error?.Kind);
     }

@@ -172,5 +172,25 @@ internal static class SqliteMigrations
             );
             CREATE INDEX ix_delivery_attempts_subscription ON delivery_attempts (subscription_id, id);
             """),
+        // 8: calendar lists. A watch's kind (one calendar, an account's calendar list, all its calendars), the
+        // all-calendars watch that made it, and why Calhook stopped it; each calendar-list watch's entry snapshots and
+        // when it last read the whole list; calendar-level changes carry the list entry in calendar_json (event_id '').
+        (8, """
+            ALTER TABLE watches ADD COLUMN kind TEXT NOT NULL DEFAULT 'calendar';
+            ALTER TABLE watches ADD COLUMN parent_watch_id TEXT NULL;
+            ALTER TABLE watches ADD COLUMN stop_reason TEXT NULL;
+            ALTER TABLE changes ADD COLUMN calendar_json TEXT NULL;
+            CREATE TABLE calendar_entries (
+                watch_id    TEXT NOT NULL,
+                calendar_id TEXT NOT NULL,
+                json        TEXT NOT NULL,
+                PRIMARY KEY (watch_id, calendar_id)
+            ) WITHOUT ROWID;
+            CREATE TABLE calendar_list_state (
+                watch_id          TEXT NOT NULL PRIMARY KEY,
+                last_full_list_at TEXT NULL
+            );
+            CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
+            """),
     ];
 }

@@ -7,7 +7,7 @@ namespace Calhook.Storage.Sqlite;
 internal sealed partial class SqliteStore
 {
     private const string ChangeColumns =
-        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from";
+        "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from, calendar_json";
 
     /// <summary>Upserts or deletes every snapshot of one generation with two prepared statements.</summary>
     private static async Task WriteSnapshotsAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, string generation, CancellationToken cancellationToken)
@@ -62,7 +62,7 @@ internal sealed partial class SqliteStore
 
         var sequence = await LastSequenceAsync(connection, transaction, cancellationToken);
         await using var insert = Command(connection, transaction, $"""
-            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at, $split);
+            INSERT INTO changes ({ChangeColumns}) VALUES ($seq, $id, $type, $w, $calendar, $event, $recurring, $original, $json, $previous, $diff, $at, $split, NULL);
             """);
         insert.Parameters.AddWithValue("$w", commit.WatchId);
         insert.Parameters.AddWithValue("$calendar", commit.CalendarId);
@@ -129,5 +129,6 @@ internal sealed partial class SqliteStore
         Diff = StoreText.ParseDiff(reader.GetString(10)),
         DetectedAt = StoreText.ParseTime(reader.GetString(11)),
         SplitFrom = NullableString(reader, 12),
+        Calendar = StoreText.Element(NullableString(reader, 13)),
     };
 }

@@ -33,8 +33,8 @@ internal sealed partial class SqliteStore
             // Staged rows count only once the final commit (synchronous=FULL) makes their generation current: losing
             // the last ones to a power cut costs a retry, never a change, so they skip the fsync. Nor does each page
             // checkpoint the WAL (two fsyncs and a copy of the page's rows per page): the WAL grows over the list and
-            // the next ordinary commit checkpoints it once. A larger page cache keeps the key index's pages in memory.
-            await ExecuteAsync(connection, null, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-16384;", cancellationToken);
+            // a passive checkpoint after the list's final commit copies it once (CommitFullSyncAsync).
+            await ExecuteAsync(connection, null, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken);
             try
             {
                 await InsertStagedAsync(connection, watchId, attemptId, rows, cancellationToken);
@@ -42,7 +42,7 @@ internal sealed partial class SqliteStore
             finally
             {
                 // The connection goes back to the pool: the next user gets SQLite's defaults again.
-                await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-2000;", CancellationToken.None);
+                await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=1000;", CancellationToken.None);
             }
         }
         finally
@@ -151,6 +151,16 @@ internal sealed partial class SqliteStore
 
     private async Task<IReadOnlyList<Change>> CommitFullSyncAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
     {
+        if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+        {
+            // Nothing of the attempt is kept: its rows were never the watch's current generation.
+            await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
+            discard.Parameters.AddWithValue("$w", commit.WatchId);
+            discard.Parameters.AddWithValue("$a", commit.AttemptId);
+            await discard.ExecuteNonQueryAsync(cancellationToken);
+            return [];
+        }
+
         var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
         await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
         {

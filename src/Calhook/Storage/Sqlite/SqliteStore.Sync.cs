@@ -66,6 +66,11 @@ internal sealed partial class SqliteStore
         // Grouped: syncs of many calendars committing at once share one transaction (see WriteGroupedAsync).
         return WriteGroupedAsync(async (connection, transaction) =>
         {
+            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
+            {
+                return [];
+            }
+
             var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
             await WriteSnapshotsAsync(connection, transaction, commit, generation, cancellationToken);
             var changes = await AppendChangesAsync(connection, transaction, commit, cancellationToken);

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Calhook.Emulator;
+using Calhook.TestKit;
+
+namespace Calhook.Tests.Calendars;
+
+/// <summary>
+/// The emulator and a real Calhook service over loopback, Calhook acting as bob (one account). Alice owns calendars
+/// and shares, renames, unshares and deletes them through the emulator's controls; bob's calendar list and events are
+/// read by Calhook as Google's would be.
+/// </summary>
+internal sealed class CalendarWorld : IAsyncDisposable
+{
+    public const string Alice = "alice@example.com";
+    public const string Bob = "bob@example.com";
+
+    private CalendarWorld(EmulatorServer emulator, CalhookTestHost calhook, HttpClient alice, HttpClient bob, string accountId)
+    {
+        Emulator = emulator;
+        Calhook = calhook;
+        AliceGoogle = alice;
+        BobGoogle = bob;
+        AccountId = accountId;
+        Api = new HttpClient { BaseAddress = calhook.BaseAddress };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
+    }
+
+    public EmulatorServer Emulator { get; }
+
+    public CalhookTestHost Calhook { get; }
+
+    public HttpClient Api { get; }
+
+    /// <summary>The emulator's Calendar API as alice (and its controls).</summary>
+    public HttpClient AliceGoogle { get; }
+
+    /// <summary>The emulator's Calendar API as bob.</summary>
+    public HttpClient BobGoogle { get; }
+
+    public string AccountId { get; }
+
+    /// <param name="fullListEveryTime">Calhook:CalendarList:FullListInterval zero: every calendar-list sync reads the whole list.</param>
+    public static async Task<CalendarWorld> StartAsync(bool fullListEveryTime = false)
+    {
+        var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
+        var alice = await SignInAsync(emulator, Alice);
+        var bob = await SignInAsync(emulator, Bob);
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress };
+        options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
+        options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
+        options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
+        if (fullListEveryTime)
+        {
+            options.Settings["Calhook:CalendarList:FullListInterval"] = "00:00:00";
+        }
+
+        var calhook = await CalhookTestHost.StartAsync(options);
+        using var api = new HttpClient { BaseAddress = calhook.BaseAddress };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
+        var account = await PostAsync(api, "v1/accounts", new { type = "oauth", email = Bob, refreshToken = bob.RefreshToken });
+        return new CalendarWorld(emulator, calhook, alice.Client, bob.Client, (string)account["id"]!);
+    }
+
+    private static async Task<(HttpClient Client, string RefreshToken)> SignInAsync(EmulatorServer emulator, string user)
+    {
+        using var anonymous = new HttpClient { BaseAddress = emulator.BaseAddress };
+        var tokens = JsonNode.Parse(await (await anonymous.PostAsJsonAsync("emulator/v1/tokens", new { user })).Content.ReadAsStringAsync())!;
+        var client = new HttpClient { BaseAddress = emulator.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
+        return (client, (string)tokens["refresh_token"]!);
+    }
+
+    private static async Task<JsonObject> PostAsync(HttpClient client, string path, object? body)
+    {
+        var response = await client.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
+        return text.Length == 0 ? new JsonObject() : (JsonObject)JsonNode.Parse(text)!;
+    }
+
+    /// <summary>Creates a watch (a calendar id, or null for all calendars) and returns its id.</summary>
+    public async Task<string> WatchAsync(string? calendarId) =>
+        (string)(await PostAsync(Api, "v1/watches", calendarId is null
+            ? new { accountId = AccountId, allCalendars = true }
+            : (object)new { accountId = AccountId, calendarId }))["id"]!;
+
+    public async Task<JsonObject> WatchStateAsync(string watchId) => (await Api.GetFromJsonAsync<JsonObject>($"v1/watches/{watchId}"))!;
+
+    public async Task<List<JsonObject>> WatchesAsync() =>
+        [.. (await Api.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray().Select(w => (JsonObject)w!)];
+
+    /// <summary>Waits until the watch's first sync is committed.</summary>
+    public Task WaitSyncedAsync(string watchId, string because) =>
+        Polling.EventuallyAsync(async () => (await WatchStateAsync(watchId))["lastSyncAt"] is not null, TimeSpan.FromSeconds(20), because);
+
+    /// <summary>Waits for the per-calendar watch an all-calendars watch made for the calendar, synced, and returns its id.</summary>
+    public async Task<string> WaitFollowedAsync(string parentWatchId, string calendarId)
+    {
+        var child = await Polling.EventuallyAsync(WatchesAsync,
+            watches => watches.Any(w => (string?)w["parentWatchId"] == parentWatchId && (string?)w["calendarId"] == calendarId && (string)w["status"]! != "stopped"),
+            TimeSpan.FromSeconds(20), $"the all-calendars watch follows {calendarId}");
+        var id = (string)child.First(w => (string?)w["parentWatchId"] == parentWatchId && (string?)w["calendarId"] == calendarId && (string)w["status"]! != "stopped")["id"]!;
+        await WaitSyncedAsync(id, $"the watch of {calendarId} has its baseline");
+        return id;
+    }
+
+    public async Task SyncAsync(string watchId) =>
+        Assert.Equal(HttpStatusCode.Accepted, (await Api.PostAsync($"v1/watches/{watchId}/sync", null)).StatusCode);
+
+    /// <summary>Alice creates a calendar and returns its id.</summary>
+    public async Task<string> CreateCalendarAsync(HttpClient owner, string summary) =>
+        (string)(await PostAsync(owner, "calendar/v3/calendars", new { summary, timeZone = "Europe/Paris" }))["id"]!;
+
+    public Task ControlAsync(string calendarId, string action, object body) =>
+        PostAsync(AliceGoogle, $"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}/{action}", body);
+
+    public async Task DeleteCalendarAsync(string calendarId) =>
+        (await AliceGoogle.DeleteAsync($"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}")).EnsureSuccessStatusCode();
+
+    public async Task<string> InsertEventAsync(HttpClient client, string calendarId, string summary) =>
+        (string)(await PostAsync(client, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events", new
+        {
+            summary,
+            start = new { dateTime = "2026-12-01T09:00:00+01:00" },
+            end = new { dateTime = "2026-12-01T10:00:00+01:00" },
+        }))["id"]!;
+
+    public async Task<List<JsonObject>> FeedAsync()
+    {
+        var page = await Api.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000");
+        return [.. page!["changes"]!.AsArray().Select(c => (JsonObject)c!)];
+    }
+
+    /// <summary>Waits until a change matching <paramref name="match"/> is in the feed, and returns the whole feed.</summary>
+    public Task<List<JsonObject>> FeedWithAsync(Func<JsonObject, bool> match, string because) =>
+        Polling.EventuallyAsync(FeedAsync, changes => changes.Any(match), TimeSpan.FromSeconds(20), because);
+
+    public async ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        AliceGoogle.Dispose();
+        BobGoogle.Dispose();
+        await Calhook.DisposeAsync();
+        await Emulator.DisposeAsync();
+    }
+}
