@@ -32,6 +32,7 @@ var groups = new (string Name, Func<Task<IEnumerable<Measure>>> Run)[]
     ("list calls", () => ListCallsBench.RunAsync(emulator.BaseAddress)),
     ("full sync", () => FullSyncBench.RunAsync(emulator.BaseAddress, quick)),
     ("e2e latency", () => E2eLatencyBench.RunAsync(emulator.BaseAddress, quick)),
+    ("e2e latency postgres", () => E2eLatencyBench.RunPostgresAsync(emulator.BaseAddress, quick)),
     ("probe", () => LatencyProbe.RunAsync(emulator, quick)),
     ("scale", () => ScaleBench.RunAsync(emulator.BaseAddress, quick)),
     ("faults", () => FaultsBench.RunAsync(emulator.BaseAddress, quick, kills)),

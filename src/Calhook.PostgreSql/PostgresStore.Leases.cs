@@ -12,28 +12,22 @@ internal sealed partial class PostgresStore
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
         return WriteAsync(async (connection, transaction) =>
         {
-            // Taken when free, expired or already ours (a new holder starts with no request); otherwise asked for.
-            // The conflicting row is locked by the upsert, so two takers of an expired lease cannot both win.
+            // Taken when free, expired or already ours (a new holder starts with no request); otherwise asked for. One
+            // statement: the upsert locks the row, so two takers of an expired lease cannot both win, and a request
+            // cannot slip between the holder's release and this taker's look (it then finds the lease free and takes it).
             await using var take = Command(connection, transaction, """
                 INSERT INTO leases AS l (name, holder, expires_at, requested) VALUES (@name, @holder, @until, false)
                 ON CONFLICT (name) DO UPDATE SET
-                    requested = CASE WHEN l.holder = excluded.holder THEN l.requested ELSE false END,
-                    holder = excluded.holder, expires_at = excluded.expires_at
-                WHERE l.holder = excluded.holder OR l.expires_at < @now;
+                    requested = CASE WHEN l.holder = excluded.holder THEN l.requested WHEN l.expires_at < @now THEN false ELSE true END,
+                    holder = CASE WHEN l.holder = excluded.holder OR l.expires_at < @now THEN excluded.holder ELSE l.holder END,
+                    expires_at = CASE WHEN l.holder = excluded.holder OR l.expires_at < @now THEN excluded.expires_at ELSE l.expires_at END
+                RETURNING holder = @holder;
                 """);
             take.Parameters.AddWithValue("name", name);
             take.Parameters.AddWithValue("holder", holder);
             take.Parameters.AddWithValue("until", StoreText.Time(now + timeToLive));
             take.Parameters.AddWithValue("now", StoreText.Time(now));
-            if (await take.ExecuteNonQueryAsync(cancellationToken) > 0)
-            {
-                return true;
-            }
-
-            await using var ask = Command(connection, transaction, "UPDATE leases SET requested = true WHERE name = @name;");
-            ask.Parameters.AddWithValue("name", name);
-            await ask.ExecuteNonQueryAsync(cancellationToken);
-            return false;
+            return await take.ExecuteScalarAsync(cancellationToken) is true;
         }, cancellationToken);
     }
 

@@ -6,8 +6,9 @@ namespace Calhook.Cli.Commands;
 
 /// <summary>
 /// <c>calhook status</c>: is the server ready, a table of its watches (calendar, status, channel expiry, last ping,
-/// last sync, error) and of its subscriptions, and Google's request budget (used and limit per minute and per day,
-/// and whether the safety net is stretched to fit it). Exit 0 when all is well, 4 when something needs attention.
+/// last sync, error) and of its subscriptions (id, URL, status, types, backlog, last success, last error), and Google's
+/// request budget (used and limit per minute and per day, and whether the safety net is stretched to fit it). Exit 0
+/// when all is well, 4 when something needs attention.
 /// </summary>
 internal static class StatusCommand
 {
@@ -76,14 +77,16 @@ internal static class StatusCommand
                 }
 
                 Console.WriteLine();
-                Console.WriteLine($"Subscriptions: {subscriptions.Count}");
+                var subscriptionCounts = subscriptions.GroupBy(s => (string?)s?["status"] ?? "unknown").Select(g => $"{g.Count()} {g.Key}").ToList();
+                Console.WriteLine($"Subscriptions: {subscriptions.Count}{(subscriptionCounts.Count == 0 ? "" : " (" + string.Join(", ", subscriptionCounts) + ")")}");
                 if (subscriptions.Count > 0)
                 {
-                    var table = new Table("ID", "URL", "STATUS", "TYPES");
+                    var table = new Table("ID", "URL", "STATUS", "TYPES", "BACKLOG", "LAST SUCCESS", "ERROR");
                     foreach (var subscription in subscriptions)
                     {
                         var types = subscription?["types"] is JsonArray t && t.Count > 0 ? string.Join(",", t.Select(x => (string?)x)) : "all";
-                        table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"], types);
+                        table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"], types,
+                            subscription?["backlog"]?.ToJsonString(), Table.When(subscription?["lastSuccessAt"], now), (string?)subscription?["lastError"]);
                     }
 
                     Console.WriteLine(table);
@@ -98,7 +101,11 @@ internal static class StatusCommand
                 if (attention)
                 {
                     Console.WriteLine();
-                    Console.WriteLine("Something needs attention: see the ERROR column; docs/troubleshooting.md says what each error means and what to do.");
+                    Console.WriteLine("Something needs attention: see the ERROR columns; docs/troubleshooting.md says what each error means and what to do.");
+                    if (subscriptions.Any(s => (string?)s?["status"] is "failing" or "disabled"))
+                    {
+                        Console.WriteLine("A failing or disabled subscription resumes with `POST /v1/subscriptions/{id}/enable` once its receiver works; docs/webhooks.md explains both.");
+                    }
                 }
             }
 

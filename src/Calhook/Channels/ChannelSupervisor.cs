@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Calhook.Accounts;
+using Calhook.Coordination;
 using Calhook.Google;
 using Calhook.Hosting;
 using Calhook.Storage;
@@ -34,14 +35,18 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private readonly RenewalPolicy _policy;
     private readonly IOptions<CalhookOptions> _calhook;
     private readonly ILogger<ChannelSupervisor> _logger;
+    private readonly ChannelLeadership _leadership;
     private readonly TaskCompletionSource _restored = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset? _restoreDueAt;
+    private DateTimeOffset? _reconcileDueAt;
     private int _restoreFailures;
 
     public ChannelSupervisor(
         ICalhookStore store, GoogleCalendarClient google, ChannelMap map, SecretProtector secrets, SyncScheduler sync,
-        TimeProvider time, IOptions<ChannelOptions> options, IOptions<CalhookOptions> calhook, ILogger<ChannelSupervisor> logger)
+        TimeProvider time, IOptions<ChannelOptions> options, IOptions<CalhookOptions> calhook, ChannelLeadership leadership,
+        ILogger<ChannelSupervisor> logger)
     {
+        _leadership = leadership;
         _store = store;
         _google = google;
         _map = map;
@@ -69,6 +74,30 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     /// <summary>Loads open channels into the map before the host starts serving, so no ping of ours looks unknown.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        await LoadMapAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Resolves a channel the map does not know from the store (one another instance opened, when instances share the
+    /// store) and adds it to the map; null when it is not an open channel of a watch that is not stopped.
+    /// </summary>
+    public async Task<KnownChannel?> ResolveAsync(string channelId, CancellationToken cancellationToken)
+    {
+        if (await _store.GetChannelAsync(channelId, cancellationToken) is not { StoppedAt: null } channel
+            || await _store.GetWatchAsync(channel.WatchId, cancellationToken) is not { Status: not WatchStatus.Stopped } watch
+            || TryUnprotect(channel) is not { } token)
+        {
+            return null;
+        }
+
+        var known = KnownChannel.Create(channel.Id, watch.Id, watch.AccountId, token) with { ResourceId = channel.ResourceId, ExpiresAt = channel.ExpiresAt };
+        _map.Add(known);
+        return known;
+    }
+
+    private async Task LoadMapAsync(CancellationToken cancellationToken)
+    {
         foreach (var channel in await _store.ListOpenChannelsAsync(cancellationToken))
         {
             if (await _store.GetWatchAsync(channel.WatchId, cancellationToken) is not { } watch || TryUnprotect(channel) is not { } token)
@@ -78,21 +107,68 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
             _map.Add(KnownChannel.Create(channel.Id, watch.Id, watch.AccountId, token) with { ResourceId = channel.ResourceId, ExpiresAt = channel.ExpiresAt });
         }
-
-        await base.StartAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Works while this instance leads the channel work: always on one process (SQLite). When instances share the
+    /// store, only the holder of the <c>channels</c> lease runs: a new term starts from the store (the channels the
+    /// previous leader opened, renewed before they expire) and reconciles with the watches every third of the lease
+    /// time to live (watches added or stopped through other instances); a lost term drops this loop's state.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Every Google request of this loop (opens, renewals, stops) counts as channel work in the request budget.
         using var priority = RequestBudgetHandler.WithPriority(GoogleRequestPriority.Renewal);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await using var term = await _leadership.LeadAsync(stoppingToken);
+            try
+            {
+                if (term.Shared)
+                {
+                    await BeginSharedTermAsync(term.Token);
+                }
+
+                await RunTermAsync(term.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Lost the lease: another instance leads now. Forget this term's state; the channels stay in the store.
+                _slots.Clear();
+                _schedule.Clear();
+                _retiring.Clear();
+                _restoreDueAt = null;
+                _reconcileDueAt = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A shared term starts from the store: the map learns the channels other leaders opened, and commands queued while
+    /// another instance led are dropped (the restore reads every watch from the store).
+    /// </summary>
+    private async Task BeginSharedTermAsync(CancellationToken cancellationToken)
+    {
+        while (_commands.Reader.TryRead(out _))
+        {
+        }
+
+        _reconcileDueAt = _time.GetUtcNow() + _leadership.RenewInterval;
+        await LoadMapAsync(cancellationToken);
+    }
+
+    private async Task RunTermAsync(CancellationToken stoppingToken)
+    {
         await RunRestoreAsync(stoppingToken);
         _restored.TrySetResult();
 
-        while (!stoppingToken.IsCancellationRequested)
+        while (true)
         {
-            // Commands first (new watches, unwatches), then a restore retry, every renewal or retry that is due, the
-            // old channels whose overlap is over; then sleep until the next of those.
+            stoppingToken.ThrowIfCancellationRequested();
+
+            // Commands first (new watches, unwatches), then a restore retry, a reconciliation with the store (shared
+            // store only), every renewal or retry that is due, the old channels whose overlap is over; then sleep until
+            // the next of those.
             while (_commands.Reader.TryRead(out var command))
             {
                 await RunSafelyAsync(command.Kind.ToString(), () => HandleAsync(command, stoppingToken));
@@ -102,6 +178,12 @@ internal sealed partial class ChannelSupervisor : BackgroundService
             if (_restoreDueAt <= now)
             {
                 await RunRestoreAsync(stoppingToken);
+            }
+
+            if (_reconcileDueAt <= now)
+            {
+                _reconcileDueAt = now + _leadership.RenewInterval;
+                await RunSafelyAsync("reconcile", () => ReconcileAsync(stoppingToken));
             }
 
             while (_schedule.TryPeek(out var watchId, out var due) && due <= now)
@@ -122,6 +204,26 @@ internal sealed partial class ChannelSupervisor : BackgroundService
             }
 
             await WaitForWorkAsync(stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// Instances sharing the store: watches added through another instance get their channel here, and watches stopped
+    /// through another instance lose theirs. A watch this loop gave up on (its channel problem is recorded) waits for
+    /// the next restore, as on one process.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var watches = await _store.ListWatchesAsync(cancellationToken);
+        foreach (var watch in watches.Where(w => w.ChannelProblem is null && !_slots.ContainsKey(w.Id)).ToList())
+        {
+            await HandleAsync(new Command(CommandKind.Open, watch.Id), cancellationToken);
+        }
+
+        var watched = watches.Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var watchId in _slots.Keys.Where(id => !watched.Contains(id)).ToList())
+        {
+            await HandleAsync(new Command(CommandKind.Unwatch, watchId), cancellationToken);
         }
     }
 
@@ -148,6 +250,11 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var waits = new List<Task> { _commands.Reader.WaitToReadAsync(wake.Token).AsTask() };
         DateTimeOffset? next = _restoreDueAt;
+        if (_reconcileDueAt is { } reconcile && (next is null || reconcile < next))
+        {
+            next = reconcile;
+        }
+
         if (_schedule.TryPeek(out _, out var due) && (next is null || due < next))
         {
             next = due;

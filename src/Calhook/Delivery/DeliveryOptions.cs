@@ -44,8 +44,18 @@ public sealed class DeliveryOptions
     public TimeSpan SecretRotationOverlap { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
+    /// How many of each subscription's newest attempts the attempt log keeps; older ones are pruned. Default 1000.
+    /// Pruning runs about once a minute, so the log may briefly hold a minute's attempts more.
+    /// </summary>
+    public int AttemptLogMaxPerSubscription { get; set; } = 1000;
+
+    /// <summary>How long an attempt stays in the attempt log, whatever their number. Default 30 days.</summary>
+    public TimeSpan AttemptLogMaxAge { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// The name this instance leases deliveries under. Stable across restarts, so a restarted instance takes its own
     /// unfinished attempts back at once; another instance takes them when their lease ends. Default: the machine name.
+    /// Instances sharing a PostgreSQL store need distinct ones (set it when several run on one host).
     /// </summary>
     public string InstanceId { get; set; } = Environment.MachineName;
 }

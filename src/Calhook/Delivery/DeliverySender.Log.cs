@@ -24,5 +24,8 @@ internal sealed partial class DeliverySender
 
         [LoggerMessage(EventId = 5006, Level = LogLevel.Error, Message = "An attempt to deliver sequence {Sequence} to subscription {SubscriptionId} crashed; it is retried when its lease ends")]
         public static partial void AttemptCrashed(ILogger logger, string subscriptionId, long sequence, Exception error);
+
+        [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "Pruned {Count} attempts from the attempt log")]
+        public static partial void AttemptLogPruned(ILogger logger, int count);
     }
 }

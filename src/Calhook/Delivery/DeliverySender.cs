@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Calhook.Accounts;
 using Calhook.Changes;
 using Calhook.Coordination;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,6 +24,9 @@ internal sealed partial class DeliverySender : BackgroundService
     /// <summary>The longest the loop sleeps with nothing due (a safety net: every change of state wakes it anyway).</summary>
     private static readonly TimeSpan IdleWait = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often the attempt log is pruned at most.</summary>
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
+
     private readonly ICalhookStore _store;
     private readonly ChangeNotifier _notifier;
     private readonly SecretProtector _protector;
@@ -29,17 +34,19 @@ internal sealed partial class DeliverySender : BackgroundService
     private readonly RetryPolicy _policy;
     private readonly DeliveryOptions _options;
     private readonly DeliveryMetrics _metrics;
+    private readonly CommitTraces _traces;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TimeSpan _leaseDuration;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
+    private DateTimeOffset _nextPruneAt = DateTimeOffset.MinValue;
     private Dictionary<string, SubscriptionRecord> _subscriptions = new(StringComparer.Ordinal);
 
     public DeliverySender(
         ICalhookStore store, ChangeNotifier notifier, SecretProtector protector, WebhookClient client, RetryPolicy policy,
         DeliveryOptions options, DeliveryMetrics metrics, TimeProvider time, ILogger<DeliverySender> logger,
-        IOptions<CoordinationOptions> coordination)
+        IOptions<CoordinationOptions> coordination, CommitTraces traces)
     {
         _store = store;
         _notifier = notifier;
@@ -48,6 +55,7 @@ internal sealed partial class DeliverySender : BackgroundService
         _policy = policy;
         _options = options;
         _metrics = metrics;
+        _traces = traces;
         _time = time;
         _logger = logger;
         // A lease outlives the attempt it covers by the coordination lease time to live, so no other instance takes a
@@ -73,6 +81,7 @@ internal sealed partial class DeliverySender : BackgroundService
             try
             {
                 await ScheduleNewChangesAsync(stoppingToken);
+                await PruneAttemptLogAsync(stoppingToken);
                 var free = _options.MaxConcurrentAttempts - Volatile.Read(ref _inFlight);
                 var leased = 0;
                 if (free > 0)
@@ -180,6 +189,27 @@ internal sealed partial class DeliverySender : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Keeps the attempt log within <see cref="DeliveryOptions.AttemptLogMaxPerSubscription"/> and
+    /// <see cref="DeliveryOptions.AttemptLogMaxAge"/>: at start, then at most once per <see cref="PruneInterval"/> (the
+    /// loop passes at least once per <see cref="IdleWait"/>, so old attempts age out with nothing else going on).
+    /// </summary>
+    private async Task PruneAttemptLogAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextPruneAt)
+        {
+            return;
+        }
+
+        _nextPruneAt = now + PruneInterval;
+        var pruned = await _store.PruneDeliveryAttemptsAsync(_options.AttemptLogMaxPerSubscription, now - _options.AttemptLogMaxAge, cancellationToken);
+        if (pruned > 0)
+        {
+            Log.AttemptLogPruned(_logger, pruned);
+        }
+    }
+
     /// <summary>One attempt of a leased delivery, from signing to recording its verdict. Never throws.</summary>
     private async Task AttemptAsync(DeliveryLease lease, CancellationToken stoppingToken)
     {
@@ -191,6 +221,14 @@ internal sealed partial class DeliverySender : BackgroundService
             {
                 return; // deleted meanwhile; its rows went with it
             }
+
+            // The attempt continues the trace of the commit that appended its change when this process made it (else,
+            // the loop running without an ambient activity, it starts a trace of its own).
+            using var activity = CalhookTelemetry.Source.StartActivity("calhook.deliver", ActivityKind.Client, _traces.Find(lease.Sequence));
+            activity?.SetTag("calhook.subscription_id", subscription.Id);
+            activity?.SetTag("calhook.change_id", lease.Change.Id);
+            activity?.SetTag("calhook.sequence", lease.Sequence);
+            activity?.SetTag("calhook.attempt", lease.Attempt);
 
             var now = _time.GetUtcNow();
             var message = WebhookMessage.Create(lease.Change, Secrets(subscription, now), now);
@@ -207,6 +245,21 @@ internal sealed partial class DeliverySender : BackgroundService
             // Recorded even while stopping: the attempt happened, and its verdict must not be repeated needlessly.
             await _store.CompleteDeliveryAsync(new DeliveryCompletion(_options.InstanceId, attempt, next), CancellationToken.None);
             _metrics.Attempted(verdict, result.Latency);
+            if (verdict == DeliveryVerdict.Delivered)
+            {
+                _metrics.Acknowledged(now + result.Latency - lease.Change.DetectedAt);
+            }
+
+            if (activity is not null)
+            {
+                activity.SetTag("http.response.status_code", result.StatusCode);
+                activity.SetTag("calhook.outcome", DeliveryMetrics.OutcomeName(verdict));
+                if (!result.Succeeded)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error, result.Error);
+                }
+            }
+
             LogAttempt(subscription.Id, lease, result, verdict, next);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,8 @@ internal static class DeliverySetup
             .Validate(o => o.MaxConcurrentAttempts >= 1, $"{prefix}:MaxConcurrentAttempts must be at least 1.")
             .Validate(o => o.SecretRotationOverlap >= TimeSpan.Zero, $"{prefix}:SecretRotationOverlap must not be negative.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.InstanceId), $"{prefix}:InstanceId must not be empty.")
+            .Validate(o => o.AttemptLogMaxPerSubscription >= 1, $"{prefix}:AttemptLogMaxPerSubscription must be at least 1.")
+            .Validate(o => o.AttemptLogMaxAge > TimeSpan.Zero, $"{prefix}:AttemptLogMaxAge must be more than zero.")
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
@@ -35,6 +38,7 @@ internal static class DeliverySetup
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<DeliveryOptions>>().Value);
         services.TryAddSingleton<DeliveryMetrics>();
+        services.TryAddSingleton<CommitTraces>();
         services.AddSingleton<DeliverySender>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliverySender>());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SubscriptionsJsonContext.Default));

@@ -2,6 +2,7 @@ using Calhook.Accounts;
 using Calhook.Api;
 using Calhook.Calendars;
 using Calhook.Channels;
+using Calhook.Coordination;
 using Calhook.Delivery;
 using Calhook.Dashboard;
 using Calhook.Google;
@@ -29,6 +30,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookChannels();
         services.AddCalhookReceiving();
         services.AddCalhookSync();
+        services.AddCalhookCoordination();
         services.AddCalhookCalendars();
         services.AddCalhookDelivery();
         services.AddCalhookChangeStream();

@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Calhook.Changes;
 
 namespace Calhook.Hosting;
 
 /// <summary>
 /// Calhook's traces: one <see cref="ActivitySource"/> named <c>Calhook</c>. A trace follows a change from the ping
-/// that announced it (<c>calhook.ping</c>) through the sync that found it (<c>calhook.sync</c>) to the transaction that
-/// appended it (<c>calhook.commit</c>). Activities cost nothing when no listener (OpenTelemetry) is attached.
+/// that announced it (<c>calhook.ping</c>) through the sync that found it (<c>calhook.sync</c>) and the transaction that
+/// appended it (<c>calhook.commit</c>) to each webhook attempt that delivers it (<c>calhook.deliver</c>, see
+/// <see cref="CommitTraces"/>). Activities cost nothing when no listener (OpenTelemetry) is attached.
 /// </summary>
 public static class CalhookTelemetry
 {
@@ -44,4 +46,56 @@ internal sealed class PingClock(TimeProvider time)
         _first.AddOrUpdate(watchId, ping, (_, newer) => newer.Timestamp < ping.Timestamp ? newer : ping);
 
     public readonly record struct Ping(long Timestamp, ActivityContext Context);
+}
+
+/// <summary>
+/// The trace context of the commits this process made recently, by the sequences they appended, so that a webhook
+/// attempt (<c>calhook.deliver</c>) continues the trace of the commit that appended its change. Kept in memory only,
+/// for the last <see cref="Capacity"/> commits: a change committed by another instance, before a restart, or long ago
+/// is delivered in a trace of its own (its span still names the change and its sequence). Recorded only while a
+/// listener samples the commit. Thread-safe.
+/// </summary>
+internal sealed class CommitTraces
+{
+    /// <summary>How many commits are remembered; the oldest is forgotten first.</summary>
+    public const int Capacity = 4096;
+
+    private readonly Queue<(long First, long Last, ActivityContext Context)> _commits = new();
+
+    /// <summary>Remembers the commit that appended <paramref name="appended"/> (a contiguous run of sequences).</summary>
+    public void Record(IReadOnlyList<Change> appended, ActivityContext commit)
+    {
+        ArgumentNullException.ThrowIfNull(appended);
+        if (appended.Count == 0 || commit == default)
+        {
+            return;
+        }
+
+        lock (_commits)
+        {
+            _commits.Enqueue((appended[0].Sequence, appended[^1].Sequence, commit));
+            if (_commits.Count > Capacity)
+            {
+                _commits.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>The context of the commit that appended <paramref name="sequence"/>, or default when it is not known here.</summary>
+    public ActivityContext Find(long sequence)
+    {
+        lock (_commits)
+        {
+            // A scan of at most Capacity entries costs microseconds, nothing next to the HTTP attempt it serves.
+            foreach (var (first, last, context) in _commits)
+            {
+                if (sequence >= first && sequence <= last)
+                {
+                    return context;
+                }
+            }
+        }
+
+        return default;
+    }
 }

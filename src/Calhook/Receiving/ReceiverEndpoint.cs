@@ -14,7 +14,9 @@ namespace Calhook.Receiving;
 /// <summary>
 /// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
 /// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
-/// Google and never awaits the store (invariant 4, docs/architecture.md).
+/// Google (invariant 4, docs/architecture.md), and awaits the store only when instances share it and the map does not
+/// know the channel (another instance opened it): one read then resolves it, and the map keeps it. The sync it asks
+/// for runs here under the calendar's lease, or folds into the follow-up of the instance syncing it right now.
 /// </summary>
 internal static class ReceiverEndpoint
 {
@@ -25,21 +27,23 @@ internal static class ReceiverEndpoint
         var services = endpoints.ServiceProvider;
         var receiver = new Receiver(
             services.GetRequiredService<ChannelMap>(),
+            services.GetRequiredService<ChannelSupervisor>(),
             services.GetRequiredService<UnknownChannelStopper>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
             services.GetRequiredService<PingClock>(),
             services.GetRequiredService<ReceiverMetrics>(),
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
+            services.GetRequiredService<IOptions<ReceivingOptions>>().Value,
+            services.GetRequiredService<Coordination.StoreKind>().Shared);
         endpoints.MapPost(Path, (Delegate)receiver.Receive).DisableAntiforgery();
         endpoints.MapVerificationFiles(services.GetRequiredService<IOptions<ReceivingOptions>>().Value);
         return endpoints;
     }
 
     private sealed class Receiver(
-        ChannelMap map, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder, PingClock pings,
-        ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options)
+        ChannelMap map, ChannelSupervisor supervisor, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
+        PingClock pings, ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options, bool sharedStore)
     {
         public Task<IResult> Receive(HttpContext context)
         {
@@ -52,7 +56,7 @@ internal static class ReceiverEndpoint
             // A body without a length (chunked) is measured by reading it, never more than the limit plus one byte.
             return request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
                 ? ReceiveUnframedAsync(context)
-                : Task.FromResult(Verify(context));
+                : Verify(context);
         }
 
         private async Task<IResult> ReceiveUnframedAsync(HttpContext context)
@@ -81,7 +85,7 @@ internal static class ReceiverEndpoint
                 return TooLarge(context);
             }
 
-            return Verify(context);
+            return await Verify(context);
         }
 
         private IResult TooLarge(HttpContext context)
@@ -92,7 +96,7 @@ internal static class ReceiverEndpoint
             return Problem(StatusCodes.Status413PayloadTooLarge, "Notification too large", "Google's notifications carry no body.");
         }
 
-        private IResult Verify(HttpContext context)
+        private Task<IResult> Verify(HttpContext context)
         {
             var headers = context.Request.Headers;
             string? channelId = headers["X-Goog-Channel-ID"];
@@ -104,17 +108,35 @@ internal static class ReceiverEndpoint
                 || !long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out _))
             {
                 metrics.Count(ReceiverMetrics.Outcomes.Malformed);
-                return Problem(StatusCodes.Status400BadRequest, "Malformed notification",
-                    "X-Goog-Channel-ID, X-Goog-Resource-ID, X-Goog-Resource-State (sync, exists or not_exists) and a numeric X-Goog-Message-Number are required.");
+                return Task.FromResult(Problem(StatusCodes.Status400BadRequest, "Malformed notification",
+                    "X-Goog-Channel-ID, X-Goog-Resource-ID, X-Goog-Resource-State (sync, exists or not_exists) and a numeric X-Goog-Message-Number are required."));
             }
 
-            if (!map.TryGet(channelId, out var channel))
+            if (map.TryGet(channelId, out var channel))
             {
-                // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
-                metrics.Count(ReceiverMetrics.Outcomes.Unknown);
-                unknownChannels.Enqueue(channelId, resourceId);
-                return Results.Ok();
+                return Task.FromResult(Accept(context, channel, resourceId, state));
             }
+
+            return sharedStore ? ResolveAsync(context, channelId, resourceId, state) : Task.FromResult(Unknown(channelId, resourceId));
+        }
+
+        /// <summary>A channel another instance opened: read once from the store, then known to the map.</summary>
+        private async Task<IResult> ResolveAsync(HttpContext context, string channelId, string resourceId, string state) =>
+            await supervisor.ResolveAsync(channelId, context.RequestAborted) is { } channel
+                ? Accept(context, channel, resourceId, state)
+                : Unknown(channelId, resourceId);
+
+        private IResult Unknown(string channelId, string resourceId)
+        {
+            // 2xx so Google does not retry; stopped in the background when one of our accounts can (invariant 6, docs/architecture.md).
+            metrics.Count(ReceiverMetrics.Outcomes.Unknown);
+            unknownChannels.Enqueue(channelId, resourceId);
+            return Results.Ok();
+        }
+
+        private IResult Accept(HttpContext context, KnownChannel channel, string resourceId, string state)
+        {
+            var headers = context.Request.Headers;
 
             // The resource id is unknown only until the watch call returns (the early `sync` ping): the token decides then.
             if (!ChannelTokens.Matches(channel.Token, headers["X-Goog-Channel-Token"])

@@ -29,6 +29,7 @@ internal static class SyncSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChangeNotifier>();
         services.TryAddSingleton<PingClock>();
+        services.TryAddSingleton<CommitTraces>();
         services.TryAddSingleton<SyncProgress>();
         services.TryAddSingleton(sp => new ChangeIds(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new Syncer(
@@ -41,6 +42,7 @@ internal static class SyncSetup
         {
             ChangeEmitted = sp.GetService<CalhookMetrics>() is { } metrics ? type => metrics.ChangesEmitted(type) : null,
             FullListProgress = sp.GetRequiredService<SyncProgress>().Report,
+            CommitTraces = sp.GetRequiredService<CommitTraces>(),
         });
 
         services.AddSingleton(sp =>
@@ -49,8 +51,13 @@ internal static class SyncSetup
             var metrics = sp.GetService<CalhookMetrics>();
             var options = sp.GetRequiredService<IOptions<SyncOptions>>().Value;
             var budget = sp.GetRequiredService<RequestBudget>();
-            return new SyncScheduler(
-                SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>()),
+            var measured = SyncTelemetry.Measure(Calendars.CalendarsSetup.Runner(sp), sp.GetRequiredService<PingClock>(), sp.GetRequiredService<SyncProgress>(), metrics, sp.GetRequiredService<TimeProvider>());
+            // Instances sharing the store sync a watch only under its lease; a release that finds the lease was asked
+            // for by another instance meanwhile asks this scheduler for the follow-up.
+            SyncScheduler? scheduler = null;
+            var runner = Coordination.CoordinationSetup.LeasedWhenShared(sp, measured, id => scheduler!.RequestSync(id));
+            return scheduler = new SyncScheduler(
+                runner,
                 async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
                 options,
                 sp.GetRequiredService<TimeProvider>(),

@@ -34,6 +34,9 @@ internal sealed partial class Syncer(
     /// <summary>Called with each committed change type after a commit (the metrics hook); optional.</summary>
     public Action<string>? ChangeEmitted { get; init; }
 
+    /// <summary>Where each commit's trace context is remembered, so webhook attempts continue its trace; optional.</summary>
+    public Hosting.CommitTraces? CommitTraces { get; init; }
+
     /// <summary>How many bytes of snapshots a full list gathers before it writes them (2 MB: about 2,500 typical events, a page of 2,500 small ones).</summary>
     public long StageBatchBytes { get; init; } = 2 * 1024 * 1024;
 
@@ -127,7 +130,9 @@ internal sealed partial class Syncer(
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
             using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
-            return new Run(SyncKind.Incremental, items.Count, await store.CommitSyncAsync(commit, CancellationToken.None), null, detector.Problems);
+            var appended = await store.CommitSyncAsync(commit, CancellationToken.None);
+            Traced(appended, committing);
+            return new Run(SyncKind.Incremental, items.Count, appended, null, detector.Problems);
         }
     }
 
@@ -209,7 +214,26 @@ internal sealed partial class Syncer(
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
         using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
-        return new Run(kind, items, await store.CommitFullSyncAsync(commit, CancellationToken.None), null, detector.Problems);
+        var appended = await store.CommitFullSyncAsync(commit, CancellationToken.None);
+        Traced(appended, committing);
+        return new Run(kind, items, appended, null, detector.Problems);
+    }
+
+    /// <summary>Tags the commit's span and remembers its context for the deliveries of what it appended.</summary>
+    private void Traced(IReadOnlyList<Change> appended, System.Diagnostics.Activity? committing)
+    {
+        if (committing is null)
+        {
+            return;
+        }
+
+        committing.SetTag("calhook.changes", appended.Count);
+        if (appended.Count > 0)
+        {
+            committing.SetTag("calhook.sequence.first", appended[0].Sequence);
+            committing.SetTag("calhook.sequence.last", appended[^1].Sequence);
+            CommitTraces?.Record(appended, committing.Context);
+        }
     }
 
     /// <summary>The stored snapshots of the events the detector must judge although the list did not name them.</summary>

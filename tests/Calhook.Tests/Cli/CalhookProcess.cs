@@ -37,6 +37,9 @@ internal sealed class CalhookProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The operating system's process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Starts <c>dotnet calhook.dll ARGS</c> in the test's output folder (the Cli project is referenced).</summary>
     public static CalhookProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
