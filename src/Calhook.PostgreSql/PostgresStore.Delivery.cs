@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Calhook.PostgreSql;
 
 // Webhook subscriptions, their delivery queues and the attempt log: the same rows and rules as SQLite
-// (SqliteStore.Delivery.cs), made safe for several instances at once:
+// (StoreText.Delivery.cs), made safe for several instances at once:
 // - a cursor moves only from the value its scheduler read (UPDATE … WHERE cursor = expected: the row lock makes a
 //   second instance's update find the moved cursor and skip), so a change is queued once per subscription;
 // - leasing picks the due queue heads with FOR UPDATE SKIP LOCKED and marks them leased in the same statement, so two
@@ -49,7 +49,7 @@ internal sealed partial class PostgresStore
             Text(command, "calendars", ListJson(subscription.CalendarIds));
             Text(command, "ignore", ListJson(subscription.IgnorePaths));
             command.Parameters.AddWithValue("secret", subscription.ProtectedSecret);
-            command.Parameters.AddWithValue("status", SqliteStore.SubscriptionStatusText(subscription.Status));
+            command.Parameters.AddWithValue("status", StoreText.SubscriptionStatusText(subscription.Status));
             command.Parameters.AddWithValue("created", StoreText.Time(subscription.CreatedAt));
             var cursor = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
             return subscription with { Cursor = cursor, ProtectedPreviousSecret = null, PreviousSecretExpiresAt = null, Backlog = 0 };
@@ -79,9 +79,9 @@ internal sealed partial class PostgresStore
         while (await reader.ReadAsync(cancellationToken))
         {
             subscriptions.Add(new SubscriptionRecord(
-                reader.GetString(0), reader.GetString(1), SqliteStore.ParseList(NullableString(reader, 2)), SqliteStore.ParseList(NullableString(reader, 3)),
-                SqliteStore.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
-                SqliteStore.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
+                reader.GetString(0), reader.GetString(1), StoreText.ParseList(NullableString(reader, 2)), StoreText.ParseList(NullableString(reader, 3)),
+                StoreText.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
+                StoreText.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
                 NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13)));
         }
 
@@ -267,7 +267,7 @@ internal sealed partial class PostgresStore
             command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)attempt.StatusCode ?? DBNull.Value });
             command.Parameters.AddWithValue("latency", attempt.LatencyMs);
             Text(command, "error", attempt.Error);
-            command.Parameters.AddWithValue("verdict", SqliteStore.VerdictText(attempt.Verdict));
+            command.Parameters.AddWithValue("verdict", StoreText.VerdictText(attempt.Verdict));
             Text(command, "next", completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -347,7 +347,7 @@ internal sealed partial class PostgresStore
             attempts.Add(new DeliveryAttemptRecord(
                 reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt32(4),
                 StoreText.ParseTime(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetInt32(6), reader.GetDouble(7),
-                NullableString(reader, 8), SqliteStore.ParseVerdict(reader.GetString(9))));
+                NullableString(reader, 8), StoreText.ParseVerdict(reader.GetString(9))));
         }
 
         return attempts;
@@ -361,7 +361,7 @@ internal sealed partial class PostgresStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private static string? ListJson(IReadOnlyList<string>? values) => SqliteStore.ListJson(values) as string;
+    private static string? ListJson(IReadOnlyList<string>? values) => StoreText.ListJson(values) as string;
 
     private static string PrefixedChangeColumns(string alias) =>
         string.Join(", ", ChangeColumns.Split(", ").Select(column => $"{alias}.{column}"));

@@ -37,11 +37,11 @@ internal sealed partial class SqliteStore
                 """);
             command.Parameters.AddWithValue("$id", subscription.Id);
             command.Parameters.AddWithValue("$url", subscription.Url);
-            command.Parameters.AddWithValue("$types", ListJson(subscription.Types));
-            command.Parameters.AddWithValue("$calendars", ListJson(subscription.CalendarIds));
-            command.Parameters.AddWithValue("$ignore", ListJson(subscription.IgnorePaths));
+            command.Parameters.AddWithValue("$types", StoreText.ListJson(subscription.Types));
+            command.Parameters.AddWithValue("$calendars", StoreText.ListJson(subscription.CalendarIds));
+            command.Parameters.AddWithValue("$ignore", StoreText.ListJson(subscription.IgnorePaths));
             command.Parameters.AddWithValue("$secret", subscription.ProtectedSecret);
-            command.Parameters.AddWithValue("$status", SubscriptionStatusText(subscription.Status));
+            command.Parameters.AddWithValue("$status", StoreText.SubscriptionStatusText(subscription.Status));
             command.Parameters.AddWithValue("$cursor", cursor);
             command.Parameters.AddWithValue("$created", StoreText.Time(subscription.CreatedAt));
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -72,9 +72,9 @@ internal sealed partial class SqliteStore
         while (await reader.ReadAsync(cancellationToken))
         {
             subscriptions.Add(new SubscriptionRecord(
-                reader.GetString(0), reader.GetString(1), ParseList(NullableString(reader, 2)), ParseList(NullableString(reader, 3)),
-                ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
-                ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
+                reader.GetString(0), reader.GetString(1), StoreText.ParseList(NullableString(reader, 2)), StoreText.ParseList(NullableString(reader, 3)),
+                StoreText.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
+                StoreText.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
                 NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13)));
         }
 
@@ -283,7 +283,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$status", (object?)attempt.StatusCode ?? DBNull.Value);
             command.Parameters.AddWithValue("$latency", attempt.LatencyMs);
             command.Parameters.AddWithValue("$error", (object?)attempt.Error ?? DBNull.Value);
-            command.Parameters.AddWithValue("$verdict", VerdictText(attempt.Verdict));
+            command.Parameters.AddWithValue("$verdict", StoreText.VerdictText(attempt.Verdict));
             command.Parameters.AddWithValue("$next", StoreText.TimeOrNull(completion.NextAttemptAt));
             await command.ExecuteNonQueryAsync(cancellationToken);
             return true;
@@ -330,7 +330,7 @@ internal sealed partial class SqliteStore
             attempts.Add(new DeliveryAttemptRecord(
                 reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt32(4),
                 StoreText.ParseTime(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetInt32(6), reader.GetDouble(7),
-                NullableString(reader, 8), ParseVerdict(reader.GetString(9))));
+                NullableString(reader, 8), StoreText.ParseVerdict(reader.GetString(9))));
         }
 
         return attempts;
@@ -377,47 +377,4 @@ internal sealed partial class SqliteStore
         command.Parameters.AddWithValue("$at", StoreText.Time(time));
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
-
-    internal static object ListJson(IReadOnlyList<string>? values) =>
-        values is null ? DBNull.Value : JsonSerializer.Serialize(values, DeliveryStoreJson.Default.IReadOnlyListString);
-
-    internal static IReadOnlyList<string>? ParseList(string? json) =>
-        json is null ? null : JsonSerializer.Deserialize(json, DeliveryStoreJson.Default.IReadOnlyListString);
-
-    internal static string SubscriptionStatusText(SubscriptionStatus status) => status switch
-    {
-        SubscriptionStatus.Active => "active",
-        SubscriptionStatus.Failing => "failing",
-        SubscriptionStatus.Disabled => "disabled",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown subscription status."),
-    };
-
-    internal static SubscriptionStatus ParseSubscriptionStatus(string text) => text switch
-    {
-        "active" => SubscriptionStatus.Active,
-        "failing" => SubscriptionStatus.Failing,
-        "disabled" => SubscriptionStatus.Disabled,
-        _ => throw new InvalidDataException($"Unknown subscription status '{text}' in the store."),
-    };
-
-    internal static string VerdictText(DeliveryVerdict verdict) => verdict switch
-    {
-        DeliveryVerdict.Delivered => "delivered",
-        DeliveryVerdict.RetryLater => "retry",
-        DeliveryVerdict.Failed => "failed",
-        DeliveryVerdict.Disabled => "disabled",
-        _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict, "Unknown delivery verdict."),
-    };
-
-    internal static DeliveryVerdict ParseVerdict(string text) => text switch
-    {
-        "delivered" => DeliveryVerdict.Delivered,
-        "retry" => DeliveryVerdict.RetryLater,
-        "failed" => DeliveryVerdict.Failed,
-        "disabled" => DeliveryVerdict.Disabled,
-        _ => throw new InvalidDataException($"Unknown delivery verdict '{text}' in the store."),
-    };
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
-internal sealed partial class DeliveryStoreJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -96,7 +96,48 @@ internal static class StoreText
         using var document = JsonDocument.Parse(json);
         return document.RootElement.Clone();
     }
+
+    public static object ListJson(IReadOnlyList<string>? values) =>
+        values is null ? DBNull.Value : JsonSerializer.Serialize(values, StoreJsonContext.Default.IReadOnlyListString);
+
+    public static IReadOnlyList<string>? ParseList(string? json) =>
+        json is null ? null : JsonSerializer.Deserialize(json, StoreJsonContext.Default.IReadOnlyListString);
+
+    public static string SubscriptionStatusText(SubscriptionStatus status) => status switch
+    {
+        SubscriptionStatus.Active => "active",
+        SubscriptionStatus.Failing => "failing",
+        SubscriptionStatus.Disabled => "disabled",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown subscription status."),
+    };
+
+    public static SubscriptionStatus ParseSubscriptionStatus(string text) => text switch
+    {
+        "active" => SubscriptionStatus.Active,
+        "failing" => SubscriptionStatus.Failing,
+        "disabled" => SubscriptionStatus.Disabled,
+        _ => throw new InvalidDataException($"Unknown subscription status '{text}' in the store."),
+    };
+
+    public static string VerdictText(DeliveryVerdict verdict) => verdict switch
+    {
+        DeliveryVerdict.Delivered => "delivered",
+        DeliveryVerdict.RetryLater => "retry",
+        DeliveryVerdict.Failed => "failed",
+        DeliveryVerdict.Disabled => "disabled",
+        _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict, "Unknown delivery verdict."),
+    };
+
+    public static DeliveryVerdict ParseVerdict(string text) => text switch
+    {
+        "delivered" => DeliveryVerdict.Delivered,
+        "retry" => DeliveryVerdict.RetryLater,
+        "failed" => DeliveryVerdict.Failed,
+        "disabled" => DeliveryVerdict.Disabled,
+        _ => throw new InvalidDataException($"Unknown delivery verdict '{text}' in the store."),
+    };
 }
 
 [JsonSerializable(typeof(IReadOnlyList<FieldChange>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;
