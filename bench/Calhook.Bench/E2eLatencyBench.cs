@@ -42,9 +42,20 @@ internal static class E2eLatencyBench
     /// </summary>
     public static async Task<IEnumerable<Measure>> RunPostgresAsync(Uri emulator, bool quick)
     {
-        await using var server = await Calhook.TestKit.PostgresServer.StartAsync();
+        // CALHOOK_BENCH_PG_STATEMENTS=1: the server's top statements by time are printed after the run (pg_stat_statements).
+        var statements = Environment.GetEnvironmentVariable("CALHOOK_BENCH_PG_STATEMENTS") is { Length: > 0 };
+        await using var server = await Calhook.TestKit.PostgresServer.StartAsync(statements);
         var connectionString = await server.CreateDatabaseAsync("bench");
-        return await RunAsync(emulator, quick, connectionString);
+        var measures = await RunAsync(emulator, quick, connectionString);
+        if (statements)
+        {
+            foreach (var line in await server.TopStatementsAsync(connectionString, 20))
+            {
+                Console.Error.WriteLine("  pg: " + line);
+            }
+        }
+
+        return measures;
     }
 
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick, string? postgres = null)
