@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -111,12 +112,12 @@ internal sealed partial class ChannelLeadership(ICalhookStore store, StoreKind k
         }
     }
 
-    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "Instance {Instance} now opens and renews the push channels")]
+    [LoggerMessage(EventId = LogEvents.ChannelLeaseTaken, Level = LogLevel.Information, Message = "Instance {Instance} now opens and renews the push channels")]
     private static partial void LogLeading(ILogger logger, string instance);
 
-    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Instance {Instance} lost the channel lease; another instance renews the channels now")]
+    [LoggerMessage(EventId = LogEvents.ChannelLeaseLost, Level = LogLevel.Warning, Message = "Instance {Instance} lost the channel lease; another instance renews the channels now")]
     private static partial void LogLost(ILogger logger, string instance);
 
-    [LoggerMessage(EventId = 5108, Level = LogLevel.Warning, Message = "Taking or renewing the channel lease failed")]
+    [LoggerMessage(EventId = LogEvents.ChannelLeaseFailed, Level = LogLevel.Warning, Message = "Taking or renewing the channel lease failed")]
     private static partial void LogLeaseFailed(ILogger logger, Exception exception);
 }
