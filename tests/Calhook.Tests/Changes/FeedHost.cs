@@ -3,7 +3,7 @@ using Calhook.Storage;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Calhook.Tests.Api;
+namespace Calhook.Tests.Changes;
 
 /// <summary>
 /// A real Calhook host whose change log is filled through the store, as a sync commits it (commit, then signal).
