@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Calhook.Coordination;
 
 /// <summary>
-/// Invariant 5 across instances: a sync of a calendar runs only under the lease <c>sync:{watchId}</c>. An instance
+/// Invariant 5 (docs/architecture.md) across instances: a sync of a calendar runs only under the lease <c>sync:{watchId}</c>. An instance
 /// that finds the lease held by another does not sync; the store records that it asked, and the holder, when it
 /// releases the lease, learns that and runs one more sync itself (a ping received anywhere is never lost, and a burst
 /// spread over instances still folds into the holder's follow-up). The holder renews the lease every third of its
