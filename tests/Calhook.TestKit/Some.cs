@@ -58,6 +58,10 @@ public static class Some
     public static NewChange Deleted(string eventId) =>
         new(Id("chg"), ChangeTypes.Deleted, eventId, null, null, null, EventJson(eventId), []);
 
+    /// <summary>
+    /// A sync of the watch from its baseline state (no sync token yet) to <paramref name="token"/>; a later sync says
+    /// which token it started from with <c>with { ExpectedSyncToken = … }</c> (the store's fence checks it).
+    /// </summary>
     public static SyncCommit Commit(WatchRecord watch, string token, params NewChange[] changes) =>
-        new(watch.Id, watch.CalendarId, Time, changes.Select(c => new SnapshotWrite(c.EventId, c.EventJson)).ToList(), changes, token);
+        new(watch.Id, watch.CalendarId, Time, changes.Select(c => new SnapshotWrite(c.EventId, c.EventJson)).ToList(), changes, token, ExpectedSyncToken: null);
 }

@@ -1,5 +1,6 @@
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.Tests.Storage;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -74,8 +75,8 @@ internal sealed class FeedHost : IAsyncDisposable
     /// <summary>Commits one sync with the given changes on <paramref name="calendarId"/> and signals it, as the syncer does.</summary>
     public async Task<IReadOnlyList<Change>> CommitAsync(string calendarId, params NewChange[] changes)
     {
-        var appended = await Store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, Detected, [], changes, $"tok{Interlocked.Increment(ref _next)}"), CancellationToken.None);
+        var appended = await Store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, Detected, [], changes, $"tok{Interlocked.Increment(ref _next)}", ExpectedSyncToken: null), CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
         return appended;
     }
