@@ -89,9 +89,9 @@ internal static class LogEvents
     public const int LeaseRenewFailed = 5103;
     public const int LeaseExpiredTakenHere = 5104;
     public const int LeaseSweepFailed = 5105;
-    public const int ChannelLeaseTaken = 5106;
-    public const int ChannelLeaseLost = 5107;
-    public const int ChannelLeaseFailed = 5108;
+    public const int LeadershipTaken = 5106;
+    public const int LeadershipLost = 5107;
+    public const int LeadershipLeaseFailed = 5108;
     public const int LeaseReleaseFailed = 5109;
 
     // The emulator (90xx) has its own table, EmulatorLogEvents in Calhook.Emulator.
