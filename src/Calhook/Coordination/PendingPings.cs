@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.Hosting;
@@ -83,6 +84,6 @@ internal sealed partial class PendingPings(
     public static Task ClearAsync(ICalhookStore store, string watchId) =>
         store.ReleaseLeaseAsync(Prefix + watchId, Holder, CancellationToken.None);
 
-    [LoggerMessage(EventId = 5110, Level = LogLevel.Warning, Message = "Recording a ping of watch {WatchId} in the store failed; its sync is asked for here only")]
+    [LoggerMessage(EventId = LogEvents.PendingPingWriteFailed, Level = LogLevel.Warning, Message = "Recording a ping of watch {WatchId} in the store failed; its sync is asked for here only")]
     private static partial void LogWriteFailed(ILogger logger, string watchId, Exception exception);
 }

@@ -153,12 +153,12 @@ public sealed class ReceiverTests : IAsyncLifetime
         var address = new Uri(_host.BaseAddress, "google/notifications").ToString();
         var unknown = _host.Unknown;
         await _emulator.WatchDirectlyAsync(access, Alice, "fresh-channel", "fresh-token", address);
-        await Eventually.TrueAsync(() => Task.FromResult(_host.Unknown > unknown), because: () => "the fresh channel's ping never came");
+        await Polling.EventuallyAsync(() => Task.FromResult(_host.Unknown > unknown), TimeSpan.FromSeconds(15), "the fresh channel's ping comes");
 
         // An orphan's ping after it goes through the same stopper queue: once the orphan is stopped, the fresh one was judged.
         await _emulator.WatchDirectlyAsync(access, Alice, "orphan-after", "orphan-token", address);
-        await Eventually.TrueAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-after"),
-            because: () => "the orphan channel was never stopped");
+        await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-after"),
+            TimeSpan.FromSeconds(15), "the orphan channel is stopped");
 
         Assert.Contains(await _emulator.Control.GetChannelsAsync(Alice), c => c.Id == "fresh-channel");
     }
