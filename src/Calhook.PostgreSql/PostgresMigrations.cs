@@ -186,6 +186,19 @@ internal static class PostgresMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
+        // 5: the request budget's windows, as SQLite's migration 9.
+        (5, """
+            CREATE TABLE budget_windows (
+                instance_id   text NOT NULL,
+                scope         text NOT NULL,
+                span          text NOT NULL,
+                newest_bucket bigint NOT NULL,
+                counts        text NOT NULL,
+                saved_at      text NOT NULL,
+                PRIMARY KEY (instance_id, scope, span)
+            );
+            CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

@@ -192,5 +192,18 @@ internal static class SqliteMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
+        // 9: the request budget's windows, saved by each process so that a restart does not grant a fresh quota.
+        (9, """
+            CREATE TABLE budget_windows (
+                instance_id   TEXT NOT NULL,
+                scope         TEXT NOT NULL,
+                span          TEXT NOT NULL,
+                newest_bucket INTEGER NOT NULL,
+                counts        TEXT NOT NULL,
+                saved_at      TEXT NOT NULL,
+                PRIMARY KEY (instance_id, scope, span)
+            ) WITHOUT ROWID;
+            CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
+            """),
     ];
 }
