@@ -186,6 +186,12 @@ internal static class PostgresMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
+
+        // 5 (as SQLite's 9): pruning the attempt log by age finds the old attempts through an index instead of reading
+        // the whole log. Times compare bytewise, so the index is on the "C" collation the prune compares with.
+        (5, """
+            CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at COLLATE "C");
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

@@ -316,6 +316,9 @@ internal sealed partial class PostgresStore
         return await ReadAttemptsAsync(command, cancellationToken);
     }
 
+    /// <summary>The age half of <see cref="PruneDeliveryAttemptsAsync"/>: found through ix_delivery_attempts_attempted_at.</summary>
+    internal const string PruneAttemptsByAgeSql = """DELETE FROM delivery_attempts WHERE attempted_at COLLATE "C" < @before;""";
+
     public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
@@ -323,14 +326,16 @@ internal sealed partial class PostgresStore
         {
             // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
             // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
-            // Two instances pruning at once delete the same rows; the second finds them gone.
-            await using var command = Command(connection, transaction, """
+            // The old ones go first, through ix_delivery_attempts_attempted_at (one condition per statement, so each
+            // can use its index). Two instances pruning at once delete the same rows; the second finds them gone.
+            await using var command = Command(connection, transaction, PruneAttemptsByAgeSql + """
+
                 WITH floors AS MATERIALIZED (
                     SELECT s.id AS subscription_id,
                            (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC OFFSET (@keep - 1) LIMIT 1) AS floor
                     FROM subscriptions s)
                 DELETE FROM delivery_attempts a USING floors f
-                WHERE a.subscription_id = f.subscription_id AND (a.attempted_at COLLATE "C" < @before OR a.id < f.floor);
+                WHERE a.subscription_id = f.subscription_id AND a.id < f.floor;
                 """);
             command.Parameters.AddWithValue("before", StoreText.Time(olderThan));
             command.Parameters.AddWithValue("keep", keepPerSubscription);

@@ -192,5 +192,10 @@ internal static class SqliteMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
+        // 9: pruning the attempt log by age (Calhook:Delivery:AttemptLogMaxAge) finds the old attempts through an index
+        // instead of reading the whole log.
+        (9, """
+            CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at);
+            """),
     ];
 }

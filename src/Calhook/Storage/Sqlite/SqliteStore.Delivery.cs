@@ -348,6 +348,9 @@ internal sealed partial class SqliteStore
         return await ReadAttemptsAsync(command, cancellationToken);
     }
 
+    /// <summary>The age half of <see cref="PruneDeliveryAttemptsAsync"/>: found through ix_delivery_attempts_attempted_at.</summary>
+    internal const string PruneAttemptsByAgeSql = "DELETE FROM delivery_attempts WHERE attempted_at < $before;";
+
     public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
@@ -355,8 +358,8 @@ internal sealed partial class SqliteStore
         {
             // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
             // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
-            await using var command = Command(connection, transaction, """
-                DELETE FROM delivery_attempts WHERE attempted_at < $before;
+            await using var command = Command(connection, transaction, PruneAttemptsByAgeSql + """
+
                 WITH floors AS (
                     SELECT s.id AS subscription_id,
                            (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC LIMIT 1 OFFSET $keep - 1) AS floor
