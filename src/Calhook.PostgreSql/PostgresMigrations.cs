@@ -192,6 +192,14 @@ internal static class PostgresMigrations
         (5, """
             CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at COLLATE "C");
             """),
+
+        // 6 (as SQLite's 10): a subscription's latest replay; its progress is counted from the deliveries in its range.
+        (6, """
+            ALTER TABLE subscriptions ADD COLUMN replay_after bigint NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_through bigint NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_total integer NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_requested_at text NULL;
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

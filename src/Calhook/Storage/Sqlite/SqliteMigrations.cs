@@ -197,5 +197,13 @@ internal static class SqliteMigrations
         (9, """
             CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at);
             """),
+        // 10: a subscription's latest replay (the changes after replay_after up to replay_through, replay_total of them
+        // queued again at replay_requested_at); its progress is counted from the deliveries in that range.
+        (10, """
+            ALTER TABLE subscriptions ADD COLUMN replay_after INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_through INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_total INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_requested_at TEXT NULL;
+            """),
     ];
 }

@@ -11,7 +11,12 @@ internal sealed partial class SqliteStore
     private const string SubscriptionColumns = """
         s.id, s.url, s.types_json, s.calendar_ids_json, s.ignore_paths_json, s.protected_secret, s.protected_previous_secret,
         s.previous_secret_expires_at, s.status, s.cursor, s.created_at, s.last_success_at, s.last_error,
-        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending')
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending'),
+        s.replay_after, s.replay_through, s.replay_total, s.replay_requested_at,
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending'
+            AND d.sequence > s.replay_after AND d.sequence <= s.replay_through),
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'failed'
+            AND d.sequence > s.replay_after AND d.sequence <= s.replay_through)
         """;
 
     private const string AttemptColumns = "id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict";
@@ -75,7 +80,9 @@ internal sealed partial class SqliteStore
                 reader.GetString(0), reader.GetString(1), StoreText.ParseList(NullableString(reader, 2)), StoreText.ParseList(NullableString(reader, 3)),
                 StoreText.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
                 StoreText.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
-                NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13)));
+                NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13),
+                reader.IsDBNull(14) ? null : new ReplayProgress(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt32(16),
+                    StoreText.ParseTime(reader.GetString(17)), reader.GetInt64(18), reader.GetInt64(19))));
         }
 
         return subscriptions;
@@ -144,13 +151,24 @@ internal sealed partial class SqliteStore
         }, cancellationToken);
     }
 
-    public Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    public Task<int> ReplayDeliveriesAsync(string subscriptionId, long after, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deliveries);
         return WriteAsync(async (connection, transaction) =>
         {
             await using var insert = InsertDeliveryCommand(connection, transaction, dueAt, replay: true);
-            return await InsertDeliveriesAsync(insert, subscriptionId, deliveries, cancellationToken);
+            var count = await InsertDeliveriesAsync(insert, subscriptionId, deliveries, cancellationToken);
+            await using var record = Command(connection, transaction, """
+                UPDATE subscriptions SET replay_after = $after, replay_through = $through, replay_total = $total, replay_requested_at = $at
+                WHERE id = $id;
+                """);
+            record.Parameters.AddWithValue("$id", subscriptionId);
+            record.Parameters.AddWithValue("$after", after);
+            record.Parameters.AddWithValue("$through", deliveries.Count == 0 ? after : deliveries.Max(d => d.Sequence));
+            record.Parameters.AddWithValue("$total", count);
+            record.Parameters.AddWithValue("$at", StoreText.Time(dueAt));
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            return count;
         }, cancellationToken);
     }
 
