@@ -72,6 +72,13 @@ internal sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(commit);
         return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
         {
+            // The fence first (a list that stores a token): one overtaken by another sync of the watch writes nothing.
+            if (commit.NextSyncToken is not null
+                && !await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
+            {
+                throw new SyncSupersededException(commit.WatchId);
+            }
+
             if (commit.FullList)
             {
                 await using var clear = Command(connection, transaction, "DELETE FROM calendar_entries WHERE watch_id = @w;");
@@ -101,13 +108,8 @@ internal sealed partial class PostgresStore
             var appended = await AppendCalendarChangesAsync(connection, transaction, commit, cancellationToken);
             if (commit.NextSyncToken is not null)
             {
-                await using var state = Command(connection, transaction, """
-                    UPDATE sync_state SET sync_token = @token, last_sync_at = @at WHERE watch_id = @w;
-                    UPDATE watches SET status = 'active' WHERE id = @w AND status = 'starting';
-                    """);
+                await using var state = Command(connection, transaction, "UPDATE watches SET status = 'active' WHERE id = @w AND status = 'starting';");
                 state.Parameters.AddWithValue("w", commit.WatchId);
-                state.Parameters.AddWithValue("token", commit.NextSyncToken);
-                state.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
                 await state.ExecuteNonQueryAsync(cancellationToken);
             }
 

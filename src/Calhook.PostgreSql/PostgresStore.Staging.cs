@@ -66,15 +66,24 @@ internal sealed partial class PostgresStore
     public Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
+        return CommitOrDiscardAsync(commit, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<Change>> CommitOrDiscardAsync(FullSyncCommit commit, CancellationToken cancellationToken)
+    {
+        var changes = await WriteAsync<IReadOnlyList<Change>?>(async (connection, transaction) =>
         {
             if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
             {
-                await using var discard = Command(connection, transaction, "DELETE FROM snapshot_staging WHERE watch_id = @w AND attempt_id = @a;");
-                discard.Parameters.AddWithValue("w", commit.WatchId);
-                discard.Parameters.AddWithValue("a", commit.AttemptId);
-                await discard.ExecuteNonQueryAsync(cancellationToken);
+                await DiscardAttemptAsync(connection, transaction, commit, cancellationToken);
                 return [];
+            }
+
+            // The fence first: a list another sync overtook writes nothing but the removal of its own staged rows.
+            if (!await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
+            {
+                await DiscardAttemptAsync(connection, transaction, commit, cancellationToken);
+                return null;
             }
 
             // For a repeated event the later staged row (higher id) wins.
@@ -92,10 +101,19 @@ internal sealed partial class PostgresStore
             }
 
             var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
-            var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken);
+            var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken, commit.ExpectedSyncToken);
             await WriteSnapshotsAsync(connection, transaction, rows.WatchId, rows.Snapshots, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, rows, cancellationToken);
             return await AppendChangesAsync(connection, transaction, rows, cancellationToken);
         }, cancellationToken);
+        return changes ?? throw new SyncSupersededException(commit.WatchId);
+    }
+
+    /// <summary>Deletes the attempt's staged rows, and nothing else.</summary>
+    private static async Task DiscardAttemptAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
+    {
+        await using var discard = Command(connection, transaction, "DELETE FROM snapshot_staging WHERE watch_id = @w AND attempt_id = @a;");
+        discard.Parameters.AddWithValue("w", commit.WatchId);
+        discard.Parameters.AddWithValue("a", commit.AttemptId);
+        await discard.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -72,10 +72,47 @@ internal sealed partial class PostgresStore
                 return [];
             }
 
+            // The fence is the first write: a superseded commit throws before it wrote anything (the transaction rolls back).
+            if (!await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
+            {
+                throw new SyncSupersededException(commit.WatchId);
+            }
+
             await WriteSnapshotsAsync(connection, transaction, commit.WatchId, commit.Snapshots, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, commit, cancellationToken);
             return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The fence of a sync commit (invariant 5 across processes): stores the next sync token and the sync time only when
+    /// the watch's stored token is still <paramref name="expected"/> (null matches a watch before its baseline); false,
+    /// writing nothing, when another sync committed since this one read the token. It is the transaction's first
+    /// write: the UPDATE locks the watch's row until the commit, so a second committer of the same watch waits for it
+    /// and, under READ COMMITTED, re-checks the WHERE against the row the first one committed and matches nothing.
+    /// The check and the write are therefore one step across instances, and nothing is written before it.
+    /// A watch's row is created with it; one missing is created by a baseline (ON CONFLICT: a racing creator wins).
+    /// </summary>
+    private static async Task<bool> ClaimSyncTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string watchId, string? expected,
+        string next, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var claim = Command(connection, transaction,
+            "UPDATE sync_state SET sync_token = @token, last_sync_at = @at WHERE watch_id = @w AND sync_token IS NOT DISTINCT FROM @expected;");
+        claim.Parameters.AddWithValue("w", watchId);
+        claim.Parameters.AddWithValue("token", next);
+        claim.Parameters.AddWithValue("at", StoreText.Time(at));
+        claim.Parameters.Add(new NpgsqlParameter("expected", NpgsqlDbType.Text) { Value = (object?)expected ?? DBNull.Value });
+        if (await claim.ExecuteNonQueryAsync(cancellationToken) == 1)
+        {
+            return true;
+        }
+
+        if (expected is not null)
+        {
+            return false;
+        }
+
+        claim.CommandText = "INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES (@w, @token, @at) ON CONFLICT (watch_id) DO NOTHING;";
+        return await claim.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <summary>Upserts and deletes every snapshot with one statement each (the rows travel as arrays).</summary>
@@ -184,18 +221,6 @@ internal sealed partial class PostgresStore
 
     private static void TextArray(NpgsqlCommand command, string name, IEnumerable<string?> values) =>
         command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() });
-
-    private static async Task StoreSyncTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncCommit commit, CancellationToken cancellationToken)
-    {
-        await using var state = Command(connection, transaction, """
-            INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES (@w, @token, @at)
-            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at;
-            """);
-        state.Parameters.AddWithValue("w", commit.WatchId);
-        state.Parameters.AddWithValue("token", commit.NextSyncToken);
-        state.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
-        await state.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     public async Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken)
     {

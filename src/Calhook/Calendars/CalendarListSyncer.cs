@@ -59,8 +59,20 @@ internal sealed partial class CalendarListSyncer(
         var account = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.AccountId == watch.AccountId && w.Kind == WatchKind.Calendar).ToList();
         var stops = account.Where(w => detection.Removed.Contains(w.CalendarId))
             .Select(w => new WatchStop(w.Id, CalendarWatches.RemovedReason(w.CalendarId))).ToList();
-        var commit = new CalendarListCommit(watch.Id, now, full, detection.Entries, detection.Changes, stops, nextToken);
-        var appended = await store.CommitCalendarListAsync(commit, CancellationToken.None);
+        var commit = new CalendarListCommit(watch.Id, now, full, detection.Entries, detection.Changes, stops, nextToken, state.SyncToken);
+        IReadOnlyList<Change> appended;
+        try
+        {
+            appended = await store.CommitCalendarListAsync(commit, CancellationToken.None);
+        }
+        catch (SyncSupersededException)
+        {
+            // Another sync of the list (another instance, which took the lease while this one stalled) committed after
+            // this one read the token: its commit stands, and this one wrote nothing.
+            LogSuperseded(watch.Id);
+            return SyncOutcome.Skipped;
+        }
+
         watches.Appended(appended);
 
         LogSynced(watch.Id, full, items!.Count, appended.Count);
@@ -101,6 +113,9 @@ internal sealed partial class CalendarListSyncer(
 
     [LoggerMessage(EventId = LogEvents.CalendarListSynced, Level = LogLevel.Debug, Message = "Calendar list of watch {WatchId} synced (full list: {Full}): {Items} entries read, {Changes} changes")]
     private partial void LogSynced(string watchId, bool full, int items, int changes);
+
+    [LoggerMessage(EventId = LogEvents.CalendarListSuperseded, Level = LogLevel.Warning, Message = "Calendar list sync of watch {WatchId} was not committed: another sync of the list (another instance) committed after it started, so it stands")]
+    private partial void LogSuperseded(string watchId);
 
     [LoggerMessage(EventId = LogEvents.CalendarListSyncFailed, Level = LogLevel.Warning, Message = "Calendar list sync of watch {WatchId} failed with {Status} ({Reason})")]
     private partial void LogFailed(string watchId, int status, string? reason);

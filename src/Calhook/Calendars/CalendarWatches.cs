@@ -183,7 +183,7 @@ internal sealed partial class CalendarWatches(
         var commit = new CalendarListCommit(listWatch.Id, time.GetUtcNow(), FullList: false,
             previous is null ? [] : [new CalendarEntryWrite(watch.CalendarId, null)],
             [new NewCalendarChange(changeIds.Next(), ChangeTypes.CalendarRemoved, watch.CalendarId, null, previous, [])],
-            stops, NextSyncToken: null);
+            stops, NextSyncToken: null, ExpectedSyncToken: null);
         var appended = await store.CommitCalendarListAsync(commit, CancellationToken.None);
         Appended(appended);
         foreach (var stop in stops)

@@ -48,6 +48,7 @@ internal static class LogEvents
     // Calendar lists (16xx)
     public const int CalendarListSynced = 1601;
     public const int CalendarListSyncFailed = 1602;
+    public const int CalendarListSuperseded = 1603;
     public const int CalendarWatchStopped = 1611;
     public const int CalendarFollowed = 1612;
 
@@ -58,6 +59,7 @@ internal static class LogEvents
     public const int SyncFullListStaged = 3004;
     public const int SyncFullListRead = 3005;
     public const int SyncCommittedWithProblem = 3006;
+    public const int SyncSuperseded = 3007;
 
     // Sync scheduler (31xx)
     public const int SyncCrashed = 3101;

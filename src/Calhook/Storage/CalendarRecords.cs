@@ -30,7 +30,10 @@ public sealed record WatchStop(string WatchId, string Reason);
 /// <summary>
 /// What one calendar-list sync commits, in one transaction: the entry snapshots (all replaced when
 /// <see cref="FullList"/>), the calendar-level changes, the event watches it stops, and the next sync token (null
-/// keeps the stored one, as a removal found by an event watch's 404 does).
+/// keeps the stored one, as a removal found by an event watch's 404 does). With a next sync token the commit is fenced
+/// like an event sync's: it lands only while the watch still has <see cref="ExpectedSyncToken"/> (the token the list
+/// started from, null for the first list), else it writes nothing (<see cref="SyncSupersededException"/>). Without one
+/// (a removal) it is not fenced and <see cref="ExpectedSyncToken"/> is ignored.
 /// </summary>
 public sealed record CalendarListCommit(
     string WatchId,
@@ -39,4 +42,5 @@ public sealed record CalendarListCommit(
     IReadOnlyList<CalendarEntryWrite> Entries,
     IReadOnlyList<NewCalendarChange> Changes,
     IReadOnlyList<WatchStop> Stops,
-    string? NextSyncToken);
+    string? NextSyncToken,
+    string? ExpectedSyncToken);

@@ -68,6 +68,10 @@ public interface ICalhookStore
     /// a change (including <see cref="NewChange.SplitFrom"/>) reads back from <see cref="ReadChangesAsync"/> as committed.
     /// When the watch was stopped because its calendar was removed (a <see cref="CommitCalendarListAsync"/> stop), it
     /// writes nothing and returns no change: <c>calendar.removed</c> stays the calendar's last change.
+    /// The fence (invariant 5 across processes): the first write stores the next token only where the watch's stored
+    /// token is still <see cref="SyncCommit.ExpectedSyncToken"/> (null: before the baseline), atomically with the
+    /// check; when it is not (another sync committed since this one read it), nothing at all is written and
+    /// <see cref="SyncSupersededException"/> is thrown.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken);
 
@@ -109,6 +113,8 @@ public interface ICalhookStore
     /// One transaction: moves the attempt's staged rows into the snapshots, then forgets <see cref="FullSyncCommit.Forgotten"/>,
     /// appends the changes, stores the sync token and deletes the attempt's staging. Either all of it happens or none.
     /// For a watch stopped because its calendar was removed, it only discards the attempt's staging and returns no change.
+    /// Fenced as <see cref="CommitSyncAsync"/> on <see cref="FullSyncCommit.ExpectedSyncToken"/>: a superseded list
+    /// only discards the attempt's staged rows (no snapshot, change or token) and throws <see cref="SyncSupersededException"/>.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitFullSyncAsync(FullSyncCommit commit, CancellationToken cancellationToken);
 
@@ -133,7 +139,9 @@ public interface ICalhookStore
     /// <see cref="CalendarListCommit.Stops"/> (status stopped, the reason read back as its error); appends the
     /// calendar-level changes after the last sequence (event id empty, the entry as <see cref="Change.Calendar"/>);
     /// and, when a next sync token is given, stores it with the sync time and ends the watch's <c>starting</c>.
-    /// Returns the appended changes. Either all of it happens or none.
+    /// Returns the appended changes. Either all of it happens or none. With a next sync token it is fenced as
+    /// <see cref="CommitSyncAsync"/> on <see cref="CalendarListCommit.ExpectedSyncToken"/> (superseded: nothing written,
+    /// <see cref="SyncSupersededException"/>); without one (a removal found by an event watch) it is not fenced.
     /// </summary>
     Task<IReadOnlyList<Change>> CommitCalendarListAsync(CalendarListCommit commit, CancellationToken cancellationToken);
 

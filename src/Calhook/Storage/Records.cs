@@ -73,14 +73,20 @@ public sealed record NewChange(
     IReadOnlyList<FieldChange> Diff,
     string? SplitFrom = null);
 
-/// <summary>What one sync commits: all of it in one transaction (invariant 1, docs/architecture.md).</summary>
+/// <summary>
+/// What one sync commits: all of it in one transaction (invariant 1, docs/architecture.md).
+/// <see cref="ExpectedSyncToken"/> is the sync token the sync started from (null for a baseline): the commit lands only
+/// while the watch still has that token, so a sync overtaken by another (another instance took over while this one
+/// stalled) writes nothing (<see cref="SyncSupersededException"/>; invariant 5, docs/architecture.md).
+/// </summary>
 public sealed record SyncCommit(
     string WatchId,
     string CalendarId,
     DateTimeOffset DetectedAt,
     IReadOnlyList<SnapshotWrite> Snapshots,
     IReadOnlyList<NewChange> Changes,
-    string NextSyncToken);
+    string NextSyncToken,
+    string? ExpectedSyncToken);
 
 /// <summary>A read of the change log. <see cref="Limit"/> is already clamped by the caller.</summary>
 public sealed record ChangeQuery(long After, int Limit, string? CalendarId = null, IReadOnlyCollection<string>? Types = null);
@@ -97,6 +103,8 @@ public sealed record StagedSnapshot(string EventId, byte[] Json);
 /// <summary>
 /// What the end of a full list commits, in one transaction: the attempt's staged snapshots, the forgotten events
 /// (stored but absent from the list, or last listed as a tombstone), the changes and the list's sync token (invariant 1, docs/architecture.md).
+/// <see cref="ExpectedSyncToken"/> is the sync token the list started from: null for a baseline, the refused token for
+/// a resync after a 410; as for <see cref="SyncCommit"/>, the commit lands only while the watch still has it.
 /// </summary>
 public sealed record FullSyncCommit(
     string WatchId,
@@ -105,4 +113,5 @@ public sealed record FullSyncCommit(
     DateTimeOffset DetectedAt,
     IReadOnlyList<string> Forgotten,
     IReadOnlyList<NewChange> Changes,
-    string NextSyncToken);
+    string NextSyncToken,
+    string? ExpectedSyncToken);

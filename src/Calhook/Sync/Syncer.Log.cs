@@ -25,4 +25,7 @@ internal sealed partial class Syncer
 
     [LoggerMessage(EventId = LogEvents.SyncCommittedWithProblem, Level = LogLevel.Warning, Message = "Sync of watch {WatchId} committed with a problem: {Problem}")]
     private partial void LogDetectionProblem(string watchId, string problem);
+
+    [LoggerMessage(EventId = LogEvents.SyncSuperseded, Level = LogLevel.Warning, Message = "Sync of watch {WatchId} ({Kind}) was not committed: another sync of the watch (another instance) committed after it started, so it stands")]
+    private partial void LogSuperseded(string watchId, SyncKind kind);
 }

@@ -54,10 +54,18 @@ internal sealed partial class Syncer(
         var state = await store.GetSyncStateAsync(watchId, cancellationToken);
         var run = state.SyncToken is { } syncToken
             ? await IncrementalAsync(watch, syncToken, cancellationToken)
-            : await FullListAsync(watch, SyncKind.Baseline, cancellationToken);
+            : await FullListAsync(watch, SyncKind.Baseline, null, cancellationToken);
         if (run.Error is { } error)
         {
             return await FailAsync(watch, error, cancellationToken);
+        }
+
+        if (run.Superseded)
+        {
+            // Another sync of the watch (another instance, which took the lease while this one stalled) committed
+            // after this one read the sync token: its commit is the newer state, and this one wrote nothing.
+            LogSuperseded(watchId, run.Kind);
+            return SyncOutcome.Skipped;
         }
 
         var appended = run.Appended;
@@ -101,7 +109,7 @@ internal sealed partial class Syncer(
                 // the snapshots, so deletions made during the gap are still reported and unchanged events are not
                 // (never treat a refused token as "nothing changed").
                 LogFullResync(watch.Id, refused.Status, refused.Reason);
-                return await FullListAsync(watch, SyncKind.FullResync, cancellationToken);
+                return await FullListAsync(watch, SyncKind.FullResync, syncToken, cancellationToken);
             }
 
             if (response.Error is { } error)
@@ -126,17 +134,27 @@ internal sealed partial class Syncer(
             var rows = detector.Observe(items, await store.GetSnapshotBytesAsync(watch.Id, ChangeRules.SnapshotIdsFor(items), cancellationToken));
             var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
             List<SnapshotWrite> writes = [.. rows.Select(r => new SnapshotWrite(r.EventId, Encoding.UTF8.GetString(r.Json))), .. detection.Forgotten.Select(id => new SnapshotWrite(id, null))];
-            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken);
+            var commit = new SyncCommit(watch.Id, watch.CalendarId, timeProvider.GetUtcNow(), writes, detection.Changes, page.NextSyncToken, syncToken);
 
             // Past this point the sync is one transaction; cancelling it now would only waste the work done.
             using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
-            var appended = await store.CommitSyncAsync(commit, CancellationToken.None);
+            IReadOnlyList<Change> appended;
+            try
+            {
+                appended = await store.CommitSyncAsync(commit, CancellationToken.None);
+            }
+            catch (SyncSupersededException)
+            {
+                return Run.Overtaken(SyncKind.Incremental, items.Count);
+            }
+
             Traced(appended, committing);
             return new Run(SyncKind.Incremental, items.Count, appended, null, detector.Problems);
         }
     }
 
-    private async Task<Run> FullListAsync(WatchRecord watch, SyncKind kind, CancellationToken cancellationToken)
+    /// <summary>A full list; <paramref name="startedFrom"/> is the watch's sync token it replaces (null for a baseline, the refused one for a resync).</summary>
+    private async Task<Run> FullListAsync(WatchRecord watch, SyncKind kind, string? startedFrom, CancellationToken cancellationToken)
     {
         var attemptId = Guid.NewGuid().ToString("N");
         await store.ClearStagingAsync(watch.Id, cancellationToken);
@@ -210,11 +228,21 @@ internal sealed partial class Syncer(
 
         var detection = detector.Finish(await UnlistedAsync(watch, detector, cancellationToken));
         LogFullListRead(watch.Id, kind, items, detection.Changes.Count);
-        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken);
+        var commit = new FullSyncCommit(watch.Id, watch.CalendarId, attemptId, timeProvider.GetUtcNow(), detection.Forgotten, detection.Changes, nextSyncToken, startedFrom);
 
         // Past this point the sync is one transaction; cancelling it now would only waste the work done.
         using var committing = Hosting.CalhookTelemetry.Source.StartActivity("calhook.commit");
-        var appended = await store.CommitFullSyncAsync(commit, CancellationToken.None);
+        IReadOnlyList<Change> appended;
+        try
+        {
+            appended = await store.CommitFullSyncAsync(commit, CancellationToken.None);
+        }
+        catch (SyncSupersededException)
+        {
+            // The store dropped this attempt's staged rows with the refused commit.
+            return Run.Overtaken(kind, items);
+        }
+
         Traced(appended, committing);
         return new Run(kind, items, appended, null, detector.Problems);
     }
@@ -250,10 +278,15 @@ internal sealed partial class Syncer(
 
     private static GoogleError NoSyncToken => new(GoogleErrorKind.Other, 200, null, "The last page carried no nextSyncToken.");
 
-    /// <summary>What reading and committing gave: the appended changes, or the Google error that stopped the sync.</summary>
-    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error, IReadOnlyList<string> Problems)
+    /// <summary>
+    /// What reading and committing gave: the appended changes, the Google error that stopped the sync, or that the
+    /// commit was superseded (another sync of the watch committed first; nothing was written).
+    /// </summary>
+    private sealed record Run(SyncKind Kind, int Items, IReadOnlyList<Change> Appended, GoogleError? Error, IReadOnlyList<string> Problems, bool Superseded = false)
     {
         public static Run Failed(GoogleError error) => new(SyncKind.Incremental, 0, [], error, []);
+
+        public static Run Overtaken(SyncKind kind, int items) => new(kind, items, [], null, [], Superseded: true);
     }
 
     private async Task<SyncOutcome> FailAsync(WatchRecord watch, GoogleError error, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.Tests.Storage;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -54,8 +55,8 @@ internal sealed class FeedHost : IAsyncDisposable
                 type == ChangeTypes.Deleted ? null : json, type == ChangeTypes.Created ? null : json, []);
         }).ToList();
         var store = Host.Services.GetRequiredService<ICalhookStore>();
-        var appended = await store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}"),
+        var appended = await store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}", ExpectedSyncToken: null),
             CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
         return appended;
@@ -69,8 +70,8 @@ internal sealed class FeedHost : IAsyncDisposable
         var diff = diffPaths.Select(path => new FieldChange(path, null, null)).ToList();
         var change = new NewChange($"chg_{Guid.NewGuid():N}", ChangeTypes.Updated, id, null, null, json, json, diff);
         var store = Host.Services.GetRequiredService<ICalhookStore>();
-        var appended = await store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok{_next}"),
+        var appended = await store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok{_next}", ExpectedSyncToken: null),
             CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
         return appended[0];
@@ -87,8 +88,8 @@ internal sealed class FeedHost : IAsyncDisposable
                 $$"""{"id":"{{id}}","status":"confirmed","description":"{{padding}}"}""", null, []);
         }).ToList();
         var store = Host.Services.GetRequiredService<ICalhookStore>();
-        var appended = await store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}"),
+        var appended = await store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], changes, $"tok{_next}", ExpectedSyncToken: null),
             CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
     }
@@ -98,8 +99,8 @@ internal sealed class FeedHost : IAsyncDisposable
     {
         var change = new NewChange($"chg_{Guid.NewGuid():N}", ChangeTypes.Created, "ev_raw", null, null, eventJson, null, []);
         var store = Host.Services.GetRequiredService<ICalhookStore>();
-        var appended = await store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok_raw{Interlocked.Increment(ref _next)}"),
+        var appended = await store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, new DateTimeOffset(2026, 11, 28, 10, 0, 0, 123, TimeSpan.Zero), [], [change], $"tok_raw{Interlocked.Increment(ref _next)}", ExpectedSyncToken: null),
             CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
     }

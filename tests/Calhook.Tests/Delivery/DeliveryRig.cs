@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.Tests.Storage;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -66,8 +67,8 @@ internal sealed class DeliveryRig : IAsyncDisposable
     /// <summary>Commits one sync with the given changes and signals it, as the syncer does.</summary>
     public async Task<IReadOnlyList<Change>> CommitAsync(string calendarId, params NewChange[] changes)
     {
-        var appended = await Store.CommitSyncAsync(
-            new SyncCommit(WatchId, calendarId, Detected, [], changes, $"tok{Interlocked.Increment(ref _next)}"), CancellationToken.None);
+        var appended = await Store.CommitNextAsync(
+            new SyncCommit(WatchId, calendarId, Detected, [], changes, $"tok{Interlocked.Increment(ref _next)}", ExpectedSyncToken: null), CancellationToken.None);
         Host.Services.GetRequiredService<ChangeNotifier>().Notify(appended[^1].Sequence);
         return appended;
     }

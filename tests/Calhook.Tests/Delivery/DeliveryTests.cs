@@ -309,7 +309,7 @@ public abstract class DeliveryTests
 
         // A commit lands in the store but no process is running to signal it: it is behind no cursor yet.
         var offline = await OpenStoreAsync(rig);
-        var appended = await offline.CommitSyncAsync(new Calhook.Storage.SyncCommit(DeliveryRig.WatchId, "a@example.com", DateTimeOffset.UnixEpoch, [], [rig.Created()], "tok_offline"), CancellationToken.None);
+        var appended = await offline.CommitNextAsync(new Calhook.Storage.SyncCommit(DeliveryRig.WatchId, "a@example.com", DateTimeOffset.UnixEpoch, [], [rig.Created()], "tok_offline", ExpectedSyncToken: null), CancellationToken.None);
         Assert.NotNull(store);
         (offline as IDisposable)?.Dispose();
         await rig.Host.StartAsync();

@@ -44,7 +44,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         Assert.Equal(channel, await reopened.GetChannelAsync(channel.Id, Ct));
         Assert.Equal(new SyncState("token-1", Some.Time), await reopened.GetSyncStateAsync(watch.Id, Ct));
         Assert.Equal(committed.Select(c => (c.Id, c.Sequence)), (await reopened.ReadChangesAsync(new ChangeQuery(0, 10), Ct)).Select(c => (c.Id, c.Sequence)));
-        Assert.Equal(2, Assert.Single(await reopened.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")), Ct)).Sequence);
+        Assert.Equal(2, Assert.Single(await reopened.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")) with { ExpectedSyncToken = "token-1" }, Ct)).Sequence);
     }
 
     [Fact]
@@ -99,11 +99,16 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     {
         // Separate instances share no in-process gate: only BEGIN IMMEDIATE serializes them, as for two processes.
         using var other = await OpenAsync();
-        var watch = await AddWatchAsync();
+        var watches = new List<WatchRecord>();
+        for (var i = 0; i < 40; i++)
+        {
+            watches.Add(await AddWatchAsync($"cal{i}@example.com"));
+        }
+
         var tasks = Enumerable.Range(0, 40).Select(i =>
         {
             var store = i % 2 == 0 ? Store : other;
-            return Task.Run(() => store.CommitSyncAsync(Some.Commit(watch, $"t{i}", Some.Created($"e{i}-a"), Some.Created($"e{i}-b")), Ct));
+            return Task.Run(() => store.CommitSyncAsync(Some.Commit(watches[i], $"t{i}", Some.Created($"e{i}-a"), Some.Created($"e{i}-b")), Ct));
         });
 
         var results = await Task.WhenAll(tasks);
@@ -118,7 +123,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         const int count = 100_000;
         var watch = await AddWatchAsync();
         var snapshots = Enumerable.Range(0, count).Select(i => new SnapshotWrite($"event{i:D6}", Some.EventJson($"event{i:D6}"))).ToList();
-        var commit = new SyncCommit(watch.Id, watch.CalendarId, Some.Time, snapshots, [], "token-after-full-sync");
+        var commit = new SyncCommit(watch.Id, watch.CalendarId, Some.Time, snapshots, [], "token-after-full-sync", ExpectedSyncToken: null);
 
         var stopwatch = Stopwatch.StartNew();
         await Store.CommitSyncAsync(commit, Ct);

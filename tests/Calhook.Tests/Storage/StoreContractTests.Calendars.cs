@@ -34,7 +34,7 @@ public abstract partial class StoreContractTests
         var entry = """{"kind":"calendar#calendarListEntry","id":"team@group.calendar.google.com","summary":"Team"}""";
         var baseline = new CalendarListCommit(list.Id, CalendarsNow, FullList: true,
             [new CalendarEntryWrite("team@group.calendar.google.com", entry), new CalendarEntryWrite("other@example.com", """{"id":"other@example.com"}""")],
-            [], [], "token-1");
+            [], [], "token-1", ExpectedSyncToken: null);
         Assert.Empty(await Store.CommitCalendarListAsync(baseline, Ct));
         Assert.Equal("token-1", (await Store.GetCalendarListStateAsync(list.Id, Ct)).SyncToken);
         Assert.Equal(CalendarsNow, (await Store.GetCalendarListStateAsync(list.Id, Ct)).LastFullListAt);
@@ -42,7 +42,7 @@ public abstract partial class StoreContractTests
 
         var removed = new NewCalendarChange("chg_removed", ChangeTypes.CalendarRemoved, "team@group.calendar.google.com", null, entry, []);
         var commit = new CalendarListCommit(list.Id, CalendarsNow.AddMinutes(1), FullList: false,
-            [new CalendarEntryWrite("team@group.calendar.google.com", null)], [removed], [new WatchStop(eventWatch.Id, "calendar removed")], "token-2");
+            [new CalendarEntryWrite("team@group.calendar.google.com", null)], [removed], [new WatchStop(eventWatch.Id, "calendar removed")], "token-2", ExpectedSyncToken: "token-1");
         var appended = await Store.CommitCalendarListAsync(commit, Ct);
 
         var change = Assert.Single(appended);
@@ -58,7 +58,7 @@ public abstract partial class StoreContractTests
         Assert.Equal(CalendarsNow, (await Store.GetCalendarListStateAsync(list.Id, Ct)).LastFullListAt);
 
         var added = new NewCalendarChange("chg_added", ChangeTypes.CalendarAdded, "new@example.com", """{"id":"new@example.com","summary":"New"}""", null, []);
-        var keepToken = new CalendarListCommit(list.Id, CalendarsNow.AddMinutes(2), FullList: false, [], [added], [], NextSyncToken: null);
+        var keepToken = new CalendarListCommit(list.Id, CalendarsNow.AddMinutes(2), FullList: false, [], [added], [], NextSyncToken: null, ExpectedSyncToken: null);
         var second = Assert.Single(await Store.CommitCalendarListAsync(keepToken, Ct));
         Assert.Equal("New", second.Calendar!.Value.GetProperty("summary").GetString());
         Assert.Equal(JsonValueKind.Object, (await Store.ReadChangesAsync(new ChangeQuery(1, 10), Ct))[0].Calendar!.Value.ValueKind);
@@ -74,14 +74,14 @@ public abstract partial class StoreContractTests
         var removed = new NewCalendarChange("chg_removed", ChangeTypes.CalendarRemoved, "team@group.calendar.google.com", null,
             """{"id":"team@group.calendar.google.com"}""", []);
         var removal = Assert.Single(await Store.CommitCalendarListAsync(new CalendarListCommit(list.Id, CalendarsNow, FullList: false, [], [removed],
-            [new WatchStop(eventWatch.Id, "calendar removed")], "token-1"), Ct));
+            [new WatchStop(eventWatch.Id, "calendar removed")], "token-1", ExpectedSyncToken: null), Ct));
 
         // Syncs that read Google before the removal and commit after it: an incremental one, and a full list whose
         // rows were staged. Neither keeps anything.
-        Assert.Empty(await Store.CommitSyncAsync(Some.Commit(eventWatch, "t2", Some.Created("e2")), Ct));
+        Assert.Empty(await Store.CommitSyncAsync(Some.Commit(eventWatch, "t2", Some.Created("e2")) with { ExpectedSyncToken = "t1" }, Ct));
         await Store.StageSnapshotsAsync(eventWatch.Id, "att_late", [new StagedSnapshot("e3", Encoding.UTF8.GetBytes(Some.EventJson("e3")))], Ct);
         Assert.Empty(await Store.CommitFullSyncAsync(
-            new FullSyncCommit(eventWatch.Id, eventWatch.CalendarId, "att_late", CalendarsNow, ["e1"], [Some.Created("e3")], "t3"), Ct));
+            new FullSyncCommit(eventWatch.Id, eventWatch.CalendarId, "att_late", CalendarsNow, ["e1"], [Some.Created("e3")], "t3", ExpectedSyncToken: "t1"), Ct));
 
         var log = await Store.ReadChangesAsync(new ChangeQuery(0, 10), Ct);
         Assert.Equal([ChangeTypes.Created, ChangeTypes.CalendarRemoved], log.Select(c => c.Type));

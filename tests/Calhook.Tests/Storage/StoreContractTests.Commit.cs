@@ -29,7 +29,7 @@ public abstract partial class StoreContractTests
         var watch = await AddWatchAsync();
         await Store.CommitSyncAsync(Some.Commit(watch, "token-1", Some.Created("e1")), Ct);
 
-        var changes = await Store.CommitSyncAsync(Some.Commit(watch, "token-2"), Ct);
+        var changes = await Store.CommitSyncAsync(Some.Commit(watch, "token-2") with { ExpectedSyncToken = "token-1" }, Ct);
 
         Assert.Empty(changes);
         Assert.Equal("token-2", (await Store.GetSyncStateAsync(watch.Id, Ct)).SyncToken);
@@ -43,7 +43,7 @@ public abstract partial class StoreContractTests
         await Store.CommitSyncAsync(Some.Commit(watch, "t1", Some.Created("e1"), Some.Created("e2")), Ct);
 
         var updated = Some.EventJson("e1", "Moved standup");
-        await Store.CommitSyncAsync(new SyncCommit(watch.Id, watch.CalendarId, Some.Time, [new("e1", updated), new("e2", null)], [], "t2"), Ct);
+        await Store.CommitSyncAsync(new SyncCommit(watch.Id, watch.CalendarId, Some.Time, [new("e1", updated), new("e2", null)], [], "t2", ExpectedSyncToken: "t1"), Ct);
 
         var snapshots = await Store.GetSnapshotsAsync(watch.Id, ["e1", "e2", "never"], Ct);
         Assert.Equal(new Dictionary<string, string> { ["e1"] = updated }, snapshots);
@@ -108,7 +108,7 @@ public abstract partial class StoreContractTests
         var bob = await AddWatchAsync("bob@example.com");
         await Store.CommitSyncAsync(Some.Commit(alice, "a1", Some.Created("a"), Some.Created("b")), Ct);
         await Store.CommitSyncAsync(Some.Commit(bob, "b1", Some.Created("c")), Ct);
-        await Store.CommitSyncAsync(Some.Commit(alice, "a2", Some.Deleted("a")), Ct);
+        await Store.CommitSyncAsync(Some.Commit(alice, "a2", Some.Deleted("a")) with { ExpectedSyncToken = "a1" }, Ct);
 
         async Task<long[]> Read(ChangeQuery query) => (await Store.ReadChangesAsync(query, Ct)).Select(c => c.Sequence).ToArray();
 
@@ -133,7 +133,7 @@ public abstract partial class StoreContractTests
 
         // The second change reuses the first's id: the insert violates the unique id after the snapshots were written.
         var failing = new SyncCommit(watch.Id, watch.CalendarId, Some.Time.AddMinutes(5),
-            [new("e2", Some.EventJson("e2")), new("e1", null)], [Some.Created("e2"), first with { Type = ChangeTypes.Deleted }], "token-2");
+            [new("e2", Some.EventJson("e2")), new("e1", null)], [Some.Created("e2"), first with { Type = ChangeTypes.Deleted }], "token-2", ExpectedSyncToken: "token-1");
         await Assert.ThrowsAnyAsync<Exception>(() => Store.CommitSyncAsync(failing, Ct));
 
         Assert.Equal(new SyncState("token-1", Some.Time), await Store.GetSyncStateAsync(watch.Id, Ct));
@@ -141,7 +141,7 @@ public abstract partial class StoreContractTests
         Assert.Equal([first.Id], (await Store.ReadChangesAsync(new ChangeQuery(0, 100), Ct)).Select(c => c.Id));
 
         // The failed commit took no sequence: the next one follows on without a gap.
-        var next = await Store.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")), Ct);
+        var next = await Store.CommitSyncAsync(Some.Commit(watch, "token-2", Some.Created("e2")) with { ExpectedSyncToken = "token-1" }, Ct);
         Assert.Equal(2, Assert.Single(next).Sequence);
     }
 
@@ -154,9 +154,19 @@ public abstract partial class StoreContractTests
             watches.Add(await AddWatchAsync($"cal{i}@example.com"));
         }
 
-        var commits = watches.SelectMany(w => Enumerable.Range(0, 5).Select(round =>
-            Some.Commit(w, $"{w.Id}-{round}", Some.Created($"{w.Id}-{round}-a"), Some.Created($"{w.Id}-{round}-b"), Some.Created($"{w.Id}-{round}-c"))));
-        var results = await Task.WhenAll(commits.Select(c => Task.Run(() => Store.CommitSyncAsync(c, Ct))));
+        // Each watch's syncs follow one another (each starts from the token of the one before); the watches' run at once.
+        var results = (await Task.WhenAll(watches.Select(w => Task.Run(async () =>
+        {
+            var committed = new List<IReadOnlyList<Change>>();
+            for (var round = 0; round < 5; round++)
+            {
+                var commit = Some.Commit(w, $"{w.Id}-{round}", Some.Created($"{w.Id}-{round}-a"), Some.Created($"{w.Id}-{round}-b"), Some.Created($"{w.Id}-{round}-c"))
+                    with { ExpectedSyncToken = round == 0 ? null : $"{w.Id}-{round - 1}" };
+                committed.Add(await Store.CommitSyncAsync(commit, Ct));
+            }
+
+            return committed;
+        })))).SelectMany(r => r).ToList();
 
         var all = results.SelectMany(r => r.Select(c => c.Sequence)).Order().ToArray();
         Assert.Equal(Enumerable.Range(1, 8 * 5 * 3).Select(i => (long)i), all);
@@ -179,8 +189,9 @@ public abstract partial class StoreContractTests
 
         // Commits that reach the store together (a SQLite store commits them in one transaction); one reuses a change id.
         var failing = new SyncCommit(watches[3].Id, watches[3].CalendarId, Some.Time, [new("x", Some.EventJson("x"))],
-            [Some.Created("x"), taken], "token-bad");
-        var commits = watches.Select(w => w == watches[3] ? failing : Some.Commit(w, $"{w.Id}-1", Some.Created($"{w.Id}-a"))).ToList();
+            [Some.Created("x"), taken], "token-bad", ExpectedSyncToken: null);
+        var commits = watches.Select(w => w == watches[3] ? failing
+            : Some.Commit(w, $"{w.Id}-1", Some.Created($"{w.Id}-a")) with { ExpectedSyncToken = w == watches[0] ? "token-0" : null }).ToList();
         var attempts = commits.Select(c => Task.Run(() => Store.CommitSyncAsync(c, Ct))).ToList();
         await Assert.ThrowsAnyAsync<Exception>(() => attempts[3]);
         var results = await Task.WhenAll(attempts.Where((_, i) => i != 3));

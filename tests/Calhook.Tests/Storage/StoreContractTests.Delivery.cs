@@ -14,8 +14,8 @@ public abstract partial class StoreContractTests
         new(0, lease.SubscriptionId, lease.Change.Id, lease.Sequence, lease.Attempt, Some.Time, status, 12.5, error, verdict);
 
     /// <summary>Commits one change per event on the watch's calendar; returns them in order.</summary>
-    private async Task<IReadOnlyList<Change>> CommitChangesAsync(WatchRecord watch, params string[] eventIds) =>
-        await Store.CommitSyncAsync(Some.Commit(watch, Some.Id("tok"), [.. eventIds.Select(Some.Created)]), Ct);
+    private Task<IReadOnlyList<Change>> CommitChangesAsync(WatchRecord watch, params string[] eventIds) =>
+        Store.CommitNextAsync(Some.Commit(watch, Some.Id("tok"), [.. eventIds.Select(Some.Created)]), Ct);
 
     /// <summary>Queues every given change for the subscription, moving its cursor from where it is to the last of them.</summary>
     private async Task<int> ScheduleAsync(string subscriptionId, IReadOnlyList<Change> changes)
@@ -245,7 +245,7 @@ public abstract partial class StoreContractTests
     {
         var watch = await AddWatchAsync();
         var early = await Store.CommitSyncAsync(Some.Commit(watch, "t1", Some.Created("e1")), Ct);
-        await Store.CommitSyncAsync(Some.Commit(watch, "t2", Some.Created("e2")) with { DetectedAt = Some.Time.AddMinutes(5) }, Ct);
+        await Store.CommitSyncAsync(Some.Commit(watch, "t2", Some.Created("e2")) with { DetectedAt = Some.Time.AddMinutes(5), ExpectedSyncToken = "t1" }, Ct);
 
         Assert.Equal(0, await Store.GetLastSequenceBeforeAsync(Some.Time, Ct));
         Assert.Equal(early[0].Sequence, await Store.GetLastSequenceBeforeAsync(Some.Time.AddMinutes(1), Ct));

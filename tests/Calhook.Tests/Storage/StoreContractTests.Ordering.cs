@@ -19,7 +19,8 @@ public abstract partial class StoreContractTests
         {
             for (var round = 0; round < rounds; round++)
             {
-                await Store.CommitSyncAsync(Some.Commit(w, $"{w.Id}-{round}", Some.Created($"{w.Id}-{round}-a"), Some.Created($"{w.Id}-{round}-b")), Ct);
+                await Store.CommitSyncAsync(Some.Commit(w, $"{w.Id}-{round}", Some.Created($"{w.Id}-{round}-a"), Some.Created($"{w.Id}-{round}-b"))
+                    with { ExpectedSyncToken = round == 0 ? null : $"{w.Id}-{round - 1}" }, Ct);
             }
         })).ToList();
         var total = watches.Count * rounds * 2;

@@ -31,6 +31,24 @@ internal static class Some
     public static NewChange Deleted(string eventId) =>
         new(Id("chg"), ChangeTypes.Deleted, eventId, null, null, null, EventJson(eventId), []);
 
+    /// <summary>
+    /// A sync of the watch from its baseline state (no sync token yet) to <paramref name="token"/>; a later sync says
+    /// which token it started from with <c>with { ExpectedSyncToken = … }</c> (the store's fence checks it).
+    /// </summary>
     public static SyncCommit Commit(WatchRecord watch, string token, params NewChange[] changes) =>
-        new(watch.Id, watch.CalendarId, Time, changes.Select(c => new SnapshotWrite(c.EventId, c.EventJson)).ToList(), changes, token);
+        new(watch.Id, watch.CalendarId, Time, changes.Select(c => new SnapshotWrite(c.EventId, c.EventJson)).ToList(), changes, token, ExpectedSyncToken: null);
+}
+
+/// <summary>Store helpers for tests that fill the change log without caring which sync token came before.</summary>
+internal static class StoreCommits
+{
+    /// <summary>
+    /// Commits <paramref name="commit"/> as the watch's next sync: from the sync token the watch has now (the store's
+    /// fence checks it). For callers that commit one at a time, as one syncer does.
+    /// </summary>
+    public static async Task<IReadOnlyList<Change>> CommitNextAsync(this ICalhookStore store, SyncCommit commit, CancellationToken cancellationToken)
+    {
+        var from = (await store.GetSyncStateAsync(commit.WatchId, cancellationToken)).SyncToken;
+        return await store.CommitSyncAsync(commit with { ExpectedSyncToken = from }, cancellationToken);
+    }
 }

@@ -118,7 +118,7 @@ internal sealed partial class SqliteStore
                 await using var transaction = connection.BeginTransaction(deferred: false);
                 var changes = await CommitFullSyncAsync(connection, transaction, commit, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
-                return changes;
+                return changes ?? throw new SyncSupersededException(commit.WatchId);
             }
             finally
             {
@@ -149,16 +149,20 @@ internal sealed partial class SqliteStore
         }
     }
 
-    private async Task<IReadOnlyList<Change>> CommitFullSyncAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
+    /// <summary>The full list's changes; null when it was superseded (the fence refused it), having discarded only its own staged rows.</summary>
+    private async Task<IReadOnlyList<Change>?> CommitFullSyncAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
     {
         if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
         {
-            // Nothing of the attempt is kept: its rows were never the watch's current generation.
-            await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $a;");
-            discard.Parameters.AddWithValue("$w", commit.WatchId);
-            discard.Parameters.AddWithValue("$a", commit.AttemptId);
-            await discard.ExecuteNonQueryAsync(cancellationToken);
+            await DiscardAttemptAsync(connection, transaction, commit, cancellationToken);
             return [];
+        }
+
+        // The fence first: a list another sync overtook writes nothing but the removal of its own staged rows.
+        if (!await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
+        {
+            await DiscardAttemptAsync(connection, transaction, commit, cancellationToken);
+            return null;
         }
 
         var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
@@ -186,12 +190,26 @@ internal sealed partial class SqliteStore
             }
         }
 
+        await using (var current = Command(connection, transaction, "UPDATE sync_state SET generation = $g WHERE watch_id = $w AND generation <> $g;"))
+        {
+            current.Parameters.AddWithValue("$w", commit.WatchId);
+            current.Parameters.AddWithValue("$g", generation);
+            await current.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
-        var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken);
+        var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken, commit.ExpectedSyncToken);
         await WriteSnapshotsAsync(connection, transaction, rows, generation, cancellationToken);
-        var changes = await AppendChangesAsync(connection, transaction, rows, cancellationToken);
-        await StoreSyncTokenAsync(connection, transaction, rows, generation, cancellationToken);
-        return changes;
+        return await AppendChangesAsync(connection, transaction, rows, cancellationToken);
+    }
+
+    /// <summary>Deletes the attempt's staged rows (never the watch's current generation), and nothing else.</summary>
+    private static async Task DiscardAttemptAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
+    {
+        await using var discard = Command(connection, transaction, $"DELETE FROM snapshots WHERE watch_id = $w AND generation = $a AND generation <> {CurrentGeneration};");
+        discard.Parameters.AddWithValue("$w", commit.WatchId);
+        discard.Parameters.AddWithValue("$a", commit.AttemptId);
+        await discard.ExecuteNonQueryAsync(cancellationToken);
     }
 }
 

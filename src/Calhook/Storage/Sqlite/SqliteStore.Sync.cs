@@ -71,12 +71,46 @@ internal sealed partial class SqliteStore
                 return [];
             }
 
+            // The fence first: a superseded commit throws here, before it wrote anything (its savepoint is rolled back).
+            if (!await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
+            {
+                throw new SyncSupersededException(commit.WatchId);
+            }
+
             var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
             await WriteSnapshotsAsync(connection, transaction, commit, generation, cancellationToken);
-            var changes = await AppendChangesAsync(connection, transaction, commit, cancellationToken);
-            await StoreSyncTokenAsync(connection, transaction, commit, generation, cancellationToken);
-            return changes;
+            return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The fence of a sync commit (invariant 5 across processes): stores the next sync token and the sync time only when
+    /// the watch's stored token is still <paramref name="expected"/> (<c>IS</c>: null matches a watch before its
+    /// baseline); false, writing nothing, when another sync committed since this one read the token. The caller holds
+    /// the write lock (an immediate transaction), so the check and the write are one step for every process on the file.
+    /// A watch's row is created with it; one missing (a watch older than its sync state) is created by a baseline.
+    /// </summary>
+    private static async Task<bool> ClaimSyncTokenAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, string? expected,
+        string next, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var claim = Command(connection, transaction,
+            "UPDATE sync_state SET sync_token = $token, last_sync_at = $at WHERE watch_id = $w AND sync_token IS $expected;");
+        claim.Parameters.AddWithValue("$w", watchId);
+        claim.Parameters.AddWithValue("$token", next);
+        claim.Parameters.AddWithValue("$at", StoreText.Time(at));
+        claim.Parameters.AddWithValue("$expected", (object?)expected ?? DBNull.Value);
+        if (await claim.ExecuteNonQueryAsync(cancellationToken) == 1)
+        {
+            return true;
+        }
+
+        if (expected is not null)
+        {
+            return false;
+        }
+
+        claim.CommandText = "INSERT INTO sync_state (watch_id, sync_token, last_sync_at) VALUES ($w, $token, $at) ON CONFLICT (watch_id) DO NOTHING;";
+        return await claim.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <summary>The snapshot generation a watch reads: the full list that last committed (see migration 6).</summary>
@@ -87,19 +121,6 @@ internal sealed partial class SqliteStore
         await using var command = Command(connection, transaction, $"SELECT {CurrentGeneration};");
         command.Parameters.AddWithValue("$w", watchId);
         return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    private static async Task StoreSyncTokenAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, string generation, CancellationToken cancellationToken)
-    {
-        await using var state = Command(connection, transaction, """
-            INSERT INTO sync_state (watch_id, sync_token, last_sync_at, generation) VALUES ($w, $token, $at, $g)
-            ON CONFLICT (watch_id) DO UPDATE SET sync_token = excluded.sync_token, last_sync_at = excluded.last_sync_at, generation = excluded.generation;
-            """);
-        state.Parameters.AddWithValue("$w", commit.WatchId);
-        state.Parameters.AddWithValue("$g", generation);
-        state.Parameters.AddWithValue("$token", commit.NextSyncToken);
-        state.Parameters.AddWithValue("$at", StoreText.Time(commit.DetectedAt));
-        await state.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken)
