@@ -15,7 +15,8 @@ namespace Calhook.Receiving;
 /// <c>POST /google/notifications</c>: Google's push pings. Verifies the channel (id, constant-time token, resource id)
 /// against the in-memory channel map, acknowledges at once and hands the watch to the sync scheduler. It never calls
 /// Google (invariant 4, docs/architecture.md), and awaits the store only when instances share it and the map does not
-/// know the channel (another instance opened it): one read then resolves it, and the map keeps it. The sync it asks
+/// know the channel (another instance opened it): one read then resolves it, and the map keeps it (an id the store
+/// does not know either is remembered as unknown for a few seconds, so a flood naming it costs no read per ping). The sync it asks
 /// for runs here under the calendar's lease, or folds into the follow-up of the instance syncing it right now.
 /// </summary>
 internal static class ReceiverEndpoint
@@ -27,7 +28,7 @@ internal static class ReceiverEndpoint
         var services = endpoints.ServiceProvider;
         var receiver = new Receiver(
             services.GetRequiredService<ChannelMap>(),
-            services.GetRequiredService<ChannelSupervisor>(),
+            new ChannelLookups(services.GetRequiredService<ChannelSupervisor>().ResolveAsync, services.GetRequiredService<TimeProvider>()),
             services.GetRequiredService<UnknownChannelStopper>(),
             services.GetRequiredService<SyncScheduler>(),
             services.GetRequiredService<NotificationRecorder>(),
@@ -42,7 +43,7 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, ChannelSupervisor supervisor, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
+        ChannelMap map, ChannelLookups lookups, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
         PingClock pings, ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options, bool sharedStore)
     {
         public Task<IResult> Receive(HttpContext context)
@@ -120,9 +121,12 @@ internal static class ReceiverEndpoint
             return sharedStore ? ResolveAsync(context, channelId, resourceId, state) : Task.FromResult(Unknown(channelId, resourceId));
         }
 
-        /// <summary>A channel another instance opened: read once from the store, then known to the map.</summary>
+        /// <summary>
+        /// A channel another instance opened: read once from the store, then known to the map. An id the store does not
+        /// know is answered as unknown without another read for a few seconds (<see cref="ChannelLookups"/>).
+        /// </summary>
         private async Task<IResult> ResolveAsync(HttpContext context, string channelId, string resourceId, string state) =>
-            await supervisor.ResolveAsync(channelId, context.RequestAborted) is { } channel
+            await lookups.ResolveAsync(channelId).WaitAsync(context.RequestAborted) is { } channel
                 ? Accept(context, channel, resourceId, state)
                 : Unknown(channelId, resourceId);
 

@@ -86,6 +86,13 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     /// <summary>Observes the safety net's interval whenever a pass starts (for metrics and the status API).</summary>
     public Action<TimeSpan>? SafetyNetIntervalChosen { get; init; }
 
+    /// <summary>
+    /// On a store shared by several instances: returns once this instance runs the catch-up and the safety net for all
+    /// of them (see <see cref="Coordination.SafetyNetLeadership"/>); the term's token is cancelled when it no longer
+    /// does. Each term starts with a catch-up pass. Null: this instance always runs them (one process).
+    /// </summary>
+    public Func<CancellationToken, Task<Coordination.Leadership.Term>>? LeadSafetyNet { get; init; }
+
     /// <summary>Observes each finished sync, after any follow-up it caused has started. For tests and metrics.</summary>
     public Action<string, SyncOutcome>? SyncFinished { get; init; }
 
@@ -369,48 +376,71 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         _retries[watchId] = _time.CreateTimer(_ => RequestSync(watchId, priority), null, delay, Timeout.InfiniteTimeSpan);
     }
 
-    private async Task RunSafetyNetAsync(CancellationToken cancellationToken)
+    private async Task RunSafetyNetAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (LeadSafetyNet is null)
+            {
+                await RunPassesAsync(stoppingToken);
+                return;
+            }
+
+            while (true)
+            {
+                // Only the leader's passes run; one that stops leading waits to lead again (and then catches up first).
+                await using var term = await LeadSafetyNet(stoppingToken);
+                try
+                {
+                    await RunPassesAsync(term.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The start-up catch-up, then a safety-net pass each interval, until <paramref name="cancellationToken"/> fires.</summary>
+    private async Task RunPassesAsync(CancellationToken cancellationToken)
     {
         // The first pass is the start-up catch-up: a sync interrupted by a crash is redone here.
         var priority = GoogleRequestPriority.CatchUp;
-        try
+        while (true)
         {
-            while (true)
+            var wait = _options.SafetyNetInterval;
+            try
             {
-                var wait = _options.SafetyNetInterval;
-                try
+                if (SafetyNetInterval is not null)
                 {
-                    if (SafetyNetInterval is not null)
-                    {
-                        wait = await SafetyNetInterval(cancellationToken);
-                    }
-
-                    SafetyNetIntervalChosen?.Invoke(wait);
-                    if (wait > _options.SafetyNetInterval)
-                    {
-                        LogSafetyNetStretched(_options.SafetyNetInterval, wait);
-                    }
-
-                    wait = RetryBackoff.Jitter(wait, _options.SafetyNetJitter, Random.Shared);
-                    foreach (var watchId in await _listWatches(cancellationToken))
-                    {
-                        RequestSync(watchId, priority);
-                    }
-
-                    priority = GoogleRequestPriority.SafetyNet;
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // The store may not be ready yet (start-up): try again soon rather than after a full interval.
-                    LogSafetyNetFailed(e);
-                    wait = _options.RetryDelay;
+                    wait = await SafetyNetInterval(cancellationToken);
                 }
 
-                await Task.Delay(wait, _time, cancellationToken);
+                SafetyNetIntervalChosen?.Invoke(wait);
+                if (wait > _options.SafetyNetInterval)
+                {
+                    LogSafetyNetStretched(_options.SafetyNetInterval, wait);
+                }
+
+                wait = RetryBackoff.Jitter(wait, _options.SafetyNetJitter, Random.Shared);
+                foreach (var watchId in await _listWatches(cancellationToken))
+                {
+                    RequestSync(watchId, priority);
+                }
+
+                priority = GoogleRequestPriority.SafetyNet;
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The store may not be ready yet (start-up): try again soon rather than after a full interval.
+                LogSafetyNetFailed(e);
+                wait = _options.RetryDelay;
+            }
+
+            await Task.Delay(wait, _time, cancellationToken);
         }
     }
 }

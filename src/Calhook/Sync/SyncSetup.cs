@@ -68,6 +68,8 @@ internal static class SyncSetup
                     options.SafetyNetInterval,
                     (await store.ListWatchesAsync(ct)).GroupBy(w => w.AccountId, StringComparer.Ordinal).Select(g => g.Count())),
                 SafetyNetIntervalChosen = interval => budget.CurrentSafetyNetInterval = interval,
+                // On a shared store one instance runs the catch-up and the safety net for all (on SQLite: this one).
+                LeadSafetyNet = sp.GetRequiredService<Coordination.SafetyNetLeadership>().LeadAsync,
             };
         });
         services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());
