@@ -56,7 +56,9 @@ var ran = new List<string>();
 var skipped = new Dictionary<string, string>();
 foreach (var (name, run) in groups)
 {
-    if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))
+    // --only names a group exactly ("e2e latency" is the SQLite run alone) or a part of names ("e2e": both stores).
+    var exact = only is not null && groups.Any(g => g.Name.Equals(only, StringComparison.OrdinalIgnoreCase));
+    if (only is not null && (exact ? !name.Equals(only, StringComparison.OrdinalIgnoreCase) : !name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
         continue;
     }

@@ -168,27 +168,22 @@ internal sealed partial class PostgresStore
             return [];
         }
 
+        // One statement: the counter's row is locked from here to the commit, one round trip later.
         long last;
-        await using (var take = Command(connection, transaction, "UPDATE change_sequence SET last = last + @n WHERE id = 1 RETURNING last;"))
-        {
-            take.Parameters.AddWithValue("n", (long)commit.Changes.Count);
-            last = (long)(await take.ExecuteScalarAsync(cancellationToken))!;
-        }
-
-        var first = last - commit.Changes.Count + 1;
-        var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
         await using (var insert = Command(connection, transaction, $"""
-            INSERT INTO changes ({ChangeColumns})
-            SELECT s, i, t, @w, @calendar, e, r, o, j, p, d, @at, f, NULL
-            FROM unnest(@seqs, @ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split) AS x(s, i, t, e, r, o, j, p, d, f);
-            SELECT pg_notify('{ChangesChannel}', @last::text);
+            WITH taken AS (UPDATE change_sequence SET last = last + @n WHERE id = 1 RETURNING last),
+            appended AS (
+                INSERT INTO changes ({ChangeColumns})
+                SELECT taken.last - @n + x.o, i, t, @w, @calendar, e, r, o_, j, p, d, @at, f, NULL
+                FROM taken, unnest(@ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split)
+                    WITH ORDINALITY AS x(i, t, e, r, o_, j, p, d, f, o))
+            SELECT taken.last, pg_notify('{ChangesChannel}', taken.last::text) FROM taken;
             """))
         {
+            insert.Parameters.AddWithValue("n", (long)commit.Changes.Count);
             insert.Parameters.AddWithValue("w", commit.WatchId);
             insert.Parameters.AddWithValue("calendar", commit.CalendarId);
             insert.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
-            insert.Parameters.AddWithValue("last", last);
-            insert.Parameters.AddWithValue("seqs", sequences);
             insert.Parameters.AddWithValue("ids", commit.Changes.Select(c => c.Id).ToArray());
             insert.Parameters.AddWithValue("types", commit.Changes.Select(c => c.Type).ToArray());
             insert.Parameters.AddWithValue("events", commit.Changes.Select(c => c.EventId).ToArray());
@@ -198,9 +193,11 @@ internal sealed partial class PostgresStore
             TextArray(insert, "previous", commit.Changes.Select(c => c.PreviousJson));
             insert.Parameters.AddWithValue("diff", commit.Changes.Select(c => StoreText.Diff(c.Diff)).ToArray());
             TextArray(insert, "split", commit.Changes.Select(c => c.SplitFrom));
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            last = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
         }
 
+        var first = last - commit.Changes.Count + 1;
+        var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
         return commit.Changes.Select((change, i) => new Change
         {
             Id = change.Id,

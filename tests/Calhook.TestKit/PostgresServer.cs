@@ -38,8 +38,11 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=50;Timeout=15";
 
-    /// <summary>Creates a cluster and starts it. Fails with one clear line when PostgreSQL is not installed.</summary>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates a cluster and starts it. Fails with one clear line when PostgreSQL is not installed. With
+    /// <paramref name="trackStatements"/> the server loads <c>pg_stat_statements</c> (see <see cref="TopStatementsAsync"/>).
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool trackStatements = false, CancellationToken cancellationToken = default)
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL is not installed: no initdb/pg_ctl in /usr/lib/postgresql/<version>/bin, `pg_config --bindir` or PATH (install the `postgresql` package).");
@@ -56,7 +59,8 @@ public sealed class PostgresServer : IAsyncDisposable
         try
         {
             await server.RunAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], cancellationToken);
-            var options = $"-p {server.Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB";
+            var options = $"-p {server.Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB"
+                + (trackStatements ? " -c shared_preload_libraries=pg_stat_statements" : "");
             await server.RunAsync("pg_ctl", ["-D", server.DataDirectory, "-o", options, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start"], cancellationToken);
             return server;
         }
@@ -65,6 +69,32 @@ public sealed class PostgresServer : IAsyncDisposable
             await server.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The statements that took the server's time, most first (a server started with <c>trackStatements</c>): one
+    /// line each with calls, total and mean milliseconds and the statement's start.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> TopStatementsAsync(string connectionString, int count, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"""
+            CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+            SELECT calls, total_exec_time, mean_exec_time, regexp_replace(query, '\s+', ' ', 'g')
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            ORDER BY total_exec_time DESC LIMIT {count};
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var lines = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var query = reader.GetString(3);
+            lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{reader.GetInt64(0),8} calls {reader.GetDouble(1),9:0} ms total {reader.GetDouble(2),7:0.000} ms mean  {query[..Math.Min(query.Length, 150)]}"));
+        }
+
+        return lines;
     }
 
     /// <summary>A new, empty database; returns its connection string.</summary>

@@ -72,6 +72,24 @@ public abstract partial class StoreContractTests
         Assert.Null((await Store.GetSubscriptionAsync(id, Ct))!.LastError);
     }
 
+    [Fact]
+    public async Task The_last_success_is_kept_to_the_second_but_an_error_is_cleared_by_the_next_success()
+    {
+        var id = await SubscribeForLogAsync();
+        await LogAttemptAsync(id, 1, LogStart, DeliveryVerdict.Delivered);
+        await LogAttemptAsync(id, 2, LogStart.AddMilliseconds(400), DeliveryVerdict.Delivered);
+        Assert.Equal(LogStart, (await Store.GetSubscriptionAsync(id, Ct))!.LastSuccessAt);
+
+        await LogAttemptAsync(id, 3, LogStart.AddMilliseconds(1500), DeliveryVerdict.Delivered);
+        Assert.Equal(LogStart.AddMilliseconds(1500), (await Store.GetSubscriptionAsync(id, Ct))!.LastSuccessAt);
+
+        // An error within the second is still cleared by the success after it, which is recorded.
+        await LogAttemptAsync(id, 4, LogStart.AddMilliseconds(1600), DeliveryVerdict.RetryLater, "HTTP 502");
+        await LogAttemptAsync(id, 4, LogStart.AddMilliseconds(1700), DeliveryVerdict.Delivered);
+        var recovered = (await Store.GetSubscriptionAsync(id, Ct))!;
+        Assert.Equal((null, LogStart.AddMilliseconds(1700)), (recovered.LastError, recovered.LastSuccessAt));
+    }
+
     private async Task<string> SubscribeForLogAsync() =>
         (await Store.AddSubscriptionAsync(
             new SubscriptionRecord(Some.Id("sub"), "https://hooks.example.com/", null, null, null, "protected", null, null, SubscriptionStatus.Active, 0, LogStart, null, null),

@@ -273,11 +273,14 @@ internal sealed partial class SqliteStore
                 DeliveryVerdict.Delivered => (
                     "DELETE FROM deliveries WHERE subscription_id = $id AND sequence = $seq;",
                     // A success supersedes the last error of an active subscription; a failing or disabled one keeps
-                    // the error that made it so until a person enables it.
-                    "UPDATE subscriptions SET last_success_at = $at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END WHERE id = $id;"),
+                    // the error that made it so until a person enables it. The last success is kept to the second: a
+                    // success within a second of the recorded one leaves the row alone (see LastSuccessResolution).
+                    "UPDATE subscriptions SET last_success_at = $at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END " +
+                    "WHERE id = $id AND (last_success_at IS NULL OR last_success_at < $recent OR (status = 'active' AND last_error IS NOT NULL));"),
                 DeliveryVerdict.RetryLater => (
                     "UPDATE deliveries SET attempts = $attempt, next_attempt_at = $next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = $id AND sequence = $seq;",
-                    "UPDATE subscriptions SET last_error = $error WHERE id = $id;"),
+                    // Unchanged errors (a subscriber down answers the same to every attempt) leave the row alone.
+                    "UPDATE subscriptions SET last_error = $error WHERE id = $id AND last_error IS NOT $error;"),
                 DeliveryVerdict.Failed => (
                     "UPDATE deliveries SET state = 'failed', attempts = $attempt, lease_owner = NULL, lease_until = NULL WHERE subscription_id = $id AND sequence = $seq;",
                     "UPDATE subscriptions SET last_error = $error, status = CASE status WHEN 'disabled' THEN status ELSE 'failing' END WHERE id = $id;"),
@@ -298,6 +301,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$seq", attempt.Sequence);
             command.Parameters.AddWithValue("$attempt", attempt.Attempt);
             command.Parameters.AddWithValue("$at", at);
+            command.Parameters.AddWithValue("$recent", StoreText.Time(attempt.AttemptedAt - StoreText.LastSuccessResolution));
             command.Parameters.AddWithValue("$status", (object?)attempt.StatusCode ?? DBNull.Value);
             command.Parameters.AddWithValue("$latency", attempt.LatencyMs);
             command.Parameters.AddWithValue("$error", (object?)attempt.Error ?? DBNull.Value);

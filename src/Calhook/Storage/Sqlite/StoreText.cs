@@ -14,6 +14,13 @@ internal static class StoreText
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
+    /// <summary>
+    /// How exactly a subscription's last success is kept: a success within this time of the recorded one does not
+    /// rewrite the subscription's row (at hundreds of deliveries a second, every attempt would otherwise wait for the
+    /// row that the previous one locked).
+    /// </summary>
+    public static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
+
     public static string Time(DateTimeOffset value) =>
         value.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
