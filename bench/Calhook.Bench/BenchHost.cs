@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
 using Calhook.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -84,7 +85,7 @@ internal sealed class BenchHost : IAsyncDisposable
     public async Task<string> AddAccountAsync(Uri emulator, string user)
     {
         var tokens = await Emulator.TokensAsync(emulator, user);
-        var account = await PostAsync(Client, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] });
+        var account = await PostAsync(Client, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = tokens.RefreshToken });
         return (string)account["id"]!;
     }
 
@@ -153,10 +154,10 @@ internal sealed class BenchHost : IAsyncDisposable
 /// <summary>Talking to the emulator as a user would.</summary>
 internal static class Emulator
 {
-    public static async Task<JsonObject> TokensAsync(Uri emulator, string user)
+    public static async Task<EmulatorTokens> TokensAsync(Uri emulator, string user)
     {
-        using var http = new HttpClient { BaseAddress = emulator };
-        return await BenchHost.PostAsync(http, "/emulator/v1/tokens", new JsonObject { ["user"] = user });
+        using var control = new EmulatorControlClient(emulator);
+        return await control.CreateTokensAsync(user);
     }
 
     /// <summary>A client of <c>calendars/primary/</c> acting as <paramref name="user"/>.</summary>
@@ -164,7 +165,7 @@ internal static class Emulator
     {
         var tokens = await TokensAsync(emulator, user);
         var http = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/calendars/primary/") };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)tokens["access_token"]);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
         return http;
     }
 

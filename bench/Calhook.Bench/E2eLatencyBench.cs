@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.PostgreSql;
+using Calhook.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
@@ -90,10 +91,14 @@ internal static class E2eLatencyBench
         var consumer = new StreamConsumer();
         var reading = consumer.RunAsync(calhook, last, stop.Token);
 
-        // The measure DESIGN.md names ends at a verified webhook; the SSE reader's figure is shown beside it.
+        // The measure bench/README.md names ends at a verified webhook; the SSE reader's figure is shown beside it.
         var hooks = new StreamConsumer();
         await using var subscriber = await VerifyingSubscriber.StartAsync();
-        subscriber.OnAccepted = hooks.Arrived;
+        subscriber.Respond = webhook =>
+        {
+            hooks.Arrived(webhook.Envelope["data"], webhook.Arrived);
+            return Task.FromResult(200);
+        };
         var subscription = await BenchHost.PostAsync(calhook.Client, "/v1/subscriptions", new JsonObject { ["url"] = subscriber.Url.ToString() });
         subscriber.Trust((string)subscription["secret"]!);
 
@@ -164,9 +169,9 @@ internal static class E2eLatencyBench
                 var user = $"e2e-{store}-{u}@example.com";
                 var tokens = await Emulator.TokensAsync(emulator, user);
                 var api = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/") };
-                api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)tokens["access_token"]);
+                api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
                 var account = (string)(await BenchHost.PostAsync(calhook.Client, "/v1/accounts",
-                    new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] }))["id"]!;
+                    new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = tokens.RefreshToken }))["id"]!;
                 var mine = new List<Calendar>();
                 var ids = new List<string>();
                 for (var c = 0; c < perUser; c++)

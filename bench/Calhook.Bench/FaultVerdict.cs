@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace Calhook.Bench;
 
 /// <summary>One webhook the fault suite's subscriber accepted (signature verified, answered 2xx).</summary>
-internal sealed record ReceivedWebhook(string Id, string CalendarId, long Sequence);
+internal sealed record WebhookReceipt(string Id, string CalendarId, long Sequence);
 
 /// <summary>
 /// The comparison. For each event of the emulator's history, the change log's last change must show its final state
@@ -16,7 +16,7 @@ internal sealed record ReceivedWebhook(string Id, string CalendarId, long Sequen
 internal sealed record FaultVerdict(int Changes, int Lost, int Duplicated, int Spurious, int Redelivered, int OutOfOrder, IReadOnlyList<string> Findings)
 {
     public static FaultVerdict Judge(
-        Dictionary<(string Calendar, string Event), List<(string Kind, string? Etag)>> truth, List<JsonObject> log, IReadOnlyList<ReceivedWebhook> received)
+        Dictionary<(string Calendar, string Event), List<(string Kind, string? Etag)>> truth, List<JsonObject> log, IReadOnlyList<WebhookReceipt> received)
     {
         var findings = new List<string>();
         int lost = 0, duplicated = 0, spurious = 0;

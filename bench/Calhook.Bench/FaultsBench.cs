@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
 using Calhook.Emulator.Faults;
+using Calhook.TestKit;
 
 namespace Calhook.Bench;
 
@@ -27,6 +28,9 @@ internal static class FaultsBench
         var random = new Random(Environment.GetEnvironmentVariable("CALHOOK_FAULTS_SEED") is { } seed ? int.Parse(seed, CultureInfo.InvariantCulture) : Random.Shared.Next());
         using var control = new EmulatorControlClient(emulator);
         await using var subscriber = await VerifyingSubscriber.StartAsync();
+        // The subscriber's outage: while down, every verified webhook is answered 503.
+        var subscriberDown = false;
+        subscriber.Respond = _ => Task.FromResult(subscriberDown ? 503 : 200);
         var data = Directory.CreateTempSubdirectory("calhook-faults-");
         var port = BenchHost.FreePort();
         var service = new Uri($"http://127.0.0.1:{port}/");
@@ -44,7 +48,7 @@ internal static class FaultsBench
             foreach (var user in users)
             {
                 var tokens = await Emulator.TokensAsync(emulator, user);
-                var account = await BenchHost.PostAsync(api, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] });
+                var account = await BenchHost.PostAsync(api, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = tokens.RefreshToken });
                 var watch = await BenchHost.PostAsync(api, "/v1/watches", new JsonObject { ["accountId"] = (string)account["id"]!, ["calendarId"] = user });
                 watches.Add((string)watch["id"]!);
                 calendars.Add(await Emulator.CalendarAsync(emulator, user));
@@ -75,7 +79,7 @@ internal static class FaultsBench
             while (kills < plan.Kills)
             {
                 await Task.Delay(plan.MinLife + (plan.MaxLife - plan.MinLife) * random.NextDouble(), TimeProvider.System);
-                subscriber.Down = kills >= plan.Kills / 3 && kills < plan.Kills * 2 / 3;
+                subscriberDown = kills >= plan.Kills / 3 && kills < plan.Kills * 2 / 3;
                 await child.KillAsync();
                 kills++;
                 child = await ServiceProcess.StartAsync(emulator, service, data.FullName, ApiKey);
@@ -88,7 +92,7 @@ internal static class FaultsBench
             await Task.Delay(plan.MinLife, TimeProvider.System);
             await stop.CancelAsync();
             await Task.WhenAll([.. writers, storms]);
-            subscriber.Down = false;
+            subscriberDown = false;
             await control.ResetFaultsAsync();
             var stormSeconds = phase.Elapsed.TotalSeconds;
 
@@ -97,7 +101,7 @@ internal static class FaultsBench
             FaultVerdict verdict;
             while (true)
             {
-                verdict = FaultVerdict.Judge(await GroundTruthAsync(control, users), await ChangeLogAsync(api), subscriber.Accepted);
+                verdict = FaultVerdict.Judge(await GroundTruthAsync(control, users), await ChangeLogAsync(api), [.. subscriber.Accepted.Select(w => new WebhookReceipt(w.Id, w.CalendarId, w.Sequence))]);
                 if (verdict.Lost == 0 || settled.Elapsed > plan.Settle)
                 {
                     break;

@@ -59,7 +59,7 @@ internal static class FullSyncBench
         var clock = TimeProvider.System;
         var tokens = await Emulator.TokensAsync(emulator, User);
         using var google = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+        google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
 
         var started = clock.GetTimestamp();
         var items = 0;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Bench;
@@ -18,9 +19,8 @@ internal static class ListCallsBench
             services.ConfigureHttpClientDefaults(b => b.AddHttpMessageHandler(() => new CountingHandler(counter))));
         const string user = "list-calls-bench@example.com";
         await calhook.WatchAsync(emulator, user, TimeSpan.FromSeconds(30));
-        using var control = new HttpClient { BaseAddress = emulator };
-        var channel = JsonNode.Parse(await control.GetStringAsync(new Uri("/emulator/v1/channels", UriKind.Relative)))!["items"]!.AsArray()
-            .First(c => (string?)c!["user"] == user)!;
+        using var control = new EmulatorControlClient(emulator);
+        var channel = (await control.GetChannelsAsync()).First(c => c.User == user);
         using var calendar = await Emulator.CalendarAsync(emulator, user);
 
         // Start from quiet: the channel's own `sync` ping may still be asking for a follow-up of the baseline.
@@ -35,9 +35,9 @@ internal static class ListCallsBench
         var pings = Enumerable.Range(0, 100).Select(async i =>
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(calhook.BaseAddress, Calhook.Receiving.ReceiverEndpoint.Path));
-            request.Headers.TryAddWithoutValidation("X-Goog-Channel-ID", (string)channel["id"]!);
-            request.Headers.TryAddWithoutValidation("X-Goog-Channel-Token", (string)channel["token"]!);
-            request.Headers.TryAddWithoutValidation("X-Goog-Resource-ID", (string)channel["resourceId"]!);
+            request.Headers.TryAddWithoutValidation("X-Goog-Channel-ID", channel.Id);
+            request.Headers.TryAddWithoutValidation("X-Goog-Channel-Token", channel.Token!);
+            request.Headers.TryAddWithoutValidation("X-Goog-Resource-ID", channel.ResourceId);
             request.Headers.TryAddWithoutValidation("X-Goog-Resource-State", "exists");
             request.Headers.TryAddWithoutValidation("X-Goog-Message-Number", (1000 + i).ToString(CultureInfo.InvariantCulture));
             using var response = await http.SendAsync(request);

@@ -89,7 +89,7 @@ foreach (var (name, run) in groups)
     }
 }
 
-// Every measure DESIGN.md names appears in the results: one that no group produced is listed as not measured, with why.
+// Every measure of MeasureCatalog.cs (the ones bench/README.md names) appears in the results: one that no group produced is listed as not measured, with why.
 foreach (var (name, group, target) in MeasureCatalog.Named)
 {
     if (measures.Any(m => m.Name == name))

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -39,9 +40,8 @@ internal static class ReceiverBench
         var timer = new AckTimer();
         await using var calhook = await BenchHost.StartAsync(emulator, services => services.AddSingleton<IStartupFilter>(timer));
         await calhook.WatchAsync(emulator, "receiver-bench@example.com", TimeSpan.FromSeconds(30));
-        using var control = new HttpClient { BaseAddress = emulator };
-        var channel = JsonNode.Parse(await control.GetStringAsync(new Uri("/emulator/v1/channels", UriKind.Relative)))!["items"]!.AsArray()
-            .First(c => (string?)c!["user"] == "receiver-bench@example.com")!;
+        using var control = new EmulatorControlClient(emulator);
+        var channel = (await control.GetChannelsAsync()).First(c => c.User == "receiver-bench@example.com");
         var headers = PingHeaders(channel, "exists");
         var syncPing = new Dictionary<string, string>(headers) { ["X-Goog-Resource-State"] = "sync" };
         var target = new Uri(calhook.BaseAddress, Calhook.Receiving.ReceiverEndpoint.Path);
@@ -92,11 +92,11 @@ internal static class ReceiverBench
     }
 
     /// <summary>The headers of a valid ping on <paramref name="channel"/> (an item of the emulator's channel list).</summary>
-    public static Dictionary<string, string> PingHeaders(JsonNode channel, string state) => new()
+    public static Dictionary<string, string> PingHeaders(EmulatorChannel channel, string state) => new()
     {
-        ["X-Goog-Channel-ID"] = (string)channel["id"]!,
-        ["X-Goog-Channel-Token"] = (string)channel["token"]!,
-        ["X-Goog-Resource-ID"] = (string)channel["resourceId"]!,
+        ["X-Goog-Channel-ID"] = channel.Id,
+        ["X-Goog-Channel-Token"] = channel.Token!,
+        ["X-Goog-Resource-ID"] = channel.ResourceId,
         ["X-Goog-Resource-State"] = state,
         ["X-Goog-Resource-URI"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
     };

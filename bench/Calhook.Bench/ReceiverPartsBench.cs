@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
 using Calhook.Receiving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -94,9 +95,8 @@ internal static class ReceiverPartsBench
         var host = await BenchHost.StartAsync(emulator, configure, configureApp: app => app.MapPost(OkPath, () => Microsoft.AspNetCore.Http.Results.Ok()));
         hosts.Add(host);
         await host.WatchAsync(emulator, user, TimeSpan.FromSeconds(60));
-        using var control = new HttpClient { BaseAddress = emulator };
-        var channel = JsonNode.Parse(await control.GetStringAsync(new Uri("/emulator/v1/channels", UriKind.Relative)))!["items"]!.AsArray()
-            .First(c => (string?)c!["user"] == user)!;
+        using var control = new EmulatorControlClient(emulator);
+        var channel = (await control.GetChannelsAsync()).First(c => c.User == user);
         return (host, new Uri(host.BaseAddress, ReceiverEndpoint.Path), ReceiverBench.PingHeaders(channel, "sync"), ReceiverBench.PingHeaders(channel, "exists"));
     }
 

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
+using Calhook.Emulator.Faults;
 using Calhook.Google;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -88,7 +90,7 @@ internal static class ScaleBench
         {
             var tokens = await Emulator.TokensAsync(emulator, user);
             using var http = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/") };
-            http.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+            http.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
             var ids = new List<string> { user };
             for (var i = 1; i < CalendarsPerUser; i++)
             {
@@ -109,9 +111,8 @@ internal static class ScaleBench
             all.Add(new JsonObject { ["user"] = user, ["calendars"] = new JsonArray([.. ids.Select(id => (JsonNode)id)]) });
         }
 
-        using var control = new HttpClient { BaseAddress = emulator };
-        using var config = await control.PutAsJsonAsync("/emulator/v1/config", new { maxChannelTtlSeconds = size.ChannelTtlSeconds });
-        config.EnsureSuccessStatusCode();
+        using var control = new EmulatorControlClient(emulator);
+        await control.SetConfigAsync(maxChannelTtlSeconds: size.ChannelTtlSeconds);
         return all;
     }
 
@@ -156,8 +157,8 @@ internal static class ScaleBench
 
         // Steady: 30 % of pings dropped while events are inserted, until every channel has been renewed once.
         var inserter = new Inserter(emulator, users);
-        using var control = new HttpClient { BaseAddress = emulator };
-        (await control.PutAsJsonAsync("/emulator/v1/faults", new { seed = 42, notifications = new { dropRate = 0.3 } })).EnsureSuccessStatusCode();
+        using var control = new EmulatorControlClient(emulator);
+        await control.SetFaultsAsync(new FaultSettings { Seed = 42, Notifications = new NotificationFaults { DropRate = 0.3 } });
         var inserting = inserter.InsertAsync(size.Mutations, TimeSpan.FromSeconds(size.ChannelTtlSeconds / 2.0));
         await AllRenewedAsync(calhook, firstChannels, TimeSpan.FromSeconds(size.ChannelTtlSeconds * 3));
         await inserting;
@@ -185,7 +186,7 @@ internal static class ScaleBench
         await Task.Delay(TimeSpan.FromSeconds(30), clock);
 
         await calhook.DisposeAsync();
-        (await control.DeleteAsync(new Uri("/emulator/v1/faults", UriKind.Relative))).EnsureSuccessStatusCode();
+        await control.ResetFaultsAsync();
         data.Delete(recursive: true);
 
         var times = sent.Order().ToArray();
@@ -349,7 +350,7 @@ internal static class ScaleBench
             {
                 var tokens = await Emulator.TokensAsync(emulator, user);
                 http = new HttpClient { BaseAddress = new Uri(emulator, "calendar/v3/") };
-                http.DefaultRequestHeaders.Authorization = new("Bearer", (string?)tokens["access_token"]);
+                http.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
                 _clients[user] = http;
             }
 

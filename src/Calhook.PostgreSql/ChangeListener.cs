@@ -1,5 +1,6 @@
 using System.Globalization;
 using Calhook.Changes;
+using Calhook.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -66,6 +67,6 @@ internal sealed partial class ChangeListener(
         }
     }
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Listening for commits of other instances failed; retrying in {Delay}")]
+    [LoggerMessage(EventId = LogEvents.PostgresListenFailed, Level = LogLevel.Warning, Message = "Listening for commits of other instances failed; retrying in {Delay}")]
     private static partial void LogListenFailed(ILogger logger, TimeSpan delay, Exception exception);
 }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -132,7 +133,7 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Applied PostgreSQL migration {Version} to {Server}")]
+        [LoggerMessage(EventId = LogEvents.PostgresMigrationApplied, Level = LogLevel.Information, Message = "Applied PostgreSQL migration {Version} to {Server}")]
         public static partial void MigrationApplied(ILogger logger, int version, string server);
     }
 }

@@ -12,6 +12,23 @@ public static class Polling
         await EventuallyAsync(condition, ok => ok, timeout, because);
     }
 
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it is true; at the deadline fails with the message
+    /// <paramref name="because"/> builds, only then (it usually shows the last state the test saw).
+    /// </summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> because)
+    {
+        ArgumentNullException.ThrowIfNull(because);
+        try
+        {
+            await EventuallyAsync(condition, timeout, "the condition did not become true");
+        }
+        catch (TimeoutException timedOut)
+        {
+            throw new TimeoutException($"{because()} ({timedOut.Message})", timedOut.InnerException);
+        }
+    }
+
     /// <summary>Polls <paramref name="probe"/> until <paramref name="accept"/> likes its value, and returns that value.</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> accept, TimeSpan timeout, string because)
     {

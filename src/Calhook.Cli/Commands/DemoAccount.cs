@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Calhook.Emulator;
 
 namespace Calhook.Cli.Commands;
 
@@ -17,7 +18,8 @@ internal static class DemoAccount
         using var http = new HttpClient { BaseAddress = calhook };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
 
-        var tokens = await IssueTokensAsync(emulator, user, cancellationToken);
+        using var control = new EmulatorControlClient(emulator);
+        var tokens = await control.CreateTokensAsync(user, cancellationToken);
 
         var watches = await http.GetFromJsonAsync<JsonObject>("/v1/watches", cancellationToken);
         var existing = (watches?["items"]?.AsArray() ?? []).Where(item => (string?)item?["calendarId"] == user && (string?)item?["status"] != "stopped").ToList();
@@ -32,7 +34,7 @@ internal static class DemoAccount
         }
 
         var account = await PostAsync(http, "/v1/accounts",
-            new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = (string?)tokens["refresh_token"] }, cancellationToken);
+            new JsonObject { ["type"] = "oauth", ["email"] = user, ["refreshToken"] = tokens.RefreshToken }, cancellationToken);
         var watch = await PostAsync(http, "/v1/watches",
             new JsonObject { ["accountId"] = (string?)account["id"], ["calendarId"] = user }, cancellationToken);
         return (string)watch["id"]!;
@@ -60,13 +62,6 @@ internal static class DemoAccount
         {
             return false;
         }
-    }
-
-    /// <summary>Creates the emulator user if needed and returns <c>{access_token, refresh_token, expires_in}</c>.</summary>
-    public static async Task<JsonObject> IssueTokensAsync(Uri emulator, string user, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { BaseAddress = emulator };
-        return await PostAsync(http, "/emulator/v1/tokens", new JsonObject { ["user"] = user }, cancellationToken);
     }
 
     private static async Task<JsonObject> PostAsync(HttpClient http, string path, JsonObject body, CancellationToken cancellationToken)

@@ -60,9 +60,10 @@ internal static class DemoCommand
             return 1;
         }
 
-        var tokens = await DemoAccount.IssueTokensAsync(emulator.BaseAddress, user, cancellationToken);
+        using var control = new EmulatorControlClient(emulator.BaseAddress);
+        var tokens = await control.CreateTokensAsync(user, cancellationToken);
         using var google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)tokens["access_token"]);
+        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
 
         long after = 0;
         async Task<bool> Step(string title, Func<Task> action)

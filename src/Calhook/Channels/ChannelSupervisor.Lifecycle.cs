@@ -15,7 +15,7 @@ internal sealed partial class ChannelSupervisor
         var now = _time.GetUtcNow();
         var id = ChannelTokens.NewChannelId();
         var token = ChannelTokens.NewToken();
-        // Invariant 6: recorded before it is opened, and known to the receiver before Google's first ping.
+        // Invariant 6 (docs/architecture.md): recorded before it is opened, and known to the receiver before Google's first ping.
         await _store.AddChannelAsync(new ChannelRecord(id, slot.WatchId, _secrets.ProtectChannelToken(token), null, null, now, null), cancellationToken);
         _map.Add(KnownChannel.Create(id, slot.WatchId, slot.AccountId, token));
 

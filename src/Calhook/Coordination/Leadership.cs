@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -112,13 +113,13 @@ internal abstract partial class Leadership(string leaseName, string work, ICalho
         }
     }
 
-    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "Instance {Instance} now {Work} (lease {Lease})")]
+    [LoggerMessage(EventId = LogEvents.LeadershipTaken, Level = LogLevel.Information, Message = "Instance {Instance} now {Work} (lease {Lease})")]
     private static partial void LogLeading(ILogger logger, string instance, string work, string lease);
 
-    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Instance {Instance} lost the lease {Lease}; another instance {Work} now")]
+    [LoggerMessage(EventId = LogEvents.LeadershipLost, Level = LogLevel.Warning, Message = "Instance {Instance} lost the lease {Lease}; another instance {Work} now")]
     private static partial void LogLost(ILogger logger, string instance, string lease, string work);
 
-    [LoggerMessage(EventId = 5108, Level = LogLevel.Warning, Message = "Taking or renewing the lease {Lease} failed")]
+    [LoggerMessage(EventId = LogEvents.LeadershipLeaseFailed, Level = LogLevel.Warning, Message = "Taking or renewing the lease {Lease} failed")]
     private static partial void LogLeaseFailed(ILogger logger, string lease, Exception exception);
 }
 

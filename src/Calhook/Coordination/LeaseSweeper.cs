@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.Hosting;
@@ -38,9 +39,9 @@ internal sealed partial class LeaseSweeper(
         }
     }
 
-    [LoggerMessage(EventId = 5104, Level = LogLevel.Information, Message = "Lease {Lease} expired with its holder gone; syncing it here")]
+    [LoggerMessage(EventId = LogEvents.LeaseExpiredTakenHere, Level = LogLevel.Information, Message = "Lease {Lease} expired with its holder gone; syncing it here")]
     private static partial void LogTakingOver(ILogger logger, string lease);
 
-    [LoggerMessage(EventId = 5105, Level = LogLevel.Warning, Message = "Looking for expired leases failed")]
+    [LoggerMessage(EventId = LogEvents.LeaseSweepFailed, Level = LogLevel.Warning, Message = "Looking for expired leases failed")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using Calhook.Hosting;
 using Calhook.Storage;
 using Calhook.Sync;
 using Microsoft.Extensions.Logging;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Calhook.Coordination;
 
 /// <summary>
-/// Invariant 5 across instances: a sync of a calendar runs only under the lease <c>sync:{watchId}</c>. An instance
+/// Invariant 5 (docs/architecture.md) across instances: a sync of a calendar runs only under the lease <c>sync:{watchId}</c>. An instance
 /// that finds the lease held by another does not sync; the store records that it asked, and the holder, when it
 /// releases the lease, learns that and runs one more sync itself (a ping received anywhere is never lost, and a burst
 /// spread over instances still folds into the holder's follow-up). The holder renews the lease every third of its
@@ -103,15 +104,15 @@ internal sealed partial class SyncLeases(ICalhookStore store, StoreKind kind, Ti
         }
     }
 
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "Watch {WatchId} is being synced by another instance; it will sync once more")]
+    [LoggerMessage(EventId = LogEvents.LeaseBusy, Level = LogLevel.Debug, Message = "Watch {WatchId} is being synced by another instance; it will sync once more")]
     private static partial void LogHeldElsewhere(ILogger logger, string watchId);
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Lease {Lease} was taken over while this instance held it; its work is cancelled")]
+    [LoggerMessage(EventId = LogEvents.LeaseTakenOver, Level = LogLevel.Warning, Message = "Lease {Lease} was taken over while this instance held it; its work is cancelled")]
     private static partial void LogLeaseLost(ILogger logger, string lease);
 
-    [LoggerMessage(EventId = 5109, Level = LogLevel.Warning, Message = "Releasing lease {Lease} failed; it expires instead")]
+    [LoggerMessage(EventId = LogEvents.LeaseReleaseFailed, Level = LogLevel.Warning, Message = "Releasing lease {Lease} failed; it expires instead")]
     private static partial void LogReleaseFailed(ILogger logger, string lease, Exception exception);
 
-    [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Renewing lease {Lease} failed")]
+    [LoggerMessage(EventId = LogEvents.LeaseRenewFailed, Level = LogLevel.Warning, Message = "Renewing lease {Lease} failed")]
     private static partial void LogRenewFailed(ILogger logger, string lease, Exception exception);
 }

@@ -23,30 +23,8 @@ internal sealed partial class GoogleCalendarClient
     }
 
     /// <summary>calendarList.watch: opens a web_hook channel on the account's calendar list.</summary>
-    public async Task<GoogleResponse<OpenedChannel>> WatchCalendarListAsync(string accountId, ChannelRequest channel, CancellationToken cancellationToken)
-    {
-        var body = new ChannelWire
-        {
-            Id = channel.Id,
-            Token = channel.Token,
-            Type = "web_hook",
-            Address = channel.Address,
-            Params = channel.Ttl is { } ttl ? new() { ["ttl"] = ((long)ttl.TotalSeconds).ToString(CultureInfo.InvariantCulture) } : null,
-        };
-        var response = await SendAsync(
-            accountId,
-            () => new HttpRequestMessage(HttpMethod.Post, "calendar/v3/users/me/calendarList/watch") { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },
-            Json(GoogleJsonContext.Default.ChannelWire),
-            cancellationToken);
-        if (!response.IsSuccess)
-        {
-            return GoogleResponse<OpenedChannel>.Fail(response.Error!);
-        }
-
-        var wire = response.Value!;
-        DateTimeOffset? expiresAt = wire.Expiration is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
-        return GoogleResponse<OpenedChannel>.Ok(new OpenedChannel(wire.Id ?? channel.Id, wire.ResourceId ?? "", expiresAt));
-    }
+    public Task<GoogleResponse<OpenedChannel>> WatchCalendarListAsync(string accountId, ChannelRequest channel, CancellationToken cancellationToken) =>
+        WatchAsync(accountId, "calendar/v3/users/me/calendarList/watch", channel, cancellationToken);
 }
 
 /// <summary>A page of calendarList for syncing: the entries as Google's raw JSON, and a page or (last page) sync token.</summary>

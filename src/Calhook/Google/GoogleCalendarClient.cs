@@ -82,8 +82,12 @@ internal sealed partial class GoogleCalendarClient
     }
 
     /// <summary>events.watch: opens a web_hook channel on the calendar's events.</summary>
-    public async Task<GoogleResponse<OpenedChannel>> WatchEventsAsync(
-        string accountId, string calendarId, ChannelRequest channel, CancellationToken cancellationToken)
+    public Task<GoogleResponse<OpenedChannel>> WatchEventsAsync(
+        string accountId, string calendarId, ChannelRequest channel, CancellationToken cancellationToken) =>
+        WatchAsync(accountId, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events/watch", channel, cancellationToken);
+
+    /// <summary>A <c>watch</c> call (events or calendar list, by <paramref name="uri"/>) that opens a web_hook channel.</summary>
+    private async Task<GoogleResponse<OpenedChannel>> WatchAsync(string accountId, string uri, ChannelRequest channel, CancellationToken cancellationToken)
     {
         var body = new ChannelWire
         {
@@ -93,7 +97,6 @@ internal sealed partial class GoogleCalendarClient
             Address = channel.Address,
             Params = channel.Ttl is { } ttl ? new() { ["ttl"] = ((long)ttl.TotalSeconds).ToString(CultureInfo.InvariantCulture) } : null,
         };
-        var uri = $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events/watch";
         var response = await SendAsync(
             accountId,
             () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = JsonContent.Create(body, GoogleJsonContext.Default.ChannelWire) },

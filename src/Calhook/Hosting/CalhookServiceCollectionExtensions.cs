@@ -1,6 +1,6 @@
 using Calhook.Accounts;
-using Calhook.Api;
 using Calhook.Calendars;
+using Calhook.Changes;
 using Calhook.Channels;
 using Calhook.Coordination;
 using Calhook.Delivery;
@@ -33,7 +33,7 @@ public static class CalhookServiceCollectionExtensions
         services.AddCalhookCoordination();
         services.AddCalhookCalendars();
         services.AddCalhookDelivery();
-        services.AddCalhookChangeStream();
+        services.AddCalhookChanges();
         services.AddCalhookDashboard();
         return services;
     }

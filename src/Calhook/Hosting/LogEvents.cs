@@ -1,9 +1,12 @@
 namespace Calhook.Hosting;
 
 /// <summary>
-/// Every log event id of the library, in one table so that ids stay unique: each feature has its own range, and a new
-/// <c>[LoggerMessage]</c> takes the next free number of its feature's range here. Ids are part of the logs' contract
-/// (alerts filter on them): never reuse or renumber one.
+/// Every log event id of Calhook, in one table so that ids stay unique: each feature has its own range, and a new
+/// <c>[LoggerMessage]</c> takes the next free number of its feature's range here. The PostgreSQL store
+/// (<c>Calhook.PostgreSql</c>) takes its ids from this table too; the emulator, which does not reference this library,
+/// keeps its own table (<c>EmulatorLogEvents</c>) in the range 9001-9099 reserved for it here. Ids are part of the
+/// logs' contract (alerts filter on them, docs/observability.md lists the ranges): never reuse or renumber one.
+/// <c>LogEventIdTests</c> fails when two log messages share an id or a message takes an id from outside these tables.
 /// </summary>
 internal static class LogEvents
 {
@@ -13,6 +16,10 @@ internal static class LogEvents
     public const int ApiKeyGenerated = 101;
     public const int ApiKeyLoaded = 102;
     public const int StoreOpenFailed = 201;
+
+    // PostgreSQL store (3xx)
+    public const int PostgresMigrationApplied = 301;
+    public const int PostgresListenFailed = 302;
 
     // Google (11xx)
     public const int GoogleCallFailed = 1101;
@@ -65,4 +72,27 @@ internal static class LogEvents
     public const int SyncCrashed = 3101;
     public const int SyncRetryScheduled = 3102;
     public const int SafetyNetListFailed = 3103;
+    public const int SafetyNetStretched = 3104;
+
+    // Webhook delivery (50xx)
+    public const int DeliveryDelivered = 5001;
+    public const int DeliveryAttemptFailed = 5002;
+    public const int DeliveryGaveUp = 5003;
+    public const int DeliverySubscriptionGone = 5004;
+    public const int DeliveryLoopFailed = 5005;
+    public const int DeliveryAttemptCrashed = 5006;
+    public const int DeliveryAttemptsPruned = 5008;
+
+    // Coordination of instances on a shared store (51xx)
+    public const int LeaseBusy = 5101;
+    public const int LeaseTakenOver = 5102;
+    public const int LeaseRenewFailed = 5103;
+    public const int LeaseExpiredTakenHere = 5104;
+    public const int LeaseSweepFailed = 5105;
+    public const int LeadershipTaken = 5106;
+    public const int LeadershipLost = 5107;
+    public const int LeadershipLeaseFailed = 5108;
+    public const int LeaseReleaseFailed = 5109;
+
+    // The emulator (90xx) has its own table, EmulatorLogEvents in Calhook.Emulator.
 }

@@ -270,7 +270,7 @@ public interface ICalhookStore
     // Coordination between instances (leases) -------------------------------------------------------------
     //
     // A lease is a named, expiring right to do one piece of work: `sync:{watchId}` (one sync of a calendar at a time,
-    // invariant 5) and `channels` (the instance that opens and renews push channels). Its holder keeps it by taking it
+    // invariant 5, docs/architecture.md) and `channels` (the instance that opens and renews push channels). Its holder keeps it by taking it
     // again before it expires; when the holder dies it simply expires and another instance takes it. Times are the
     // callers' clocks, so instances sharing a store need clocks that agree to well within a lease's time to live.
     // SQLite implements the same rows: one process then always gets its leases, and two processes on one file

@@ -15,6 +15,6 @@ internal sealed partial class SyncScheduler
     [LoggerMessage(EventId = LogEvents.SafetyNetListFailed, Level = LogLevel.Warning, Message = "Could not list watches for the safety-net sync")]
     private partial void LogSafetyNetFailed(Exception exception);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "The safety net runs every {Interval} instead of every {Configured}: Google's request budget cannot afford more")]
+    [LoggerMessage(EventId = LogEvents.SafetyNetStretched, Level = LogLevel.Warning, Message = "The safety net runs every {Interval} instead of every {Configured}: Google's request budget cannot afford more")]
     private partial void LogSafetyNetStretched(TimeSpan configured, TimeSpan interval);
 }

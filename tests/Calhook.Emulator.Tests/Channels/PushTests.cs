@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Channels;
 

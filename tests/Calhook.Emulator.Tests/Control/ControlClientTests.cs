@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Faults;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Control;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Events;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Events;
 

@@ -4,6 +4,7 @@ using Calhook.Emulator.Events;
 using Calhook.Emulator.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Events;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Events;
 

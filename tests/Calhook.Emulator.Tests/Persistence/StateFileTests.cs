@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Tests.Support;
+using Calhook.TestKit;
 
 namespace Calhook.Emulator.Tests.Persistence;
 

@@ -10,7 +10,7 @@ public sealed class FaultVerdictTests
 
     private readonly Dictionary<(string Calendar, string Event), List<(string Kind, string? Etag)>> _truth = [];
     private readonly List<JsonObject> _log = [];
-    private readonly List<ReceivedWebhook> _received = [];
+    private readonly List<WebhookReceipt> _received = [];
 
     private void Happened(string eventId, string kind, string etag)
     {
@@ -46,7 +46,7 @@ public sealed class FaultVerdictTests
         _log.Add(change);
         if (delivered)
         {
-            _received.Add(new ReceivedWebhook($"chg_{sequence}", Cal, sequence));
+            _received.Add(new WebhookReceipt($"chg_{sequence}", Cal, sequence));
         }
     }
 
@@ -115,7 +115,7 @@ public sealed class FaultVerdictTests
         Logged("event.updated", "e1", "1", previousEtag: "1");   // an update that changed nothing
         Logged("event.deleted", "e1", null, previousEtag: "1");  // a deletion that never happened
         Logged("event.created", "ghost", "1");                   // an event that never existed
-        _received.Add(new ReceivedWebhook("chg_404", Cal, 404)); // a webhook for no change of the log
+        _received.Add(new WebhookReceipt("chg_404", Cal, 404)); // a webhook for no change of the log
 
         var verdict = Judge();
 
@@ -129,8 +129,8 @@ public sealed class FaultVerdictTests
         Happened("e2", "created", "1");
         Logged("event.created", "e1", "1", delivered: false);
         Logged("event.created", "e2", "1");
-        _received.Add(new ReceivedWebhook("chg_1", Cal, 1));
-        _received.Add(new ReceivedWebhook("chg_2", Cal, 2));
+        _received.Add(new WebhookReceipt("chg_1", Cal, 1));
+        _received.Add(new WebhookReceipt("chg_2", Cal, 2));
 
         var verdict = Judge();
 

@@ -8,31 +8,30 @@ using Calhook.TestKit;
 namespace Calhook.Tests.Calendars;
 
 /// <summary>
-/// The emulator and a real Calhook service over loopback, Calhook acting as bob (one account). Alice owns calendars
-/// and shares, renames, unshares and deletes them through the emulator's controls; bob's calendar list and events are
-/// read by Calhook as Google's would be.
+/// An <see cref="EmulatorWorld"/> in which Calhook acts as bob (one account). Alice owns calendars and shares,
+/// renames, unshares and deletes them through the emulator's controls; bob's calendar list and events are read by
+/// Calhook as Google's would be.
 /// </summary>
 internal sealed class CalendarWorld : IAsyncDisposable
 {
     public const string Alice = "alice@example.com";
     public const string Bob = "bob@example.com";
 
-    private CalendarWorld(EmulatorServer emulator, CalhookTestHost calhook, HttpClient alice, HttpClient bob, string accountId)
+    private readonly EmulatorWorld _world;
+
+    private CalendarWorld(EmulatorWorld world, HttpClient alice, HttpClient bob, string accountId)
     {
-        Emulator = emulator;
-        Calhook = calhook;
+        _world = world;
         AliceGoogle = alice;
         BobGoogle = bob;
         AccountId = accountId;
-        Api = new HttpClient { BaseAddress = calhook.BaseAddress };
-        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
     }
 
-    public EmulatorServer Emulator { get; }
+    public EmulatorServer Emulator => _world.Emulator;
 
-    public CalhookTestHost Calhook { get; }
+    public CalhookTestHost Calhook => _world.Calhook;
 
-    public HttpClient Api { get; }
+    public HttpClient Api => _world.Api;
 
     /// <summary>The emulator's Calendar API as alice (and its controls).</summary>
     public HttpClient AliceGoogle { get; }
@@ -45,41 +44,22 @@ internal sealed class CalendarWorld : IAsyncDisposable
     /// <param name="fullListEveryTime">Calhook:CalendarList:FullListInterval zero: every calendar-list sync reads the whole list.</param>
     public static async Task<CalendarWorld> StartAsync(bool fullListEveryTime = false)
     {
-        var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
-        var alice = await SignInAsync(emulator, Alice);
-        var bob = await SignInAsync(emulator, Bob);
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress };
-        options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
-        options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
-        options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
-        if (fullListEveryTime)
+        var world = await EmulatorWorld.StartAsync(options =>
         {
-            options.Settings["Calhook:CalendarList:FullListInterval"] = "00:00:00";
-        }
-
-        var calhook = await CalhookTestHost.StartAsync(options);
-        using var api = new HttpClient { BaseAddress = calhook.BaseAddress };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
-        var account = await PostAsync(api, "v1/accounts", new { type = "oauth", email = Bob, refreshToken = bob.RefreshToken });
-        return new CalendarWorld(emulator, calhook, alice.Client, bob.Client, (string)account["id"]!);
+            options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
+            options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
+            options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
+            if (fullListEveryTime)
+            {
+                options.Settings["Calhook:CalendarList:FullListInterval"] = "00:00:00";
+            }
+        });
+        var (alice, _) = await world.SignInAsync(Alice);
+        var (bob, bobRefreshToken) = await world.SignInAsync(Bob);
+        return new CalendarWorld(world, alice, bob, await world.AddAccountAsync(Bob, bobRefreshToken));
     }
 
-    private static async Task<(HttpClient Client, string RefreshToken)> SignInAsync(EmulatorServer emulator, string user)
-    {
-        using var anonymous = new HttpClient { BaseAddress = emulator.BaseAddress };
-        var tokens = JsonNode.Parse(await (await anonymous.PostAsJsonAsync("emulator/v1/tokens", new { user })).Content.ReadAsStringAsync())!;
-        var client = new HttpClient { BaseAddress = emulator.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
-        return (client, (string)tokens["refresh_token"]!);
-    }
-
-    private static async Task<JsonObject> PostAsync(HttpClient client, string path, object? body)
-    {
-        var response = await client.PostAsJsonAsync(path, body);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
-        return text.Length == 0 ? new JsonObject() : (JsonObject)JsonNode.Parse(text)!;
-    }
+    private static Task<JsonObject> PostAsync(HttpClient client, string path, object? body) => EmulatorWorld.PostAsync(client, path, body);
 
     /// <summary>Creates a watch (a calendar id, or null for all calendars) and returns its id.</summary>
     public async Task<string> WatchAsync(string? calendarId) =>
@@ -87,14 +67,13 @@ internal sealed class CalendarWorld : IAsyncDisposable
             ? new { accountId = AccountId, allCalendars = true }
             : (object)new { accountId = AccountId, calendarId }))["id"]!;
 
-    public async Task<JsonObject> WatchStateAsync(string watchId) => (await Api.GetFromJsonAsync<JsonObject>($"v1/watches/{watchId}"))!;
+    public Task<JsonObject> WatchStateAsync(string watchId) => _world.WatchStateAsync(watchId);
 
     public async Task<List<JsonObject>> WatchesAsync() =>
         [.. (await Api.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray().Select(w => (JsonObject)w!)];
 
     /// <summary>Waits until the watch's first sync is committed.</summary>
-    public Task WaitSyncedAsync(string watchId, string because) =>
-        Polling.EventuallyAsync(async () => (await WatchStateAsync(watchId))["lastSyncAt"] is not null, TimeSpan.FromSeconds(20), because);
+    public Task WaitSyncedAsync(string watchId, string because) => _world.WaitSyncedAsync(watchId, because);
 
     /// <summary>Waits for the per-calendar watch an all-calendars watch made for the calendar, synced, and returns its id.</summary>
     public async Task<string> WaitFollowedAsync(string parentWatchId, string calendarId)
@@ -128,11 +107,7 @@ internal sealed class CalendarWorld : IAsyncDisposable
             end = new { dateTime = "2026-12-01T10:00:00+01:00" },
         }))["id"]!;
 
-    public async Task<List<JsonObject>> FeedAsync()
-    {
-        var page = await Api.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000");
-        return [.. page!["changes"]!.AsArray().Select(c => (JsonObject)c!)];
-    }
+    public Task<List<JsonObject>> FeedAsync() => _world.FeedAsync();
 
     /// <summary>Waits until a change matching <paramref name="match"/> is in the feed, and returns the whole feed.</summary>
     public Task<List<JsonObject>> FeedWithAsync(Func<JsonObject, bool> match, string because) =>
@@ -140,10 +115,8 @@ internal sealed class CalendarWorld : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Api.Dispose();
         AliceGoogle.Dispose();
         BobGoogle.Dispose();
-        await Calhook.DisposeAsync();
-        await Emulator.DisposeAsync();
+        await _world.DisposeAsync();
     }
 }

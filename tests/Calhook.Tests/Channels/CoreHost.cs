@@ -144,8 +144,7 @@ internal sealed class CoreHost : IAsyncDisposable
     public async Task<JsonObject> WaitForStatusAsync(string watchId, string status, TimeSpan? timeout = null)
     {
         JsonObject? last = null;
-        await Eventually.TrueAsync(async () => (last = await GetWatchAsync(watchId))["status"]!.GetValue<string>() == status, timeout,
-            () => $"watch {watchId} never reached '{status}': {last?.ToJsonString()}");
+        await Polling.EventuallyAsync(async () => (last = await GetWatchAsync(watchId))["status"]!.GetValue<string>() == status, timeout ?? TimeSpan.FromSeconds(15), () => $"watch {watchId} never reached '{status}': {last?.ToJsonString()}");
         return last!;
     }
 

@@ -62,20 +62,3 @@ internal sealed class EmulatorClient : IAsyncDisposable
         await _server.DisposeAsync();
     }
 }
-
-/// <summary>Polls a condition until it holds or a deadline passes; never a fixed sleep.</summary>
-internal static class Eventually
-{
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? because = null)
-    {
-        try
-        {
-            await Polling.EventuallyAsync(condition, timeout ?? TimeSpan.FromSeconds(15), "the condition did not become true in time");
-        }
-        catch (TimeoutException timedOut) when (because is not null)
-        {
-            // The message is built only on failure: it usually shows the last state the test saw.
-            Assert.Fail($"{because()} ({timedOut.Message})");
-        }
-    }
-}

@@ -66,20 +66,20 @@ public sealed class WatchChannelTests
             Assert.True(open.Count <= 2, $"at most the old and the new channel overlap, saw {open.Count}");
             seen.UnionWith(open.Select(c => c.Id));
             await emulator.CreateEventAsync(access, Alice, $"event {mutations++}");
-            await Eventually.TrueAsync(async () =>
-                (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations);
+            await Polling.EventuallyAsync(async () =>
+                (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations, TimeSpan.FromSeconds(15), "the feed holds one change per mutation");
         }
 
         Assert.True(seen.Count >= 3, $"expected at least two renewals, saw channels {string.Join(", ", seen)}");
         // Every change was announced on some open channel (duplicates during overlaps are fine), and no ping on a
         // replaced channel was turned away as unknown: the old channel stays accepted for the renewal overlap.
-        await Eventually.TrueAsync(() => Task.FromResult(host.AcceptedExists >= mutations), because: () => $"{host.AcceptedExists} pings for {mutations} changes");
+        await Polling.EventuallyAsync(() => Task.FromResult(host.AcceptedExists >= mutations), TimeSpan.FromSeconds(15), () => $"{host.AcceptedExists} pings for {mutations} changes");
         Assert.Equal(0, host.Refused);
         Assert.Equal(0, host.Unknown);
         // No notification lost: every mutation reached the feed.
-        await Eventually.TrueAsync(async () =>
-            (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations);
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 1);
+        await Polling.EventuallyAsync(async () =>
+            (await host.Client.GetFromJsonAsync<JsonObject>("v1/changes?after=0&limit=1000"))!["changes"]!.AsArray().Count == mutations, TimeSpan.FromSeconds(15), "the feed holds one change per mutation");
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 1, TimeSpan.FromSeconds(15), "alice has exactly one open channel");
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("active", watch["status"]!.GetValue<string>());
         Assert.Equal(watch["channelId"]!.GetValue<string>(), Assert.Single(await emulator.Control.GetChannelsAsync(Alice)).Id);
@@ -98,12 +98,12 @@ public sealed class WatchChannelTests
 
         // Default policy: renew one day before expiry, up to six hours earlier (jitter). Not before that window…
         time.Advance(TimeSpan.FromDays(5) + TimeSpan.FromHours(17));
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count >= 1);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count >= 1, TimeSpan.FromSeconds(15), "alice has an open channel");
         Assert.Equal(first, Assert.Single(await emulator.Control.GetChannelsAsync(Alice)).Id);
 
         // …and within it: a new channel (new id); the old one stays open and accepted for the overlap…
         time.Advance(TimeSpan.FromHours(7) + TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(async () => (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>() != first);
+        await Polling.EventuallyAsync(async () => (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>() != first, TimeSpan.FromSeconds(15), "the watch moves to a new channel");
         var renewed = (await host.GetWatchAsync(watchId))["channelId"]!.GetValue<string>();
         var open = (await emulator.Control.GetChannelsAsync(Alice)).Select(c => c.Id).ToHashSet();
         Assert.Equal(new HashSet<string> { first, renewed }, open);
@@ -111,7 +111,7 @@ public sealed class WatchChannelTests
 
         // …and is stopped once the default 30 s overlap is over.
         time.Advance(TimeSpan.FromSeconds(30));
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)) is [var only] && only.Id == renewed);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)) is [var only] && only.Id == renewed, TimeSpan.FromSeconds(15), "only the renewed channel stays open");
         Assert.False(host.Channels.TryGet(first, out _));
     }
 
@@ -140,7 +140,7 @@ public sealed class WatchChannelTests
         // Its pings are still recognised after the restart.
         var access = (await emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         await emulator.CreateEventAsync(access, Alice, "after restart");
-        await Eventually.TrueAsync(() => Task.FromResult(second.AcceptedExists >= 1));
+        await Polling.EventuallyAsync(() => Task.FromResult(second.AcceptedExists >= 1), TimeSpan.FromSeconds(15), "the second host accepts a ping");
     }
 
     [Fact]
@@ -158,14 +158,14 @@ public sealed class WatchChannelTests
             port = first.Port;
         }
 
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0, TimeSpan.FromSeconds(15), "alice's channels are all stopped");
 
         await using var second = await CoreHost.StartAsync(emulator.BaseAddress, data, port);
         await second.Services.GetService<Calhook.Channels.ChannelSupervisor>()!.Restored;
         await second.WaitForStatusAsync(watchId, "active");
         // Channels of 2 s are renewed all the time: compare the emulator's one open channel and the watch's at one moment.
-        await Eventually.TrueAsync(async () => await emulator.Control.GetChannelsAsync(Alice) is [var open]
-            && open.Id != channelId && open.Id == (await second.GetWatchAsync(watchId))["channelId"]?.GetValue<string>());
+        await Polling.EventuallyAsync(async () => await emulator.Control.GetChannelsAsync(Alice) is [var open]
+            && open.Id != channelId && open.Id == (await second.GetWatchAsync(watchId))["channelId"]?.GetValue<string>(), TimeSpan.FromSeconds(15), "the one open channel is the second host's new one");
         Assert.False(second.Channels.TryGet(channelId, out _));
     }
 
@@ -182,12 +182,12 @@ public sealed class WatchChannelTests
         var response = await host.Client.DeleteAsync($"v1/watches/{watchId}");
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0, TimeSpan.FromSeconds(15), "alice's channels are all stopped");
         var watch = await host.GetWatchAsync(watchId);
         Assert.Equal("stopped", watch["status"]!.GetValue<string>());
         Assert.Null(watch["channelId"]);
         // The account's last watch is gone, so its calendar list is no longer watched either.
-        await Eventually.TrueAsync(async () => host.Channels.Count == 0 && (await emulator.Control.GetChannelsAsync()).Count == 0);
+        await Polling.EventuallyAsync(async () => host.Channels.Count == 0 && (await emulator.Control.GetChannelsAsync()).Count == 0, TimeSpan.FromSeconds(15), "no channel is left, in Calhook or in the emulator");
         Assert.Equal(HttpStatusCode.NotFound, (await host.Client.DeleteAsync("v1/watches/wch_nope")).StatusCode);
     }
 

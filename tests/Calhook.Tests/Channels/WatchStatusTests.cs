@@ -39,7 +39,7 @@ public sealed class WatchStatusTests
         var access = (await emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         await emulator.CreateEventAsync(access, Alice, "made while the channel is gone");
         Assert.Equal(HttpStatusCode.Accepted, (await host.Client.PostAsync($"v1/watches/{watchId}/sync", null)).StatusCode);
-        await Eventually.TrueAsync(async () => (await ChangesAsync(host)).Any(c => c["event"]?["summary"]?.GetValue<string>() == "made while the channel is gone"));
+        await Polling.EventuallyAsync(async () => (await ChangesAsync(host)).Any(c => c["event"]?["summary"]?.GetValue<string>() == "made while the channel is gone"), TimeSpan.FromSeconds(15), "the event made while the channel was gone reaches the feed");
 
         // …and do not hide the channel's problem.
         var after = await host.GetWatchAsync(watchId);
@@ -64,12 +64,11 @@ public sealed class WatchStatusTests
         proxy.WatchStatus = 503;
         proxy.ListStatus = 503;
         await host.Client.PostAsync($"v1/watches/{watchId}/sync", null);
-        await Eventually.TrueAsync(async () => await store.GetWatchAsync(watchId, CancellationToken.None) is { ChannelProblem: not null, SyncProblem: not null },
-            because: () => "the channel and the sync never both failed");
+        await Polling.EventuallyAsync(async () => await store.GetWatchAsync(watchId, CancellationToken.None) is { ChannelProblem: not null, SyncProblem: not null }, TimeSpan.FromSeconds(15), () => "the channel and the sync never both failed");
 
         // The channel recovers: its problem goes, the sync's stays and is what the API shows.
         proxy.WatchStatus = null;
-        await Eventually.TrueAsync(async () => await store.GetWatchAsync(watchId, CancellationToken.None) is { ChannelProblem: null });
+        await Polling.EventuallyAsync(async () => await store.GetWatchAsync(watchId, CancellationToken.None) is { ChannelProblem: null }, TimeSpan.FromSeconds(15), "the channel problem clears");
         var watch = await host.GetWatchAsync(watchId);
         var stored = (await store.GetWatchAsync(watchId, CancellationToken.None))!;
         Assert.Equal("failing", watch["status"]!.GetValue<string>());
@@ -119,7 +118,7 @@ public sealed class WatchStatusTests
         int port;
         await using (var first = await CoreHost.StartAsync(emulator.BaseAddress, data))
         {
-            // Alice's watch is the first one restored: in the old code its failure left Bob's unrestored.
+            // Alice's watch is the first one restored: its failure must not leave Bob's unrestored.
             aliceWatch = (await first.WatchAsync(await first.AddOAuthAccountAsync(emulator, Alice), Alice))["id"]!.GetValue<string>();
             bobWatch = (await first.WatchAsync(await first.AddOAuthAccountAsync(emulator, Bob), Bob))["id"]!.GetValue<string>();
             await first.WaitForStatusAsync(aliceWatch, "active");
@@ -128,7 +127,7 @@ public sealed class WatchStatusTests
         }
 
         // Every channel lapses while the service is down, so each watch needs a new one at start-up.
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync()).Count == 0);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync()).Count == 0, TimeSpan.FromSeconds(15), "every channel is stopped");
         await ExecuteAsync(data, $"""
             CREATE TRIGGER injected_failure BEFORE INSERT ON channels WHEN NEW.watch_id = '{aliceWatch}'
             BEGIN SELECT RAISE(ABORT, 'injected store failure'); END;
@@ -161,8 +160,7 @@ public sealed class WatchStatusTests
         var bobAccess = (await emulator.Control.CreateTokensAsync(Bob)).AccessToken;
         await emulator.WatchDirectlyAsync(bobAccess, Bob, "orphan-of-bob", "orphan-token", new Uri(host.BaseAddress, "google/notifications").ToString());
 
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Bob)).All(c => c.Id != "orphan-of-bob"),
-            because: () => "the orphan on Bob's calendar was never stopped");
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Bob)).All(c => c.Id != "orphan-of-bob"), TimeSpan.FromSeconds(15), () => "the orphan on Bob's calendar was never stopped");
         Assert.Single(await emulator.Control.GetChannelsAsync(Bob));
         Assert.Single(await emulator.Control.GetChannelsAsync(Alice));
     }
@@ -186,7 +184,7 @@ public sealed class WatchStatusTests
 
         // Queued after every flooded ping: once it is handled, so are they.
         Assert.Equal(HttpStatusCode.OK, await PingAsync(host, "sentinel", resourceId, 1));
-        await Eventually.TrueAsync(() => Task.FromResult(stopper.StopCalls >= 2));
+        await Polling.EventuallyAsync(() => Task.FromResult(stopper.StopCalls >= 2), TimeSpan.FromSeconds(15), "the stopper is called again");
         Assert.Equal(2, stopper.StopCalls);
         Assert.Equal(501, host.Unknown);
     }

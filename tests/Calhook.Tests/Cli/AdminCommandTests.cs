@@ -79,7 +79,7 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task Listen_delivers_each_new_change_as_a_signed_webhook_and_retries_a_failing_target()
     {
-        await using var target = await Calhook.Tests.Delivery.VerifyingSubscriber.StartAsync();
+        await using var target = await VerifyingSubscriber.StartAsync();
         var failures = 1;
         target.Respond = _ => Task.FromResult(Interlocked.Decrement(ref failures) >= 0 ? 500 : 200);
         var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;

@@ -7,7 +7,7 @@ using Calhook.TestKit;
 namespace Calhook.Tests.Cli;
 
 /// <summary>
-/// Invariant 1 under real crashes: the <c>calhook serve</c> process is killed (SIGKILL) at random moments while
+/// Invariant 1 (docs/architecture.md) under real crashes: the <c>calhook serve</c> process is killed (SIGKILL) at random moments while
 /// mutations are being synced, then started again on the same data directory, many times. The change log must end
 /// up describing exactly what happened in the calendar: every event's chain of changes links up (each change's
 /// <c>previous</c> is the prior change's <c>event</c>), nothing is reported twice, and the last change of every

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Calhook.Emulator;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Cli;
@@ -81,9 +82,10 @@ public sealed partial class EmbeddedRestartTests
 
     private static async Task<HttpClient> DemoUserAsync(Uri emulator)
     {
+        using var control = new EmulatorControlClient(emulator);
+        var tokens = await control.CreateTokensAsync("demo@example.com");
         var http = new HttpClient { BaseAddress = emulator };
-        var tokens = (await (await http.PostAsJsonAsync("emulator/v1/tokens", new { user = "demo@example.com" })).Content.ReadFromJsonAsync<JsonObject>())!;
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
         return http;
     }
 

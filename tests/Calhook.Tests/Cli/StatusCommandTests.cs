@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Cli;
@@ -9,26 +8,17 @@ namespace Calhook.Tests.Cli;
 public sealed class StatusCommandTests : IAsyncLifetime
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-    private EmulatorClient _emulator = null!;
-    private CalhookTestHost _host = null!;
+    private EmulatorWorld _world = null!;
 
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorClient.StartAsync();
-        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
-    }
+    public async Task InitializeAsync() => _world = await EmulatorWorld.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _emulator.DisposeAsync();
-    }
+    public Task DisposeAsync() => _world.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Status_shows_a_table_of_watches_and_json_for_scripts_and_says_when_something_needs_attention()
     {
         const string good = "status-good@example.com";
-        var refresh = (await _emulator.Control.CreateTokensAsync(good)).RefreshToken;
+        var refresh = (await _world.Control.CreateTokensAsync(good)).RefreshToken;
         var goodWatch = await WatchAsync(await AccountAsync(good, refresh), good);
         await Polling.EventuallyAsync(async () => (await WatchStateAsync(goodWatch))["lastSyncAt"] is not null, Generous, "the baseline is in");
 
@@ -77,13 +67,13 @@ public sealed class StatusCommandTests : IAsyncLifetime
     public async Task Status_says_when_the_request_budget_stretches_the_safety_net()
     {
         // One sync a second per watch is 60 requests a minute; the safety net may spend 7 of these 10.
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
+        var options = new CalhookTestHostOptions { GoogleBaseUrl = _world.Emulator.BaseAddress };
         options.Settings["Calhook:Google:RequestsPerMinute"] = "10";
         options.Settings["Calhook:Google:RequestsPerDay"] = "100000";
         options.Settings["Calhook:Sync:SafetyNetInterval"] = "00:00:01";
         await using var tight = await CalhookTestHost.StartAsync(options);
         const string user = "status-budget@example.com";
-        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
+        var refresh = (await _world.Control.CreateTokensAsync(user)).RefreshToken;
         using var account = await tight.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh });
         var accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
         using var watch = await tight.Client.PostAsJsonAsync("/v1/watches", new { accountId, calendarId = user });
@@ -112,7 +102,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
     public async Task Accounts_list_and_remove_and_connect_print_what_a_person_and_a_script_need()
     {
         const string user = "cli-accounts@example.com";
-        var refresh = (await _emulator.Control.CreateTokensAsync(user)).RefreshToken;
+        var refresh = (await _world.Control.CreateTokensAsync(user)).RefreshToken;
         var id = await AccountAsync(user, refresh);
 
         var (listExit, list) = await RunAsync("accounts", "list");
@@ -123,7 +113,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
 
         var (connectExit, connect) = await RunAsync("connect", "--json");
         Assert.Equal(0, connectExit);
-        Assert.Equal(new Uri(_host.BaseAddress, "/connect/google").AbsoluteUri, (string?)JsonNode.Parse(connect)!["url"]);
+        Assert.Equal(new Uri(_world.Calhook.BaseAddress, "/connect/google").AbsoluteUri, (string?)JsonNode.Parse(connect)!["url"]);
 
         var (removeExit, removed) = await RunAsync("accounts", "remove", id);
         Assert.Equal(0, removeExit);
@@ -146,7 +136,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.Contains("CALHOOK_SERVER", run.Output, StringComparison.Ordinal);
     }
 
-    private Task<(int Exit, string Output)> RunAsync(params string[] arguments) => RunAsync(_host, arguments);
+    private Task<(int Exit, string Output)> RunAsync(params string[] arguments) => RunAsync(_world.Calhook, arguments);
 
     private static async Task<(int Exit, string Output)> RunAsync(CalhookTestHost host, params string[] arguments)
     {
@@ -157,17 +147,17 @@ public sealed class StatusCommandTests : IAsyncLifetime
 
     private async Task<string> AccountAsync(string email, string refreshToken)
     {
-        using var response = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email, refreshToken });
+        using var response = await _world.Calhook.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email, refreshToken });
         response.EnsureSuccessStatusCode();
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
     }
 
     private async Task<string> WatchAsync(string accountId, string calendarId)
     {
-        using var response = await _host.Client.PostAsJsonAsync("/v1/watches", new { accountId, calendarId });
+        using var response = await _world.Calhook.Client.PostAsJsonAsync("/v1/watches", new { accountId, calendarId });
         response.EnsureSuccessStatusCode();
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
     }
 
-    private async Task<JsonObject> WatchStateAsync(string id) => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{id}"))!;
+    private async Task<JsonObject> WatchStateAsync(string id) => (await _world.Calhook.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{id}"))!;
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Web;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Dashboard;
@@ -12,37 +11,28 @@ public sealed class ConnectFlowTests : IAsyncLifetime
 {
     private const string User = "connect@example.com";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
-    private EmulatorClient _emulator = null!;
-    private CalhookTestHost _host = null!;
+    private EmulatorWorld _world = null!;
 
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorClient.StartAsync();
-        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
-    }
+    public async Task InitializeAsync() => _world = await EmulatorWorld.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _emulator.DisposeAsync();
-    }
+    public Task DisposeAsync() => _world.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Connecting_through_the_consent_page_stores_the_account_and_offers_its_calendars()
     {
-        using var browser = new BrowserSession(_host.BaseAddress);
+        using var browser = new BrowserSession(_world.Calhook.BaseAddress);
         await browser.LogInAsync();
 
         using var start = await browser.GetAsync("/connect/google");
         Assert.Equal(HttpStatusCode.Redirect, start.StatusCode);
         var consent = start.Headers.Location!;
-        Assert.Equal(new Uri(_emulator.BaseAddress, "/o/oauth2/v2/auth").AbsoluteUri, consent.GetLeftPart(UriPartial.Path));
+        Assert.Equal(new Uri(_world.Emulator.BaseAddress, "/o/oauth2/v2/auth").AbsoluteUri, consent.GetLeftPart(UriPartial.Path));
         var query = HttpUtility.ParseQueryString(consent.Query);
         Assert.Equal("https://www.googleapis.com/auth/calendar.readonly", query["scope"]);
         Assert.Equal("offline", query["access_type"]);
         Assert.Equal("consent", query["prompt"]);
         Assert.Equal("code", query["response_type"]);
-        Assert.Equal(new Uri(_host.BaseAddress, "/connect/google/callback").AbsoluteUri, query["redirect_uri"]);
+        Assert.Equal(new Uri(_world.Calhook.BaseAddress, "/connect/google/callback").AbsoluteUri, query["redirect_uri"]);
         Assert.False(string.IsNullOrEmpty(query["state"]));
 
         var landing = await ApproveAsync(browser, consent, User);
@@ -50,7 +40,7 @@ public sealed class ConnectFlowTests : IAsyncLifetime
         var page = await landing.Content.ReadAsStringAsync();
         Assert.Contains(User, page, StringComparison.Ordinal);
 
-        var accounts = (await _host.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray();
+        var accounts = (await _world.Calhook.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray();
         var account = Assert.Single(accounts)!;
         Assert.Equal(User, (string?)account["email"]);
         Assert.Equal("active", (string?)account["status"]);
@@ -61,14 +51,14 @@ public sealed class ConnectFlowTests : IAsyncLifetime
         using var watched = await browser.SubmitAsync(calendars, "/dashboard/watches", $"value=\"{User}\"");
         Assert.Equal(HttpStatusCode.Redirect, watched.StatusCode);
         await Polling.EventuallyAsync(async () =>
-            (await _host.Client.GetFromJsonAsync<JsonObject>("/v1/watches"))!["items"]!.AsArray().Any(w => (string?)w!["lastSyncAt"] is not null && (string?)w["calendarId"] == User),
+            (await _world.Calhook.Client.GetFromJsonAsync<JsonObject>("/v1/watches"))!["items"]!.AsArray().Any(w => (string?)w!["lastSyncAt"] is not null && (string?)w["calendarId"] == User),
             Generous, "the watched calendar's baseline is committed");
     }
 
     [Fact]
     public async Task A_forged_state_is_refused_and_nothing_is_stored()
     {
-        using var browser = new BrowserSession(_host.BaseAddress);
+        using var browser = new BrowserSession(_world.Calhook.BaseAddress);
         await browser.LogInAsync();
         using var start = await browser.GetAsync("/connect/google");
         var consent = start.Headers.Location!;
@@ -80,14 +70,14 @@ public sealed class ConnectFlowTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("was not issued by this Calhook", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray());
+        Assert.Empty((await _world.Calhook.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray());
     }
 
     [Fact]
     public async Task A_state_started_in_another_browser_is_refused()
     {
-        using var victim = new BrowserSession(_host.BaseAddress);
-        using var attacker = new BrowserSession(_host.BaseAddress);
+        using var victim = new BrowserSession(_world.Calhook.BaseAddress);
+        using var attacker = new BrowserSession(_world.Calhook.BaseAddress);
         await victim.LogInAsync();
         await attacker.LogInAsync();
         using var victimStart = await victim.GetAsync("/connect/google");
@@ -99,13 +89,13 @@ public sealed class ConnectFlowTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("another browser", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray());
+        Assert.Empty((await _world.Calhook.Client.GetFromJsonAsync<JsonObject>("/v1/accounts"))!["items"]!.AsArray());
     }
 
     [Fact]
     public async Task The_connect_flow_needs_a_signed_in_browser()
     {
-        using var browser = new BrowserSession(_host.BaseAddress);
+        using var browser = new BrowserSession(_world.Calhook.BaseAddress);
         using var start = await browser.GetAsync("/connect/google");
 
         Assert.Equal(HttpStatusCode.Redirect, start.StatusCode);

@@ -33,11 +33,11 @@ public sealed class DeliveryCrashTests
         var serve = await StartAsync(baseAddress, emulator.BaseAddress, data.Path);
         try
         {
-            using var control = new HttpClient { BaseAddress = emulator.BaseAddress };
-            var tokens = await PostAsync(control, "/emulator/v1/tokens", new JsonObject { ["user"] = User });
+            using var control = new EmulatorControlClient(emulator.BaseAddress);
+            var tokens = await control.CreateTokensAsync(User);
             using var google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-            google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)tokens["access_token"]);
-            var account = await PostAsync(calhook, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = User, ["refreshToken"] = (string?)tokens["refresh_token"] });
+            google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+            var account = await PostAsync(calhook, "/v1/accounts", new JsonObject { ["type"] = "oauth", ["email"] = User, ["refreshToken"] = tokens.RefreshToken });
             var watch = await PostAsync(calhook, "/v1/watches", new JsonObject { ["accountId"] = (string?)account["id"], ["calendarId"] = User });
             await Polling.EventuallyAsync(
                 async () => JsonNode.Parse(await calhook.GetStringAsync(new Uri($"/v1/watches/{watch["id"]}", UriKind.Relative)))!["lastSyncAt"] is not null,

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Calhook.PostgreSql;
 using Calhook.Storage;
 using Calhook.Storage.Sqlite;
+using Calhook.Tests.Changes;
 using Calhook.Tests.Storage;
 using Calhook.TestKit;
 
@@ -309,7 +310,7 @@ public abstract class DeliveryTests
 
         // A commit lands in the store but no process is running to signal it: it is behind no cursor yet.
         var offline = await OpenStoreAsync(rig);
-        var appended = await offline.CommitNextAsync(new Calhook.Storage.SyncCommit(DeliveryRig.WatchId, "a@example.com", DateTimeOffset.UnixEpoch, [], [rig.Created()], "tok_offline", ExpectedSyncToken: null), CancellationToken.None);
+        var appended = await offline.CommitNextAsync(new Calhook.Storage.SyncCommit(FeedHost.WatchId, "a@example.com", DateTimeOffset.UnixEpoch, [], [rig.Created()], "tok_offline", ExpectedSyncToken: null), CancellationToken.None);
         Assert.NotNull(store);
         (offline as IDisposable)?.Dispose();
         await rig.Host.StartAsync();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Calhook.Changes;
 using Calhook.Delivery;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Delivery;
 

@@ -78,7 +78,7 @@ public sealed class GoogleFailureTests
         var listed = await host.Services.GetRequiredService<GoogleCalendarClient>().ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
         Assert.Equal(GoogleErrorKind.NeedsReauth, listed.Error?.Kind);
         // No loop: the last channel lapses and nothing opens another one.
-        await Eventually.TrueAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0);
+        await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Alice)).Count == 0, TimeSpan.FromSeconds(15), "alice's channels are all stopped");
         Assert.Equal("needs_reauth", (await host.GetWatchAsync(watchId))["status"]!.GetValue<string>());
     }
 

@@ -5,7 +5,7 @@ using Calhook.TestKit;
 
 namespace Calhook.Tests.Hosting;
 
-/// <summary>Invariant 7: refresh tokens, access tokens, channel tokens and the API key never reach the log.</summary>
+/// <summary>Invariant 7 (docs/architecture.md): refresh tokens, access tokens, channel tokens and the API key never reach the log.</summary>
 public sealed class SecretsNotLoggedTests
 {
     [Fact]

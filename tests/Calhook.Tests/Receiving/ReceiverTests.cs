@@ -25,7 +25,7 @@ public sealed class ReceiverTests : IAsyncLifetime
         await _host.WaitForStatusAsync(_watchId, "active");
         _channel = Assert.Single(await _emulator.Control.GetChannelsAsync(Alice));
         // The emulator's `sync` ping for the new channel.
-        await Eventually.TrueAsync(() => Task.FromResult(_host.Accepted >= 1));
+        await Polling.EventuallyAsync(() => Task.FromResult(_host.Accepted >= 1), TimeSpan.FromSeconds(15), "the receiver accepts a ping");
     }
 
     public async Task DisposeAsync()
@@ -42,7 +42,7 @@ public sealed class ReceiverTests : IAsyncLifetime
         var response = await PingAsync(Id, Token, ResourceId, "exists", "7");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(before + 1, _host.AcceptedExists);
-        await Eventually.TrueAsync(async () => (await _host.GetWatchAsync(_watchId))["lastNotificationAt"] is not null);
+        await Polling.EventuallyAsync(async () => (await _host.GetWatchAsync(_watchId))["lastNotificationAt"] is not null, TimeSpan.FromSeconds(15), "the watch records the notification");
     }
 
     [Fact]
@@ -135,8 +135,7 @@ public sealed class ReceiverTests : IAsyncLifetime
         // An orphan: a channel on the same calendar that Calhook has no record of (e.g. from a lost database).
         await _emulator.WatchDirectlyAsync(access, Alice, "orphan-channel", "orphan-token", new Uri(_host.BaseAddress, "google/notifications").ToString());
 
-        await Eventually.TrueAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-channel"),
-            because: () => "the orphan channel was never stopped");
+        await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-channel"), TimeSpan.FromSeconds(15), () => "the orphan channel was never stopped");
         Assert.True(_host.Unknown >= 1);
         Assert.Equal(Id, Assert.Single(await _emulator.Control.GetChannelsAsync(Alice)).Id);
     }

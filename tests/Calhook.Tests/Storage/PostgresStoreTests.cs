@@ -1,6 +1,7 @@
 using Calhook.PostgreSql;
 using Calhook.Storage;
 using Npgsql;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
 

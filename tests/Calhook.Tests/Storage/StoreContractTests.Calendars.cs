@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
 

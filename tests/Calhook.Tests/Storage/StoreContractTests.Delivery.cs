@@ -1,5 +1,6 @@
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
 

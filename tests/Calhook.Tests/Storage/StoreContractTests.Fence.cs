@@ -1,6 +1,7 @@
 using System.Text;
 using Calhook.Changes;
 using Calhook.Storage;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
 

@@ -1,4 +1,5 @@
 using Calhook.Storage;
+using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
 

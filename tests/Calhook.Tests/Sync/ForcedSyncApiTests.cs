@@ -1,5 +1,5 @@
 using System.Net;
-using Calhook.Tests.Api;
+using Calhook.Tests.Changes;
 
 namespace Calhook.Tests.Sync;
 

@@ -9,70 +9,53 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Calhook.Tests.Sync;
 
 /// <summary>
-/// The emulator and a real Calhook service over loopback, with one account and one watch whose baseline is done.
-/// Mutations go to the emulator as Google calls; the feed and the emulator's ground-truth history are read over HTTP.
+/// An <see cref="EmulatorWorld"/> with one account (alice) and one watch of her calendar whose baseline is done: the
+/// rig of the end-to-end sync stories. Mutations go to the emulator as Google calls; the feed and the emulator's
+/// ground-truth history are read over HTTP.
 /// </summary>
 internal sealed class SyncWorld : IAsyncDisposable
 {
     public const string Alice = "alice@example.com";
 
-    private SyncWorld(EmulatorServer emulator, CalhookTestHost calhook, HttpClient google)
-    {
-        Emulator = emulator;
-        Calhook = calhook;
-        Google = google;
+    private readonly EmulatorWorld _world;
 
-        // Its own client: the host's is re-configured on each start, which a used HttpClient refuses.
-        Api = new HttpClient { BaseAddress = calhook.BaseAddress };
-        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CalhookTestHost.TestApiKey);
+    private SyncWorld(EmulatorWorld world, HttpClient google, string watchId)
+    {
+        _world = world;
+        Google = google;
+        WatchId = watchId;
     }
 
     /// <summary>Calhook's API with the API key; survives restarts of the host (same port).</summary>
-    public HttpClient Api { get; }
+    public HttpClient Api => _world.Api;
 
-    public EmulatorServer Emulator { get; }
+    public EmulatorServer Emulator => _world.Emulator;
 
-    public CalhookTestHost Calhook { get; }
+    public CalhookTestHost Calhook => _world.Calhook;
 
     /// <summary>The emulator's controls (history, faults, expiring sync tokens).</summary>
-    public EmulatorControlClient Control => new(Google);
+    public EmulatorControlClient Control => _world.Control;
 
     /// <summary>The emulator's Calendar API, signed in as alice.</summary>
     public HttpClient Google { get; }
 
-    public string WatchId { get; private set; } = "";
+    public string WatchId { get; }
 
     public static async Task<SyncWorld> StartAsync(TimeSpan? safetyNet = null, Action<IServiceCollection>? configureServices = null)
     {
-        var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { NotificationRetryDelay = TimeSpan.FromMilliseconds(20) });
-        using var control = new EmulatorControlClient(emulator.BaseAddress);
-        var tokens = await control.CreateTokensAsync(Alice);
-        var google = new HttpClient { BaseAddress = emulator.BaseAddress };
-        google.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress, ConfigureServices = configureServices };
-        options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
-        options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
-        options.Settings["Calhook:Sync:SafetyNetInterval"] = (safetyNet ?? TimeSpan.FromMinutes(5)).ToString("c");
-        options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
-        var calhook = await CalhookTestHost.StartAsync(options);
-        var world = new SyncWorld(emulator, calhook, google);
-
-        var account = await world.PostJsonAsync("v1/accounts", new { type = "oauth", email = Alice, refreshToken = tokens.RefreshToken });
-        var watch = await world.PostJsonAsync("v1/watches", new { accountId = (string)account["id"]!, calendarId = Alice });
-        world.WatchId = (string)watch["id"]!;
-        await Polling.EventuallyAsync(
-            async () => (await world.Api.GetFromJsonAsync<JsonObject>($"v1/watches/{world.WatchId}"))!["lastSyncAt"] is not null,
-            TimeSpan.FromSeconds(20), "the baseline sync is committed");
-        return world;
-    }
-
-    private async Task<JsonNode> PostJsonAsync(string path, object body)
-    {
-        var response = await Api.PostAsJsonAsync(path, body);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
-        return JsonNode.Parse(text)!;
+        var world = await EmulatorWorld.StartAsync(options =>
+        {
+            options.ConfigureServices = configureServices;
+            options.Settings["Calhook:Google:ClientId"] = "calhook-tests";
+            options.Settings["Calhook:Google:ClientSecret"] = "calhook-tests-secret";
+            options.Settings["Calhook:Sync:SafetyNetInterval"] = (safetyNet ?? TimeSpan.FromMinutes(5)).ToString("c");
+            options.Settings["Calhook:Sync:RetryDelay"] = "00:00:00.200";
+        });
+        var (google, refreshToken) = await world.SignInAsync(Alice);
+        var accountId = await world.AddAccountAsync(Alice, refreshToken);
+        var watchId = (string)(await EmulatorWorld.PostAsync(world.Api, "v1/watches", new { accountId, calendarId = Alice }))["id"]!;
+        await world.WaitSyncedAsync(watchId, "the baseline sync is committed");
+        return new SyncWorld(world, google, watchId);
     }
 
     public static string Events => $"calendar/v3/calendars/{Uri.EscapeDataString(Alice)}/events";
@@ -114,11 +97,7 @@ internal sealed class SyncWorld : IAsyncDisposable
     public async Task<long> LastHistorySeqAsync() => (await Control.GetHistoryAsync(Alice)).LastOrDefault()?.Seq ?? 0;
 
     /// <summary>Every change in the feed after <paramref name="after"/>.</summary>
-    public async Task<List<JsonObject>> FeedAsync(long after = 0)
-    {
-        var page = await Api.GetFromJsonAsync<JsonObject>($"v1/changes?after={after}&limit=1000");
-        return [.. ((JsonArray)page!["changes"]!).Select(c => (JsonObject)c!)];
-    }
+    public Task<List<JsonObject>> FeedAsync(long after = 0) => _world.FeedAsync(after);
 
     /// <summary>Waits until the feed holds <paramref name="count"/> changes, and returns them.</summary>
     public Task<List<JsonObject>> FeedWithAsync(int count, string because) =>
@@ -133,8 +112,6 @@ internal sealed class SyncWorld : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Google.Dispose();
-        Api.Dispose();
-        await Calhook.DisposeAsync();
-        await Emulator.DisposeAsync();
+        await _world.DisposeAsync();
     }
 }

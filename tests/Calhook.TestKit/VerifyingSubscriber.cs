@@ -9,12 +9,15 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Calhook.Tests.Delivery;
+namespace Calhook.TestKit;
 
 /// <summary>One webhook a <see cref="VerifyingSubscriber"/> received, with the secrets its signature verified with.</summary>
-internal sealed record ReceivedWebhook(
+public sealed record ReceivedWebhook(
     string Id, string Timestamp, string Signature, string Body, JsonNode Envelope, IReadOnlyList<string> VerifiedWith, int AnsweredStatus)
 {
+    /// <summary>When its body had been read (<see cref="TimeProvider.GetTimestamp"/> of the system clock), for latency measures.</summary>
+    public long Arrived { get; init; }
+
     public string CalendarId => (string)Envelope["data"]!["calendarId"]!;
 
     public long Sequence => long.Parse((string)Envelope["sequence"]!, System.Globalization.CultureInfo.InvariantCulture);
@@ -23,9 +26,10 @@ internal sealed record ReceivedWebhook(
 /// <summary>
 /// A webhook receiver on <c>127.0.0.1</c> that verifies every signature with <see cref="WebhookVerifier"/> against the
 /// secrets it was given, answers 401 (and records nothing as accepted) when none verifies, and otherwise answers what
-/// <see cref="Respond"/> says (default 200). Every request is recorded in arrival order.
+/// <see cref="Respond"/> says (default 200). Every request is recorded in arrival order. The benchmark runner
+/// (bench/Calhook.Bench) compiles this file in too, so that tests and measures judge webhooks one way.
 /// </summary>
-internal sealed class VerifyingSubscriber : IAsyncDisposable
+public sealed class VerifyingSubscriber : IAsyncDisposable
 {
     private readonly object _gate = new();
     private readonly List<ReceivedWebhook> _received = [];
@@ -102,6 +106,7 @@ internal sealed class VerifyingSubscriber : IAsyncDisposable
     {
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var arrived = TimeProvider.System.GetTimestamp();
         var headers = context.Request.Headers;
         string id = headers["webhook-id"].ToString(), timestamp = headers["webhook-timestamp"].ToString(), signature = headers["webhook-signature"].ToString();
         List<string> verified;
@@ -121,7 +126,7 @@ internal sealed class VerifyingSubscriber : IAsyncDisposable
             return;
         }
 
-        var webhook = new ReceivedWebhook(id, timestamp, signature, body, JsonNode.Parse(body)!, verified, 0);
+        var webhook = new ReceivedWebhook(id, timestamp, signature, body, JsonNode.Parse(body)!, verified, 0) { Arrived = arrived };
         var status = await Respond(webhook);
         lock (_gate)
         {

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Calhook.Tests.Delivery;
+namespace Calhook.TestKit;
 
 /// <summary>
 /// An independent Standard Webhooks verifier, written from the specification (not the StandardWebhooks package):
@@ -9,7 +9,7 @@ namespace Calhook.Tests.Delivery;
 /// <c>whsec_</c> secret, the signature HMAC-SHA256 in base64, and <c>webhook-signature</c> holds space-separated
 /// <c>v1,{signature}</c> entries of which one must match.
 /// </summary>
-internal static class WebhookVerifier
+public static class WebhookVerifier
 {
     public static bool Verify(string secret, string id, string timestamp, string body, string signatureHeader)
     {

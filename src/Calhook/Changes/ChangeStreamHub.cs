@@ -1,14 +1,13 @@
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Calhook.Changes;
 using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Calhook.Api;
+namespace Calhook.Changes;
 
 /// <summary>
 /// The live tail of the change log for every stream reader: one loop reads each commit's changes from the store once,

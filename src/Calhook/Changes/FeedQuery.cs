@@ -1,11 +1,10 @@
 using System.Globalization;
-using Calhook.Changes;
 using Calhook.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 
-namespace Calhook.Api;
+namespace Calhook.Changes;
 
 /// <summary>The feed's query string, checked: a bad value is a 400 problem that names the parameter.</summary>
 internal sealed record FeedQuery(ChangeQuery? Query, TimeSpan Wait, ProblemHttpResult? Problem)

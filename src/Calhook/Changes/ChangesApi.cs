@@ -1,5 +1,4 @@
 using System.Globalization;
-using Calhook.Changes;
 using Calhook.Hosting;
 using Calhook.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Calhook.Api;
+namespace Calhook.Changes;
 
 /// <summary>
 /// The change feed: <c>GET /v1/changes</c> (cursor pages, optional long poll) and <c>GET /v1/changes/stream</c>
@@ -29,20 +28,6 @@ internal static class ChangesApi
 
     /// <summary>Kernel send buffer of a stream connection.</summary>
     public const int SendBufferBytes = 128 * 1024;
-
-    /// <summary>The stream's options (section <c>Calhook:Stream</c>, validated at start-up) and its hub.</summary>
-    public static IServiceCollection AddCalhookChangeStream(this IServiceCollection services)
-    {
-        services.AddOptions<ChangeStreamOptions>()
-            .BindConfiguration(ChangeStreamOptions.SectionName)
-            .Validate(o => o.MaxReaders >= 1, "Calhook:Stream:MaxReaders must be at least 1.")
-            .Validate(o => o.ReaderBufferBytes >= 1024, "Calhook:Stream:ReaderBufferBytes must be at least 1024.")
-            .Validate(o => o.StalledReaderTimeout >= TimeSpan.FromMilliseconds(100), "Calhook:Stream:StalledReaderTimeout must be at least 100 ms.")
-            .ValidateOnStart();
-        services.AddSingleton<ChangeStreamHub>();
-        services.AddHostedService(sp => sp.GetRequiredService<ChangeStreamHub>());
-        return services;
-    }
 
     public static IEndpointRouteBuilder MapChanges(this IEndpointRouteBuilder endpoints)
     {

@@ -1,4 +1,4 @@
-namespace Calhook.Api;
+namespace Calhook.Changes;
 
 /// <summary>The SSE stream <c>GET /v1/changes/stream</c>, section <c>Calhook:Stream</c>. Validated at start-up.</summary>
 public sealed class ChangeStreamOptions

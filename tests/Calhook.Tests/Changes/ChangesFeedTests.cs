@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Calhook.Changes;
 using Calhook.TestKit;
 
-namespace Calhook.Tests.Api;
+namespace Calhook.Tests.Changes;
 
 public sealed class ChangesFeedTests
 {

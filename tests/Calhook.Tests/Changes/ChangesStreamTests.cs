@@ -2,12 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Calhook.Api;
 using Calhook.Changes;
 using Calhook.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Calhook.Tests.Api;
+namespace Calhook.Tests.Changes;
 
 public sealed class ChangesStreamTests
 {

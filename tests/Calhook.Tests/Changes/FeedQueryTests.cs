@@ -1,8 +1,8 @@
-using Calhook.Api;
+using Calhook.Changes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
-namespace Calhook.Tests.Api;
+namespace Calhook.Tests.Changes;
 
 public sealed class FeedQueryTests
 {
