@@ -186,15 +186,28 @@ internal static class PostgresMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
-
-        // 5 (as SQLite's 9): pruning the attempt log by age finds the old attempts through an index instead of reading
-        // the whole log. Times compare bytewise, so the index is on the "C" collation the prune compares with.
+        // 5: the request budget's windows, as SQLite's migration 9.
         (5, """
+            CREATE TABLE budget_windows (
+                instance_id   text NOT NULL,
+                scope         text NOT NULL,
+                span          text NOT NULL,
+                newest_bucket bigint NOT NULL,
+                counts        text NOT NULL,
+                saved_at      text NOT NULL,
+                PRIMARY KEY (instance_id, scope, span)
+            );
+            CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
+            """),
+
+        // 6 (as SQLite's 10): pruning the attempt log by age finds the old attempts through an index instead of reading
+        // the whole log. Times compare bytewise, so the index is on the "C" collation the prune compares with.
+        (6, """
             CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at COLLATE "C");
             """),
 
-        // 6 (as SQLite's 10): a subscription's latest replay; its progress is counted from the deliveries in its range.
-        (6, """
+        // 7 (as SQLite's 11): a subscription's latest replay; its progress is counted from the deliveries in its range.
+        (7, """
             ALTER TABLE subscriptions ADD COLUMN replay_after bigint NULL;
             ALTER TABLE subscriptions ADD COLUMN replay_through bigint NULL;
             ALTER TABLE subscriptions ADD COLUMN replay_total integer NULL;

@@ -40,6 +40,8 @@ internal static class GoogleSetup
 
             return budget;
         });
+        // Registered before the services that call Google, so their first request counts what earlier processes spent.
+        services.AddHostedService<BudgetJournal>();
         services.AddTransient<RequestBudgetHandler>();
         services.AddTransient<GoogleMetricsHandler>();
         services.AddSingleton<GoogleCalendarClient>();

@@ -1,3 +1,5 @@
+using Calhook.Storage;
+
 namespace Calhook.Google;
 
 /// <summary>Why a request to Google is made; when the budget is short, the lower ones wait first.</summary>
@@ -177,6 +179,92 @@ internal sealed class RequestBudget
             }
 
             return new BudgetUsage(_projectMinute.Count(now), _projectDay.Count(now), busiestUserMinute, busiestUserDay, [.. _waits]);
+        }
+    }
+
+    /// <summary>The scope of the project's windows in <see cref="ExportChanged"/>; an account's is <c>user:</c> and its id.</summary>
+    public const string ProjectScope = "project";
+
+    private const string UserScopePrefix = "user:";
+
+    /// <summary>
+    /// The windows in which this process made requests since the last export: this process's own requests only (not
+    /// those carried over by <see cref="Restore"/>), each window whole, so saving them again replaces the last save.
+    /// </summary>
+    public IReadOnlyList<BudgetWindowRecord> ExportChanged(string instanceId, DateTimeOffset now)
+    {
+        var windows = new List<BudgetWindowRecord>();
+        lock (_gate)
+        {
+            Export(windows, instanceId, ProjectScope, _projectMinute, _projectDay, now);
+            foreach (var (account, user) in _users)
+            {
+                Export(windows, instanceId, UserScopePrefix + account, user.Minute, user.Day, now);
+            }
+        }
+
+        return windows;
+    }
+
+    /// <summary>Counts the requests of earlier processes (saved windows) in this budget's windows, where they still fall.</summary>
+    public void Restore(IEnumerable<BudgetWindowRecord> windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var window in windows)
+            {
+                Counter(window)?.Carry(now, window.NewestBucket, window.Counts);
+            }
+        }
+    }
+
+    /// <summary>Windows whose save failed: the next <see cref="ExportChanged"/> gives them again.</summary>
+    public void MarkUnsaved(IEnumerable<BudgetWindowRecord> windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        lock (_gate)
+        {
+            foreach (var window in windows)
+            {
+                Counter(window)?.MarkChanged();
+            }
+        }
+    }
+
+    /// <summary>The counter a saved window belongs to; null for a scope or window this version does not know.</summary>
+    private SlidingWindowCounter? Counter(BudgetWindowRecord window)
+    {
+        var minute = window.Window == BudgetWindowRecord.MinuteWindow;
+        if (!minute && window.Window != BudgetWindowRecord.DayWindow)
+        {
+            return null;
+        }
+
+        if (window.Scope == ProjectScope)
+        {
+            return minute ? _projectMinute : _projectDay;
+        }
+
+        if (window.Scope.StartsWith(UserScopePrefix, StringComparison.Ordinal))
+        {
+            var user = User(window.Scope[UserScopePrefix.Length..]);
+            return minute ? user.Minute : user.Day;
+        }
+
+        return null;
+    }
+
+    private static void Export(List<BudgetWindowRecord> into, string instanceId, string scope, SlidingWindowCounter minute, SlidingWindowCounter day, DateTimeOffset now)
+    {
+        foreach (var (name, counter) in new[] { (BudgetWindowRecord.MinuteWindow, minute), (BudgetWindowRecord.DayWindow, day) })
+        {
+            if (counter.OwnChanged)
+            {
+                var (newest, counts) = counter.ExportOwn(now);
+                into.Add(new BudgetWindowRecord(instanceId, scope, name, newest, counts, now));
+            }
         }
     }
 

@@ -3,11 +3,14 @@ namespace Calhook.Google;
 /// <summary>
 /// Counts events in a sliding window made of equal buckets: an event counts until its whole bucket has left the
 /// window, so the count is never below the true count of any window of that length (it errs on the safe side by at
-/// most one bucket). Not thread-safe: <see cref="RequestBudget"/> holds a lock around it.
+/// most one bucket). Events are this process's own (<see cref="Add"/>) or carried over from an earlier one
+/// (<see cref="Carry"/>): both count, only the own ones are exported (<see cref="ExportOwn"/>), so a count carried
+/// from one process to the next is never counted twice. Not thread-safe: <see cref="RequestBudget"/> holds a lock around it.
 /// </summary>
 internal sealed class SlidingWindowCounter
 {
     private readonly long[] _counts;
+    private readonly long[] _own;
     private readonly long _bucketTicks;
     private long _newestBucket;
     private long _total;
@@ -18,6 +21,7 @@ internal sealed class SlidingWindowCounter
         ArgumentOutOfRangeException.ThrowIfLessThan(window.Ticks, buckets);
         Window = window;
         _counts = new long[buckets];
+        _own = new long[buckets];
         _bucketTicks = window.Ticks / buckets;
     }
 
@@ -34,7 +38,57 @@ internal sealed class SlidingWindowCounter
     {
         Advance(now);
         _counts[_newestBucket % _counts.Length] += count;
+        _own[_newestBucket % _counts.Length] += count;
         _total += count;
+        OwnChanged = true;
+    }
+
+    /// <summary>Whether an own event was added since the last <see cref="ExportOwn"/>.</summary>
+    public bool OwnChanged { get; private set; }
+
+    /// <summary>Makes <see cref="OwnChanged"/> true again (an export that was not saved).</summary>
+    public void MarkChanged() => OwnChanged = true;
+
+    /// <summary>
+    /// This process's own events in the window that ends at <paramref name="now"/>: the newest bucket's number and the
+    /// counts of the window's buckets, oldest first, ending with the newest (leading empty buckets left out).
+    /// </summary>
+    public (long NewestBucket, long[] Counts) ExportOwn(DateTimeOffset now)
+    {
+        Advance(now);
+        OwnChanged = false;
+        var buckets = _counts.Length;
+        var counts = new long[buckets];
+        for (var i = 0; i < buckets; i++)
+        {
+            var bucket = _newestBucket - (buckets - 1) + i;
+            counts[i] = bucket < 0 ? 0 : _own[bucket % buckets];
+        }
+
+        var first = Array.FindIndex(counts, c => c != 0);
+        return (_newestBucket, first < 0 ? [] : counts[first..]);
+    }
+
+    /// <summary>
+    /// Counts events of an earlier process (as <see cref="ExportOwn"/> gave them) in the buckets where they happened;
+    /// those that have left the window by <paramref name="now"/>, or lie ahead of it, are dropped.
+    /// </summary>
+    public void Carry(DateTimeOffset now, long newestBucket, IReadOnlyList<long> counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        Advance(now);
+        var buckets = _counts.Length;
+        for (var i = 0; i < counts.Count; i++)
+        {
+            var bucket = newestBucket - (counts.Count - 1) + i;
+            if (bucket <= _newestBucket - buckets || bucket > _newestBucket || counts[i] <= 0)
+            {
+                continue;
+            }
+
+            _counts[bucket % buckets] += counts[i];
+            _total += counts[i];
+        }
     }
 
     /// <summary>
@@ -77,6 +131,7 @@ internal sealed class SlidingWindowCounter
             var index = (_newestBucket + i) % _counts.Length;
             _total -= _counts[index];
             _counts[index] = 0;
+            _own[index] = 0;
         }
 
         _newestBucket = bucket;

@@ -24,6 +24,9 @@ internal static class LogEvents
     // Google (11xx)
     public const int GoogleCallFailed = 1101;
     public const int GoogleUnreachable = 1102;
+    public const int BudgetRestored = 1103;
+    public const int BudgetRestoreFailed = 1104;
+    public const int BudgetSaveFailed = 1105;
 
     // Accounts (12xx)
     public const int AccountNeedsReauth = 1201;

@@ -297,4 +297,16 @@ public interface ICalhookStore
     /// being released: their holder died or stalled while doing the work, which must be done again by someone.
     /// </summary>
     Task<IReadOnlyList<string>> ListExpiredLeasesAsync(string prefix, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // The request budget's windows (Google's quota as Calhook spends it), saved by each process every few seconds and
+    // at shutdown, and read back at start-up, so that a restart does not grant a fresh minute and day of requests.
+
+    /// <summary>
+    /// One transaction: saves each window (replacing the one saved before for the same instance, scope and window)
+    /// and forgets the windows saved before <paramref name="forgetBefore"/>.
+    /// </summary>
+    Task SaveBudgetWindowsAsync(IReadOnlyList<BudgetWindowRecord> windows, DateTimeOffset forgetBefore, CancellationToken cancellationToken);
+
+    /// <summary>Every saved window of every instance, saved at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<BudgetWindowRecord>> ListBudgetWindowsAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }

@@ -115,3 +115,16 @@ public sealed record FullSyncCommit(
     IReadOnlyList<NewChange> Changes,
     string NextSyncToken,
     string? ExpectedSyncToken);
+
+/// <summary>
+/// One budget window of one process as it was saved (<c>Calhook:Google</c>'s request budget): the requests that
+/// process made, per bucket of the window (a second of the minute window, a minute of the day window), oldest first,
+/// ending with bucket <see cref="NewestBucket"/> (bucket numbers count bucket lengths since 0001-01-01). A restarted
+/// instance counts these again, so a restart does not grant a fresh quota.
+/// </summary>
+public sealed record BudgetWindowRecord(string InstanceId, string Scope, string Window, long NewestBucket, IReadOnlyList<long> Counts, DateTimeOffset SavedAt)
+{
+    public const string MinuteWindow = "minute";
+
+    public const string DayWindow = "day";
+}

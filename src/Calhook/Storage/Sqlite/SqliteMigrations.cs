@@ -192,14 +192,27 @@ internal static class SqliteMigrations
             );
             CREATE UNIQUE INDEX ux_watches_calendar_list ON watches (account_id) WHERE kind = 'calendarList' AND status <> 'stopped';
             """),
-        // 9: pruning the attempt log by age (Calhook:Delivery:AttemptLogMaxAge) finds the old attempts through an index
-        // instead of reading the whole log.
+        // 9: the request budget's windows, saved by each process so that a restart does not grant a fresh quota.
         (9, """
+            CREATE TABLE budget_windows (
+                instance_id   TEXT NOT NULL,
+                scope         TEXT NOT NULL,
+                span          TEXT NOT NULL,
+                newest_bucket INTEGER NOT NULL,
+                counts        TEXT NOT NULL,
+                saved_at      TEXT NOT NULL,
+                PRIMARY KEY (instance_id, scope, span)
+            ) WITHOUT ROWID;
+            CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
+            """),
+        // 10: pruning the attempt log by age (Calhook:Delivery:AttemptLogMaxAge) finds the old attempts through an index
+        // instead of reading the whole log.
+        (10, """
             CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at);
             """),
-        // 10: a subscription's latest replay (the changes after replay_after up to replay_through, replay_total of them
+        // 11: a subscription's latest replay (the changes after replay_after up to replay_through, replay_total of them
         // queued again at replay_requested_at); its progress is counted from the deliveries in that range.
-        (10, """
+        (11, """
             ALTER TABLE subscriptions ADD COLUMN replay_after INTEGER NULL;
             ALTER TABLE subscriptions ADD COLUMN replay_through INTEGER NULL;
             ALTER TABLE subscriptions ADD COLUMN replay_total INTEGER NULL;

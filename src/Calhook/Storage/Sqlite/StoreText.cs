@@ -21,6 +21,12 @@ internal static class StoreText
     /// </summary>
     public static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
 
+    /// <summary>A budget window's counts as stored: decimal numbers separated by commas.</summary>
+    public static string Counts(IReadOnlyList<long> counts) => string.Join(',', counts.Select(c => c.ToString(CultureInfo.InvariantCulture)));
+
+    public static IReadOnlyList<long> ParseCounts(string text) =>
+        text.Length == 0 ? [] : text.Split(',').Select(c => long.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+
     public static string Time(DateTimeOffset value) =>
         value.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
