@@ -216,7 +216,7 @@ internal static class LatencyProbe
         {
             app.Use((HttpContext context, RequestDelegate then) =>
             {
-                if (context.Request.Path == "/google/notifications")
+                if (context.Request.Path == Calhook.Receiving.ReceiverEndpoint.Path)
                 {
                     stamps.Add(Stage.Ping);
                 }

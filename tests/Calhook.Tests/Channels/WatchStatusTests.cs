@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Channels;
+using Calhook.Receiving;
 using Calhook.Storage;
 using Calhook.TestKit;
 using Microsoft.Data.Sqlite;
@@ -158,7 +159,7 @@ public sealed class WatchStatusTests
 
         // Only Bob can stop a channel Bob opened (the emulator checks, as Google does).
         var bobAccess = (await emulator.Control.CreateTokensAsync(Bob)).AccessToken;
-        await emulator.WatchDirectlyAsync(bobAccess, Bob, "orphan-of-bob", "orphan-token", new Uri(host.BaseAddress, "google/notifications").ToString());
+        await emulator.WatchDirectlyAsync(bobAccess, Bob, "orphan-of-bob", "orphan-token", new Uri(host.BaseAddress, ReceiverEndpoint.Path).ToString());
 
         await Polling.EventuallyAsync(async () => (await emulator.Control.GetChannelsAsync(Bob)).All(c => c.Id != "orphan-of-bob"), TimeSpan.FromSeconds(15), () => "the orphan on Bob's calendar was never stopped");
         Assert.Single(await emulator.Control.GetChannelsAsync(Bob));
@@ -203,7 +204,7 @@ public sealed class WatchStatusTests
 
     private static async Task<HttpStatusCode> PingAsync(CoreHost host, string channelId, string resourceId, int number)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "google/notifications");
+        using var request = new HttpRequestMessage(HttpMethod.Post, ReceiverEndpoint.Path);
         request.Headers.Authorization = null;
         request.Headers.Add("X-Goog-Channel-ID", channelId);
         request.Headers.Add("X-Goog-Channel-Token", "not-ours");

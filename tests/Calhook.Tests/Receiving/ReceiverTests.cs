@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
+using Calhook.Receiving;
 using Calhook.TestKit;
 using Calhook.Tests.Channels;
 
@@ -133,7 +134,7 @@ public sealed class ReceiverTests : IAsyncLifetime
     {
         var access = (await _emulator.Control.CreateTokensAsync(Alice)).AccessToken;
         // An orphan: a channel on the same calendar that Calhook has no record of (e.g. from a lost database).
-        await _emulator.WatchDirectlyAsync(access, Alice, "orphan-channel", "orphan-token", new Uri(_host.BaseAddress, "google/notifications").ToString());
+        await _emulator.WatchDirectlyAsync(access, Alice, "orphan-channel", "orphan-token", new Uri(_host.BaseAddress, ReceiverEndpoint.Path).ToString());
 
         await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-channel"), TimeSpan.FromSeconds(15), () => "the orphan channel was never stopped");
         Assert.True(_host.Unknown >= 1);
@@ -178,7 +179,7 @@ public sealed class ReceiverTests : IAsyncLifetime
 
     private static HttpRequestMessage Request(string? channel, string? token, string? resource, string? state, string? number)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "google/notifications");
+        var request = new HttpRequestMessage(HttpMethod.Post, ReceiverEndpoint.Path);
         // Google's pings carry no API key.
         request.Headers.Authorization = null;
         void Add(string name, string? value)

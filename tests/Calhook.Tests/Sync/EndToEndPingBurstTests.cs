@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Calhook.Receiving;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Sync;
@@ -26,7 +27,7 @@ public sealed class EndToEndPingBurstTests
         using var receiver = new HttpClient { BaseAddress = world.Calhook.BaseAddress };
         for (var i = 0; i < 100; i++)
         {
-            using var ping = new HttpRequestMessage(HttpMethod.Post, "google/notifications");
+            using var ping = new HttpRequestMessage(HttpMethod.Post, ReceiverEndpoint.Path);
             ping.Headers.Add("X-Goog-Channel-ID", channel!.Id);
             ping.Headers.Add("X-Goog-Channel-Token", channel!.Token);
             ping.Headers.Add("X-Goog-Resource-ID", channel!.ResourceId);
