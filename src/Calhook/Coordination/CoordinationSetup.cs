@@ -11,7 +11,7 @@ namespace Calhook.Coordination;
 internal static class CoordinationSetup
 {
     /// <summary>
-    /// The channel and safety-net leaderships and, when the store is shared, the sweeper that hands a dead instance's syncs to this one.
+    /// The channel and safety-net leaderships, the pending pings and, when the store is shared, the sweeper that hands a dead instance's syncs to this one.
     /// The sync leases themselves wrap the scheduler's runner (<see cref="LeasedWhenShared"/>, used by SyncSetup). The
     /// options (<see cref="CoordinationOptions"/>) are registered and validated with the hosting options.
     /// </summary>
@@ -24,6 +24,10 @@ internal static class CoordinationSetup
         services.TryAddSingleton(sp => new SafetyNetLeadership(
             sp.GetRequiredService<ICalhookStore>(), sp.GetRequiredService<StoreKind>(), TimeToLive(sp),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SafetyNetLeadership>>()));
+        services.TryAddSingleton(sp => new PendingPings(
+            sp.GetRequiredService<ICalhookStore>(), sp.GetRequiredService<StoreKind>(), sp.GetRequiredService<SyncScheduler>(), TimeToLive(sp),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PendingPings>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<PendingPings>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<StoreKind>().Shared
             ? new LeaseSweeper(sp.GetRequiredService<ICalhookStore>(), sp.GetRequiredService<SyncScheduler>(), TimeToLive(sp),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseSweeper>>())

@@ -8,13 +8,16 @@ namespace Calhook.Coordination;
 
 /// <summary>
 /// Hands a dead instance's syncs to this one: every third of the lease time to live it lists the sync leases that
-/// expired without being released (their holder died or stalled mid-sync) and asks this instance's scheduler for
-/// those watches. Several instances may ask at once; the lease lets one of them sync, the others fold into its
+/// expired without being released (their holder died or stalled mid-sync) and the pending pings no sync started for
+/// within the time to live (<see cref="PendingPings"/>: the instance that received them died first), and asks this
+/// instance's scheduler for those watches. Several instances may ask at once; the lease lets one of them sync, the others fold into its
 /// follow-up. Runs only when the store is shared.
 /// </summary>
 internal sealed partial class LeaseSweeper(
     ICalhookStore store, SyncScheduler scheduler, TimeSpan timeToLive, TimeProvider time, ILogger<LeaseSweeper> logger) : BackgroundService
 {
+    private static readonly string[] SweptPrefixes = [SyncLeases.Prefix, PendingPings.Prefix];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -22,10 +25,14 @@ internal sealed partial class LeaseSweeper(
             try
             {
                 await Task.Delay(timeToLive / 3, time, stoppingToken);
-                foreach (var name in await store.ListExpiredLeasesAsync(SyncLeases.Prefix, time.GetUtcNow(), stoppingToken))
+                var now = time.GetUtcNow();
+                foreach (var prefix in SweptPrefixes)
                 {
-                    LogTakingOver(logger, name);
-                    scheduler.RequestSync(name[SyncLeases.Prefix.Length..]);
+                    foreach (var name in await store.ListExpiredLeasesAsync(prefix, now, stoppingToken))
+                    {
+                        LogTakingOver(logger, name);
+                        scheduler.RequestSync(name[prefix.Length..]);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -12,7 +12,8 @@ namespace Calhook.Coordination;
 /// spread over instances still folds into the holder's follow-up). The holder renews the lease every third of its
 /// time to live while the sync runs; a sync whose lease was lost (this instance stalled past the time to live and
 /// another took over) is cancelled (a commit already under way may still land; the next sync starts from its token).
-/// A holder that dies leaves an expired lease behind, which <see cref="LeaseSweeper"/> hands to a live instance.
+/// A holder that dies leaves an expired lease behind, which <see cref="LeaseSweeper"/> hands to a live instance. A sync
+/// that starts deletes the watch's pending ping (<see cref="PendingPings"/>): it covers every ping received before it.
 /// Used only when the store is shared: on SQLite the runner is not wrapped.
 /// </summary>
 internal sealed partial class SyncLeases(ICalhookStore store, StoreKind kind, TimeSpan timeToLive, TimeProvider time, ILogger<SyncLeases> logger)
@@ -30,6 +31,17 @@ internal sealed partial class SyncLeases(ICalhookStore store, StoreKind kind, Ti
         {
             LogHeldElsewhere(logger, watchId);
             return SyncOutcome.Skipped;
+        }
+
+        // This sync covers every ping of the watch received so far: their durable request is done with.
+        try
+        {
+            await PendingPings.ClearAsync(store, watchId);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Left in place, it expires and the sweeper asks for one more sync: harmless.
+            LogReleaseFailed(logger, PendingPings.Prefix + watchId, exception);
         }
 
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

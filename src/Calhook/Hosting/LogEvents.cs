@@ -96,6 +96,7 @@ internal static class LogEvents
     public const int LeadershipLost = 5107;
     public const int LeadershipLeaseFailed = 5108;
     public const int LeaseReleaseFailed = 5109;
+    public const int PendingPingWriteFailed = 5110;
 
     // The emulator (90xx) has its own table, EmulatorLogEvents in Calhook.Emulator.
 }

@@ -30,7 +30,7 @@ internal static class ReceiverEndpoint
             services.GetRequiredService<ChannelMap>(),
             new ChannelLookups(services.GetRequiredService<ChannelSupervisor>().ResolveAsync, services.GetRequiredService<TimeProvider>()),
             services.GetRequiredService<UnknownChannelStopper>(),
-            services.GetRequiredService<SyncScheduler>(),
+            services.GetRequiredService<Coordination.PendingPings>(),
             services.GetRequiredService<NotificationRecorder>(),
             services.GetRequiredService<PingClock>(),
             services.GetRequiredService<ReceiverMetrics>(),
@@ -43,7 +43,7 @@ internal static class ReceiverEndpoint
     }
 
     private sealed class Receiver(
-        ChannelMap map, ChannelLookups lookups, UnknownChannelStopper unknownChannels, SyncScheduler sync, NotificationRecorder recorder,
+        ChannelMap map, ChannelLookups lookups, UnknownChannelStopper unknownChannels, Coordination.PendingPings sync, NotificationRecorder recorder,
         PingClock pings, ReceiverMetrics metrics, TimeProvider time, ReceivingOptions options, bool sharedStore)
     {
         public Task<IResult> Receive(HttpContext context)
@@ -157,7 +157,8 @@ internal static class ReceiverEndpoint
             if (state != "sync")
             {
                 pings.Received(channel.WatchId, state);
-                sync.RequestSync(channel.WatchId);
+                // On a shared store the request is written to the store before the sync is asked for (off this path).
+                sync.Record(channel.WatchId);
             }
 
             return Results.Ok();

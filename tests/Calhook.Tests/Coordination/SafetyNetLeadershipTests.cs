@@ -59,16 +59,25 @@ public sealed class SafetyNetLeadershipTests(PostgresFixture postgres) : IAsyncL
         Assert.All(leader.Runs.Values, runs => Assert.Equal(1, runs));
         Assert.Equal(0, follower.Total);
 
-        // One interval on, the leader renews its lease and runs the safety net; the follower still runs nothing.
-        leader.Clock.Advance(Interval);
-        await Polling.EventuallyAsync(() => Task.FromResult(leader.Total == 2 * Watches.Length), Patience, "the leader's safety-net pass");
+        // An interval on, the leader (renewing its lease meanwhile) runs the safety net; the follower still runs nothing.
+        // Clocks move a step per probe: a timer may be set only just after the condition it follows became true.
+        await Polling.EventuallyAsync(() =>
+        {
+            leader.Clock.Advance(TimeSpan.FromSeconds(5));
+            return Task.FromResult(leader.Total == 2 * Watches.Length);
+        }, Patience, "the leader's safety-net pass");
+        Assert.True(leader.Clock.GetUtcNow() >= Start + Interval, "not before the interval");
         Assert.Equal(leader.Id, await HolderAsync());
         Assert.Equal(0, follower.Total);
 
-        // The leader dies: its clock stops, so it never renews (its lease ends at Interval + TimeToLive). Once that has
-        // passed on the follower's clock, the follower leads and catches up every watch.
-        follower.Clock.Advance(Interval + TimeToLive + TimeSpan.FromSeconds(1));
-        await Polling.EventuallyAsync(() => Task.FromResult(follower.Total == Watches.Length), Patience, "the new leader's catch-up pass");
+        // The leader dies: its clock stops, so it never renews again. Once its lease expired on the follower's clock,
+        // the follower leads and catches up every watch.
+        await Polling.EventuallyAsync(() =>
+        {
+            follower.Clock.Advance(TimeSpan.FromSeconds(30));
+            return Task.FromResult(follower.Total == Watches.Length);
+        }, Patience, "the new leader's catch-up pass");
+        Assert.True(follower.Clock.GetUtcNow() > Start + Interval + TimeToLive, "not before the leader's lease expired");
         Assert.Equal(follower.Id, await HolderAsync());
         Assert.All(follower.Runs.Values, runs => Assert.Equal(1, runs));
         Assert.Equal(2 * Watches.Length, leader.Total);

@@ -2,8 +2,10 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Calhook.Emulator;
 using Calhook.Receiving;
+using Calhook.Storage;
 using Calhook.TestKit;
 using Calhook.Tests.Channels;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Calhook.Tests.Receiving;
 
@@ -139,6 +141,27 @@ public sealed class ReceiverTests : IAsyncLifetime
         await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-channel"), TimeSpan.FromSeconds(15), () => "the orphan channel was never stopped");
         Assert.True(_host.Unknown >= 1);
         Assert.Equal(Id, Assert.Single(await _emulator.Control.GetChannelsAsync(Alice)).Id);
+    }
+
+    [Fact]
+    public async Task A_channel_just_recorded_by_another_instance_is_not_stopped_although_this_map_does_not_know_it()
+    {
+        // Another instance records its channel before asking Google to open it; the channel's first ping reaches this
+        // instance, whose map does not know it. The stopper reads the store first and leaves it alone.
+        var store = _host.Services.GetRequiredService<ICalhookStore>();
+        await store.AddChannelAsync(new ChannelRecord("fresh-channel", _watchId, "protected-elsewhere", null, null, TimeProvider.System.GetUtcNow(), null), CancellationToken.None);
+        var access = (await _emulator.Control.CreateTokensAsync(Alice)).AccessToken;
+        var address = new Uri(_host.BaseAddress, "google/notifications").ToString();
+        var unknown = _host.Unknown;
+        await _emulator.WatchDirectlyAsync(access, Alice, "fresh-channel", "fresh-token", address);
+        await Polling.EventuallyAsync(() => Task.FromResult(_host.Unknown > unknown), TimeSpan.FromSeconds(15), "the fresh channel's ping comes");
+
+        // An orphan's ping after it goes through the same stopper queue: once the orphan is stopped, the fresh one was judged.
+        await _emulator.WatchDirectlyAsync(access, Alice, "orphan-after", "orphan-token", address);
+        await Polling.EventuallyAsync(async () => (await _emulator.Control.GetChannelsAsync(Alice)).All(c => c.Id != "orphan-after"),
+            TimeSpan.FromSeconds(15), "the orphan channel is stopped");
+
+        Assert.Contains(await _emulator.Control.GetChannelsAsync(Alice), c => c.Id == "fresh-channel");
     }
 
     [Fact]
