@@ -10,8 +10,14 @@ var root = new RootCommand("Calhook: exact, durable change streams from Google C
     ChangesCommand.Create(),
     ListenCommand.Create(),
     StatusCommand.Create(),
+    SubscriptionsCommands.Create(),
     AccountsCommands.Create(),
     AccountsCommands.Connect(),
 };
 
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+var exit = await parsed.InvokeAsync();
+
+// System.CommandLine prints a wrong command line's errors and help and answers 1, which the admin commands use for
+// "the server refused": a wrong command line is 2 (ExitCodes.Usage), as documented.
+return parsed.Errors.Count > 0 ? ExitCodes.Usage : exit;

@@ -199,6 +199,20 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
             """),
+
+        // 6 (as SQLite's 10): pruning the attempt log by age finds the old attempts through an index instead of reading
+        // the whole log. Times compare bytewise, so the index is on the "C" collation the prune compares with.
+        (6, """
+            CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at COLLATE "C");
+            """),
+
+        // 7 (as SQLite's 11): a subscription's latest replay; its progress is counted from the deliveries in its range.
+        (7, """
+            ALTER TABLE subscriptions ADD COLUMN replay_after bigint NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_through bigint NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_total integer NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_requested_at text NULL;
+            """),
     ];
 
     /// <summary>The newest version this build knows.</summary>

@@ -17,7 +17,12 @@ internal sealed partial class PostgresStore
     private const string SubscriptionColumns = """
         s.id, s.url, s.types_json, s.calendar_ids_json, s.ignore_paths_json, s.protected_secret, s.protected_previous_secret,
         s.previous_secret_expires_at, s.status, s.cursor, s.created_at, s.last_success_at, s.last_error,
-        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending')
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending'),
+        s.replay_after, s.replay_through, s.replay_total, s.replay_requested_at,
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'pending'
+            AND d.sequence > s.replay_after AND d.sequence <= s.replay_through),
+        (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.state = 'failed'
+            AND d.sequence > s.replay_after AND d.sequence <= s.replay_through)
         """;
 
     private const string AttemptColumns = "id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict";
@@ -82,7 +87,9 @@ internal sealed partial class PostgresStore
                 reader.GetString(0), reader.GetString(1), StoreText.ParseList(NullableString(reader, 2)), StoreText.ParseList(NullableString(reader, 3)),
                 StoreText.ParseList(NullableString(reader, 4)), reader.GetString(5), NullableString(reader, 6), NullableTime(reader, 7),
                 StoreText.ParseSubscriptionStatus(reader.GetString(8)), reader.GetInt64(9), StoreText.ParseTime(reader.GetString(10)),
-                NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13)));
+                NullableTime(reader, 11), NullableString(reader, 12), reader.GetInt64(13),
+                reader.IsDBNull(14) ? null : new ReplayProgress(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt32(16),
+                    StoreText.ParseTime(reader.GetString(17)), reader.GetInt64(18), reader.GetInt64(19))));
         }
 
         return subscriptions;
@@ -155,11 +162,24 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
-    public Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    public Task<int> ReplayDeliveriesAsync(string subscriptionId, long after, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deliveries);
-        return WriteAsync((connection, transaction) =>
-            InsertDeliveriesAsync(connection, transaction, subscriptionId, deliveries, dueAt, replay: true, cancellationToken), cancellationToken);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            var count = await InsertDeliveriesAsync(connection, transaction, subscriptionId, deliveries, dueAt, replay: true, cancellationToken);
+            await using var record = Command(connection, transaction, """
+                UPDATE subscriptions SET replay_after = @after, replay_through = @through, replay_total = @total, replay_requested_at = @at
+                WHERE id = @id;
+                """);
+            record.Parameters.AddWithValue("id", subscriptionId);
+            record.Parameters.AddWithValue("after", after);
+            record.Parameters.AddWithValue("through", deliveries.Count == 0 ? after : deliveries.Max(d => d.Sequence));
+            record.Parameters.AddWithValue("total", count);
+            record.Parameters.AddWithValue("at", StoreText.Time(dueAt));
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            return count;
+        }, cancellationToken);
     }
 
     /// <summary>Inserts the deliveries in one statement (the rows travel as arrays); a replay requeues rows that exist.</summary>
@@ -321,6 +341,9 @@ internal sealed partial class PostgresStore
         return await ReadAttemptsAsync(command, cancellationToken);
     }
 
+    /// <summary>The age half of <see cref="PruneDeliveryAttemptsAsync"/>: found through ix_delivery_attempts_attempted_at.</summary>
+    internal const string PruneAttemptsByAgeSql = """DELETE FROM delivery_attempts WHERE attempted_at COLLATE "C" < @before;""";
+
     public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
@@ -328,14 +351,16 @@ internal sealed partial class PostgresStore
         {
             // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
             // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
-            // Two instances pruning at once delete the same rows; the second finds them gone.
-            await using var command = Command(connection, transaction, """
+            // The old ones go first, through ix_delivery_attempts_attempted_at (one condition per statement, so each
+            // can use its index). Two instances pruning at once delete the same rows; the second finds them gone.
+            await using var command = Command(connection, transaction, PruneAttemptsByAgeSql + """
+
                 WITH floors AS MATERIALIZED (
                     SELECT s.id AS subscription_id,
                            (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC OFFSET (@keep - 1) LIMIT 1) AS floor
                     FROM subscriptions s)
                 DELETE FROM delivery_attempts a USING floors f
-                WHERE a.subscription_id = f.subscription_id AND (a.attempted_at COLLATE "C" < @before OR a.id < f.floor);
+                WHERE a.subscription_id = f.subscription_id AND a.id < f.floor;
                 """);
             command.Parameters.AddWithValue("before", StoreText.Time(olderThan));
             command.Parameters.AddWithValue("keep", keepPerSubscription);

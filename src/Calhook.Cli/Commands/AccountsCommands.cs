@@ -20,9 +20,15 @@ internal static class AccountsCommands
         var admin = new AdminOptions();
         var command = new Command("connect", "Print the URL that connects a Google account (open it in a browser logged in to the dashboard).");
         admin.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = admin.Connect(parse);
+            // The URL is only worth opening when a Calhook server answers there.
+            if (await client.SendAsync(HttpMethod.Get, "/healthz", null, cancellationToken) is null)
+            {
+                return client.FailureExitCode;
+            }
+
             var url = new Uri(client.Http.BaseAddress!, "/connect/google").AbsoluteUri;
             if (client.Json)
             {

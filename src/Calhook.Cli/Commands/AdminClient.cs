@@ -36,7 +36,15 @@ internal sealed class AdminOptions
             key = File.ReadAllText(Path.Combine("calhook-data", "api-key")).Trim();
         }
 
-        return new AdminClient(new Uri(parse.GetValue(Server)!), key, parse.GetValue(Json));
+        var server = parse.GetValue(Server)!;
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            // Checked here rather than by a validator so that a bad CALHOOK_SERVER is caught as well as a bad --server.
+            return AdminClient.Refused($"calhook: the server '{server}' is not an absolute http(s) URL. Pass --server http://HOST:PORT "
+                + "(or set CALHOOK_SERVER), such as http://127.0.0.1:5080, the address `calhook serve` prints.");
+        }
+
+        return new AdminClient(uri, key, parse.GetValue(Json));
     }
 }
 
@@ -45,6 +53,8 @@ internal sealed class AdminClient : IDisposable
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
     private readonly HttpClient _http;
+
+    private readonly string? _refusal;
 
     public AdminClient(Uri server, string? apiKey, bool json)
     {
@@ -59,6 +69,15 @@ internal sealed class AdminClient : IDisposable
 
     public bool Json { get; }
 
+    /// <summary>A client that sends nothing: every request prints <paramref name="refusal"/> and fails with <see cref="ExitCodes.Usage"/>.</summary>
+    public static AdminClient Refused(string refusal) => new(refusal);
+
+    private AdminClient(string refusal)
+    {
+        _http = new HttpClient();
+        _refusal = refusal;
+    }
+
     public HttpClient Http => _http;
 
     /// <summary>The exit code the last failed request calls for (<see cref="ExitCodes"/>); 0 while none failed.</summary>
@@ -70,6 +89,13 @@ internal sealed class AdminClient : IDisposable
     /// <summary>Sends a request; returns the JSON body, or null after printing the problem to stderr.</summary>
     public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken)
     {
+        if (_refusal is not null)
+        {
+            FailureExitCode = ExitCodes.Usage;
+            await Console.Error.WriteLineAsync(_refusal);
+            return null;
+        }
+
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
         {
@@ -98,7 +124,7 @@ internal sealed class AdminClient : IDisposable
                 var detail = (string?)problem?["detail"] ?? (string?)problem?["title"] ?? text;
                 FailureExitCode = ExitCodes.Failed;
                 FailureStatus = (int)response.StatusCode;
-                await Console.Error.WriteLineAsync($"calhook: {method} {path} answered {(int)response.StatusCode}: {detail}{Hint(response.StatusCode)}");
+                await Console.Error.WriteLineAsync($"calhook: {method} {path} answered {(int)response.StatusCode}: {detail}{Hint(response.StatusCode, path)}");
                 return null;
             }
 
@@ -109,11 +135,20 @@ internal sealed class AdminClient : IDisposable
     public static string Pretty(JsonNode? node) => node?.ToJsonString(Indented) ?? "null";
 
     /// <summary>What to do next, after the server's own words.</summary>
-    private static string Hint(System.Net.HttpStatusCode status) => status switch
+    private static string Hint(System.Net.HttpStatusCode status, string path) => status switch
     {
         System.Net.HttpStatusCode.Unauthorized =>
             " Pass the API key with --api-key or CALHOOK_API_KEY (`calhook serve` prints it and stores it in its data directory's api-key file).",
-        System.Net.HttpStatusCode.NotFound => " Check the id (`calhook status` and `calhook accounts list` show them).",
+        System.Net.HttpStatusCode.NotFound when path.StartsWith("/v1/watches/", StringComparison.Ordinal) =>
+            " Check the id: `calhook watch list` shows the watches.",
+        System.Net.HttpStatusCode.NotFound when path.StartsWith("/v1/accounts/", StringComparison.Ordinal) =>
+            " Check the id: `calhook accounts list` shows the accounts.",
+        System.Net.HttpStatusCode.NotFound when path.StartsWith("/v1/subscriptions/", StringComparison.Ordinal) =>
+            " Check the id: `calhook subscriptions list` shows the subscriptions.",
+        System.Net.HttpStatusCode.NotFound =>
+            $" This server does not serve {path}: is --server (or CALHOOK_SERVER) a Calhook server of this version?",
+        System.Net.HttpStatusCode.BadRequest when path == "/v1/watches" =>
+            " `calhook accounts list` shows the accounts' ids; `calhook connect` connects another.",
         _ => "",
     };
 

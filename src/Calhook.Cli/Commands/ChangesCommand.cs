@@ -26,7 +26,7 @@ internal static class ChangesCommand
             }
             catch (FeedException)
             {
-                return 1;
+                return client.FailureExitCode;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

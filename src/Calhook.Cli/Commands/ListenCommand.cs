@@ -38,7 +38,7 @@ internal static class ListenCommand
             var start = parse.GetValue(after) ?? await LastSequenceAsync(client, cancellationToken);
             if (start is null)
             {
-                return 1;
+                return client.FailureExitCode;
             }
 
             var url = new Uri(parse.GetValue(forwardTo)!);
@@ -56,7 +56,7 @@ internal static class ListenCommand
             }
             catch (FeedException)
             {
-                return 1;
+                return client.FailureExitCode;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

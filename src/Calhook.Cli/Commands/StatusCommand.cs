@@ -6,7 +6,8 @@ namespace Calhook.Cli.Commands;
 
 /// <summary>
 /// <c>calhook status</c>: is the server ready, a table of its watches (calendar, status, channel expiry, last ping,
-/// last sync, error) and of its subscriptions (id, URL, status, types, backlog, last success, last error), and Google's
+/// last sync, error, and a running baseline's progress) and of its subscriptions (id, URL, status, types, backlog, latest
+/// replay's progress, last success, last error), and Google's
 /// request budget (used and limit per minute and per day, and whether the safety net is stretched to fit it). Exit 0
 /// when all is well, 4 when something needs attention.
 /// </summary>
@@ -21,9 +22,9 @@ internal static class StatusCommand
         {
             using var client = admin.Connect(parse);
             var ready = await client.SendAsync(HttpMethod.Get, "/readyz", null, cancellationToken);
-            if (client.FailureExitCode == ExitCodes.Unreachable)
+            if (client.FailureExitCode is ExitCodes.Unreachable or ExitCodes.Usage)
             {
-                return ExitCodes.Unreachable;
+                return client.FailureExitCode;
             }
 
             var watches = await client.SendAsync(HttpMethod.Get, "/v1/watches", null, cancellationToken);
@@ -81,12 +82,13 @@ internal static class StatusCommand
                 Console.WriteLine($"Subscriptions: {subscriptions.Count}{(subscriptionCounts.Count == 0 ? "" : " (" + string.Join(", ", subscriptionCounts) + ")")}");
                 if (subscriptions.Count > 0)
                 {
-                    var table = new Table("ID", "URL", "STATUS", "TYPES", "BACKLOG", "LAST SUCCESS", "ERROR");
+                    var table = new Table("ID", "URL", "STATUS", "TYPES", "BACKLOG", "REPLAY", "LAST SUCCESS", "ERROR");
                     foreach (var subscription in subscriptions)
                     {
                         var types = subscription?["types"] is JsonArray t && t.Count > 0 ? string.Join(",", t.Select(x => (string?)x)) : "all";
                         table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"], types,
-                            subscription?["backlog"]?.ToJsonString(), Table.When(subscription?["lastSuccessAt"], now), (string?)subscription?["lastError"]);
+                            subscription?["backlog"]?.ToJsonString(), SubscriptionsCommands.ReplayText(subscription?["replay"]),
+                            Table.When(subscription?["lastSuccessAt"], now), (string?)subscription?["lastError"]);
                     }
 
                     Console.WriteLine(table);

@@ -60,6 +60,46 @@ internal sealed partial class CalendarWatches(
         return watch;
     }
 
+    /// <summary>
+    /// Starts a watch as the watches API and the dashboard make one: of one calendar, or (<paramref name="calendarId"/>
+    /// null) of every calendar of the account, which the account's calendar-list watch follows (a watch per calendar,
+    /// made by that watch's sync, after its baseline when it is new). Either way the calendar list is watched too.
+    /// </summary>
+    public async Task<WatchRecord> StartAsync(string accountId, string? calendarId, CancellationToken cancellationToken)
+    {
+        var listWatch = await EnsureListWatchAsync(accountId, cancellationToken);
+        var all = calendarId is null;
+        var watch = new WatchRecord(NewWatchId(), accountId, calendarId ?? "", WatchStatus.Starting, null, time.GetUtcNow(), null, null,
+            Kind: all ? WatchKind.AllCalendars : WatchKind.Calendar);
+        await store.AddWatchAsync(watch, cancellationToken);
+        if (all)
+        {
+            scheduler().RequestSync(listWatch.Id);
+        }
+        else
+        {
+            supervisor().Watch(watch.Id);
+        }
+
+        return watch;
+    }
+
+    /// <summary>
+    /// Stops a watch a person made (API or dashboard) and its channel; an all-calendars watch also stops the watches it
+    /// made. When the account has no other watch left, its calendar list is no longer watched either.
+    /// </summary>
+    public async Task StopAsync(WatchRecord watch, CancellationToken cancellationToken)
+    {
+        await store.StopWatchAsync(watch.Id, cancellationToken);
+        if (watch.Kind == WatchKind.AllCalendars)
+        {
+            await StopFollowersAsync(watch.Id, cancellationToken);
+        }
+
+        supervisor().Unwatch(watch.Id);
+        await ReleaseListWatchIfUnusedAsync(watch.AccountId, cancellationToken);
+    }
+
     /// <summary>One sync of any watch, routed by its kind.</summary>
     public async Task<SyncOutcome> SyncAsync(string watchId, Syncer events, CalendarListSyncer lists, CancellationToken cancellationToken)
     {
@@ -154,10 +194,10 @@ internal sealed partial class CalendarWatches(
     }
 
     /// <summary>
-    /// After a watch was removed through the API: when the account has no other watch left, its calendar list is no
-    /// longer watched either (the calendar-list watch is stopped with its channel).
+    /// After a watch was stopped: when the account has no other watch left, its calendar list is no longer watched
+    /// either (the calendar-list watch is stopped with its channel).
     /// </summary>
-    public async Task ReleaseListWatchIfUnusedAsync(string accountId, CancellationToken cancellationToken)
+    private async Task ReleaseListWatchIfUnusedAsync(string accountId, CancellationToken cancellationToken)
     {
         var watches = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.AccountId == accountId).ToList();
         if (watches.Any(w => w.Kind != WatchKind.CalendarList))
@@ -175,7 +215,7 @@ internal sealed partial class CalendarWatches(
     }
 
     /// <summary>Stops an all-calendars watch's per-calendar watches (the all-calendars watch itself was just stopped).</summary>
-    public async Task StopFollowersAsync(string allCalendarsWatchId, CancellationToken cancellationToken)
+    private async Task StopFollowersAsync(string allCalendarsWatchId, CancellationToken cancellationToken)
     {
         foreach (var child in (await store.ListWatchesAsync(cancellationToken)).Where(w => w.ParentWatchId == allCalendarsWatchId))
         {

@@ -28,8 +28,8 @@ internal static class WatchesApi
     }
 
     private static async Task<Results<Created<WatchState>, ProblemHttpResult>> CreateAsync(
-        CreateWatchRequest request, ICalhookStore store, ChannelSupervisor supervisor, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
-        CalendarWatches calendars, SyncScheduler sync, TimeProvider time, CancellationToken cancellationToken)
+        CreateWatchRequest request, ICalhookStore store, ChannelMap map, NotificationRecorder notifications, SyncProgress progress,
+        CalendarWatches calendars, TimeProvider time, CancellationToken cancellationToken)
     {
         var all = request.AllCalendars == true;
         if (string.IsNullOrWhiteSpace(request.AccountId) || (string.IsNullOrWhiteSpace(request.CalendarId) != all))
@@ -49,20 +49,7 @@ internal static class WatchesApi
         }
 
         // Every account with watches has its calendar list watched: calendar-level changes, removed calendars.
-        var listWatch = await calendars.EnsureListWatchAsync(request.AccountId, cancellationToken);
-        var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), request.AccountId, all ? "" : request.CalendarId!,
-            WatchStatus.Starting, null, time.GetUtcNow(), null, null, Kind: all ? WatchKind.AllCalendars : WatchKind.Calendar);
-        await store.AddWatchAsync(watch, cancellationToken);
-        if (all)
-        {
-            // The calendar list's sync gives it a watch per calendar (after the list's baseline when that is new).
-            sync.RequestSync(listWatch.Id);
-        }
-        else
-        {
-            supervisor.Watch(watch.Id);
-        }
-
+        var watch = await calendars.StartAsync(request.AccountId, all ? null : request.CalendarId, cancellationToken);
         return TypedResults.Created($"/v1/watches/{watch.Id}", await WatchState.ReadAsync(watch, store, map, notifications, time.GetUtcNow(), progress, cancellationToken));
     }
 
@@ -88,21 +75,14 @@ internal static class WatchesApi
             : Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, ICalhookStore store, ChannelSupervisor supervisor, CalendarWatches calendars, CancellationToken cancellationToken)
+        string id, ICalhookStore store, CalendarWatches calendars, CancellationToken cancellationToken)
     {
         if (await store.GetWatchAsync(id, cancellationToken) is not { Kind: not WatchKind.CalendarList } watch)
         {
             return Problem(StatusCodes.Status404NotFound, "Watch not found", $"There is no watch '{id}'.");
         }
 
-        await store.StopWatchAsync(id, cancellationToken);
-        if (watch.Kind == WatchKind.AllCalendars)
-        {
-            await calendars.StopFollowersAsync(id, cancellationToken);
-        }
-
-        supervisor.Unwatch(id);
-        await calendars.ReleaseListWatchIfUnusedAsync(watch.AccountId, cancellationToken);
+        await calendars.StopAsync(watch, cancellationToken);
         return TypedResults.NoContent();
     }
 

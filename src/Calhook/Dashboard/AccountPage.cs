@@ -29,8 +29,9 @@ internal static class AccountPage
         }
 
         var (calendars, problem) = await ListCalendarsAsync(google, id, cancellationToken);
-        var watched = (await store.ListWatchesAsync(cancellationToken))
-            .Where(w => w.AccountId == id).Select(w => w.CalendarId).ToHashSet(StringComparer.Ordinal);
+        var watches = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.AccountId == id).ToList();
+        var watched = watches.Where(w => w.Kind == WatchKind.Calendar).Select(w => w.CalendarId).ToHashSet(StringComparer.Ordinal);
+        var allWatched = watches.Any(w => w.Kind == WatchKind.AllCalendars);
         var token = Html.Antiforgery(http, antiforgery);
         var body = new StringBuilder();
         body.Append($"<p>Account <code>{Html.E(account.Id)}</code> · status <span class=\"status\">{Html.E(account.Status == AccountStatus.Active ? "active" : "needs_reauth")}</span></p>");
@@ -60,10 +61,14 @@ internal static class AccountPage
         }
 
         body.Append("</tbody></table>");
-        if (calendars.Count > 0)
+        if (allWatched)
+        {
+            body.Append("<p id=\"all-watched\">Every calendar of this account is watched, including calendars added later.</p>");
+        }
+        else if (calendars.Count > 0)
         {
             body.Append($"<form method=\"post\" action=\"/dashboard/watches\">{token}<input type=\"hidden\" name=\"accountId\" value=\"{Html.E(id)}\">")
-                .Append("<input type=\"hidden\" name=\"all\" value=\"true\"><button type=\"submit\" id=\"watch-all\">Watch all calendars</button></form>");
+                .Append("<input type=\"hidden\" name=\"all\" value=\"true\"><button type=\"submit\" id=\"watch-all\">Watch all calendars</button> <small>(and calendars added later)</small></form>");
         }
 
         return Html.Page(http, account.Email, body.ToString(), signedIn: true);

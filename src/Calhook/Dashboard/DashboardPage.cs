@@ -1,5 +1,6 @@
 using System.Text;
 using Calhook.Accounts;
+using Calhook.Calendars;
 using Calhook.Channels;
 using Calhook.Google;
 using Calhook.Receiving;
@@ -81,8 +82,11 @@ internal static class DashboardPage
             body.Append("<table id=\"watches\"><thead><tr><th>Calendar</th><th>Account</th><th>Status</th><th>Channel expires</th><th>Last ping</th><th>Last sync</th><th>Error</th><th></th></tr></thead><tbody>");
             foreach (var watch in watches)
             {
-                var state = WatchState.From(watch, map, notifications, now, progress);
-                body.Append($"<tr data-watch-id=\"{Html.E(state.Id)}\"><td>{Html.E(state.CalendarId)}</td>")
+                var state = await WatchState.ReadAsync(watch, store, map, notifications, now, progress, cancellationToken);
+                var calendar = state.AllCalendars
+                    ? "<em class=\"all-calendars\">all calendars</em>"
+                    : Html.E(state.CalendarId) + (state.ParentWatchId is null ? "" : " <small class=\"followed\">(all calendars)</small>");
+                body.Append($"<tr data-watch-id=\"{Html.E(state.Id)}\"><td>{calendar}</td>")
                     .Append($"<td>{Html.E(emails.GetValueOrDefault(state.AccountId, state.AccountId))}</td>")
                     .Append($"<td><span class=\"status {Html.E(state.Status)}\">{Html.E(state.Status)}</span>")
                     .Append(state.Progress is { } running ? $" <span class=\"progress\">{Html.E(running.Phase)}: {running.EventsFetched:N0} events fetched</span>" : "")
@@ -106,9 +110,12 @@ internal static class DashboardPage
         return Html.Page(http, "Dashboard", body.ToString(), signedIn: true);
     }
 
+    /// <summary>
+    /// The account page's buttons: watch one calendar, or every calendar of the account (the watch the API's
+    /// <c>allCalendars</c> makes, which follows calendars as they are added and removed). Made as the API makes them.
+    /// </summary>
     private static async Task<IResult> WatchAsync(
-        HttpContext http, ICalhookStore store, ChannelSupervisor supervisor, GoogleCalendarClient google, IAntiforgery antiforgery,
-        TimeProvider time, CancellationToken cancellationToken)
+        HttpContext http, ICalhookStore store, CalendarWatches calendars, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         if (await RefuseAsync(http, antiforgery) is { } refused)
         {
@@ -122,51 +129,43 @@ internal static class DashboardPage
             return Html.Problem(http, StatusCodes.Status400BadRequest, "Account not found", $"There is no account '{accountId}'.", signedIn: true);
         }
 
-        IEnumerable<string> calendarIds;
-        if (form["all"] == "true")
-        {
-            var (calendars, problem) = await AccountPage.ListCalendarsAsync(google, accountId, cancellationToken);
-            if (problem is not null)
-            {
-                return Html.Problem(http, StatusCodes.Status502BadGateway, "The calendars could not be listed", problem + " Try again, or watch one calendar.", signedIn: true);
-            }
-
-            calendarIds = calendars.Select(c => c.Id);
-        }
-        else if (form["calendarId"].ToString() is { Length: > 0 } calendarId)
-        {
-            calendarIds = [calendarId];
-        }
-        else
+        var all = form["all"] == "true";
+        var calendarId = form["calendarId"].ToString();
+        if (!all && calendarId.Length == 0)
         {
             return Html.Problem(http, StatusCodes.Status400BadRequest, "No calendar chosen", "Pick a calendar on the account's page.", signedIn: true);
         }
 
-        var watched = (await store.ListWatchesAsync(cancellationToken))
-            .Where(w => w.AccountId == accountId).Select(w => w.CalendarId).ToHashSet(StringComparer.Ordinal);
-        foreach (var calendarId in calendarIds.Where(watched.Add))
+        if (!all && CalendarIds.Problem(calendarId) is { } problem)
         {
-            var watch = new WatchRecord("wch_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N"), accountId, calendarId,
-                WatchStatus.Starting, null, time.GetUtcNow(), null, null);
-            await store.AddWatchAsync(watch, cancellationToken);
-            supervisor.Watch(watch.Id);
+            return Html.Problem(http, StatusCodes.Status400BadRequest, "Invalid calendar", problem, signedIn: true);
+        }
+
+        // A second click (or a stale page) adds nothing: one watch per calendar, one all-calendars watch per account.
+        var watches = (await store.ListWatchesAsync(cancellationToken)).Where(w => w.AccountId == accountId).ToList();
+        var watched = all
+            ? watches.Any(w => w.Kind == WatchKind.AllCalendars)
+            : watches.Any(w => w.Kind == WatchKind.Calendar && w.CalendarId == calendarId);
+        if (!watched)
+        {
+            await calendars.StartAsync(accountId, all ? null : calendarId, cancellationToken);
         }
 
         return Results.Redirect("/", permanent: false, preserveMethod: false);
     }
 
+    /// <summary>The Stop button: stops the watch as <c>DELETE /v1/watches/{id}</c> does.</summary>
     private static async Task<IResult> RemoveWatchAsync(
-        string id, HttpContext http, ICalhookStore store, ChannelSupervisor supervisor, IAntiforgery antiforgery, CancellationToken cancellationToken)
+        string id, HttpContext http, ICalhookStore store, CalendarWatches calendars, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         if (await RefuseAsync(http, antiforgery) is { } refused)
         {
             return refused;
         }
 
-        if (await store.GetWatchAsync(id, cancellationToken) is not null)
+        if (await store.GetWatchAsync(id, cancellationToken) is { Kind: not WatchKind.CalendarList, Status: not WatchStatus.Stopped } watch)
         {
-            await store.StopWatchAsync(id, cancellationToken);
-            supervisor.Unwatch(id);
+            await calendars.StopAsync(watch, cancellationToken);
         }
 
         return Results.Redirect("/");

@@ -54,6 +54,7 @@ internal static class SubscriptionsSection
             .Append($"<p class=\"cursor\">Scheduled up to change #{subscription.Cursor}")
             .Append(behind == 0 ? " (the end of the log)" : $" ({behind} more in the log, being scheduled)")
             .Append($" · <span class=\"backlog\">{subscription.Backlog} pending</span> · last success {Html.Time(subscription.LastSuccessAt)}</p>")
+            .Append(ReplayInWords(subscription.Replay))
             .Append(StatusInWords(subscription))
             .Append(attempts.Count > 0
                 ? $"<p class=\"last-attempt\">Last attempt: {Html.E(InWords(attempts[0]))}, {Html.Time(attempts[0].AttemptedAt)}</p>"
@@ -125,6 +126,22 @@ internal static class SubscriptionsSection
         return id.Length > 0 && int.TryParse(request.Query["scheduled"], NumberStyles.None, CultureInfo.InvariantCulture, out var scheduled)
             ? $"<p class=\"notice\" role=\"status\" id=\"replay-notice\">Replay of <code>{Html.E(id)}</code>: {scheduled} change{(scheduled == 1 ? "" : "s")} queued again.</p>"
             : "";
+    }
+
+    /// <summary>The latest replay and how far it has got: "Replay of changes #12–#40: 20 of 25 delivered, 5 to go".</summary>
+    private static string ReplayInWords(ReplayProgress? replay)
+    {
+        if (replay is null)
+        {
+            return "";
+        }
+
+        var range = replay.Total == 0 ? $"after #{replay.After}" : $"#{replay.After + 1}–#{replay.Through}";
+        var failed = replay.Failed > 0 ? $", {replay.Failed} given up" : "";
+        var state = replay.Remaining == 0 ? "done" : "running";
+        return $"<p class=\"replay {state}\" data-remaining=\"{replay.Remaining}\">Replay of changes {range} ({Html.Time(replay.RequestedAt)}): "
+            + $"{replay.Delivered} of {replay.Total} delivered{failed}, "
+            + (replay.Remaining == 0 ? "done.</p>" : $"{replay.Remaining} to go.</p>");
     }
 
     private static string Filter(SubscriptionRecord subscription)

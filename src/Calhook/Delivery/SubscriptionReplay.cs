@@ -31,7 +31,8 @@ internal static class SubscriptionReplay
             return null;
         }
 
-        var from = after ?? await store.GetLastSequenceBeforeAsync(since!.Value, cancellationToken);
+        var start = after ?? await store.GetLastSequenceBeforeAsync(since!.Value, cancellationToken);
+        var from = start;
         var deliveries = new List<ScheduledDelivery>();
         while (from < subscription.Cursor)
         {
@@ -47,7 +48,7 @@ internal static class SubscriptionReplay
             from = page[^1].Sequence;
         }
 
-        var count = deliveries.Count == 0 ? 0 : await store.ReplayDeliveriesAsync(subscriptionId, deliveries, now, cancellationToken);
+        var count = await store.ReplayDeliveriesAsync(subscriptionId, start, deliveries, now, cancellationToken);
         sender.Wake();
         return count;
     }

@@ -110,9 +110,13 @@ internal static class SubscriptionsApi
             return Invalid("after", "'after' must be a sequence (0 or more).");
         }
 
-        return await SubscriptionReplay.ScheduleAsync(store, sender, id, request.After, request.Since, time.GetUtcNow(), cancellationToken) is { } count
-            ? TypedResults.Ok(new ReplayScheduled(count))
-            : NotFound(id);
+        if (await SubscriptionReplay.ScheduleAsync(store, sender, id, request.After, request.Since, time.GetUtcNow(), cancellationToken) is not { } count)
+        {
+            return NotFound(id);
+        }
+
+        var replayed = await store.GetSubscriptionAsync(id, cancellationToken);
+        return TypedResults.Ok(new ReplayScheduled(count, ReplayState.From(replayed?.Replay)));
     }
 
     private static async Task<Results<Ok<AttemptPage>, ProblemHttpResult>> AttemptsAsync(
@@ -204,15 +208,15 @@ internal sealed record SubscriptionCreated(
     string Id, string Secret, string Url, IReadOnlyList<string>? Types, IReadOnlyList<string>? CalendarIds, IReadOnlyList<string>? IgnorePaths,
     string Status, DateTimeOffset CreatedAt);
 
-/// <summary>A subscription as the API shows it (never its secret).</summary>
+/// <summary>A subscription as the API shows it (never its secret), with its latest replay's progress when it had one.</summary>
 internal sealed record SubscriptionState(
     string Id, string Url, IReadOnlyList<string>? Types, IReadOnlyList<string>? CalendarIds, IReadOnlyList<string>? IgnorePaths,
     string Status, DateTimeOffset CreatedAt, DateTimeOffset? LastSuccessAt, string? LastError, long Backlog,
-    DateTimeOffset? PreviousSecretExpiresAt)
+    DateTimeOffset? PreviousSecretExpiresAt, ReplayState? Replay = null)
 {
     public static SubscriptionState From(SubscriptionRecord s) => new(
         s.Id, s.Url, s.Types, s.CalendarIds, s.IgnorePaths, StatusName(s.Status), s.CreatedAt, s.LastSuccessAt, s.LastError, s.Backlog,
-        s.PreviousSecretExpiresAt);
+        s.PreviousSecretExpiresAt, ReplayState.From(s.Replay));
 
     public static string StatusName(SubscriptionStatus status) => status switch
     {
@@ -226,7 +230,20 @@ internal sealed record SubscriptionList(IReadOnlyList<SubscriptionState> Items);
 
 internal sealed record SecretRotated(string Id, string Secret, DateTimeOffset PreviousSecretExpiresAt);
 
-internal sealed record ReplayScheduled(int Scheduled);
+/// <summary>The answer to a replay: how many deliveries were queued again, and the replay's progress (as the subscription shows it).</summary>
+internal sealed record ReplayScheduled(int Scheduled, ReplayState? Replay);
+
+/// <summary>
+/// A subscription's latest replay: the changes after <c>after</c> up to <c>through</c>, <c>total</c> queued again at
+/// <c>requestedAt</c>; so far <c>delivered</c>, <c>failed</c> (given up on) and <c>remaining</c> (still pending);
+/// <c>done</c> once none remains.
+/// </summary>
+internal sealed record ReplayState(long After, long Through, int Total, long Delivered, long Failed, long Remaining, DateTimeOffset RequestedAt, bool Done)
+{
+    public static ReplayState? From(ReplayProgress? replay) => replay is null
+        ? null
+        : new(replay.After, replay.Through, replay.Total, replay.Delivered, replay.Failed, replay.Remaining, replay.RequestedAt, replay.Remaining == 0);
+}
 
 /// <summary>One attempt of the attempt log.</summary>
 internal sealed record AttemptState(

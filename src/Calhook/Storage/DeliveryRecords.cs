@@ -7,8 +7,9 @@ public enum SubscriptionStatus { Active, Failing, Disabled }
 
 /// <summary>
 /// A webhook subscriber. Secrets are already encrypted by the caller. <see cref="Cursor"/> is the last sequence of the
-/// change log already turned into this subscription's deliveries (or skipped by its filters). <see cref="Backlog"/> is
-/// read-only: the deliveries still pending when the record was read.
+/// change log already turned into this subscription's deliveries (or skipped by its filters). <see cref="Backlog"/> and
+/// <see cref="Replay"/> are read-only: the deliveries still pending when the record was read, and the latest replay
+/// with how far it has got.
 /// </summary>
 public sealed record SubscriptionRecord(
     string Id,
@@ -24,7 +25,20 @@ public sealed record SubscriptionRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset? LastSuccessAt,
     string? LastError,
-    long Backlog = 0);
+    long Backlog = 0,
+    ReplayProgress? Replay = null);
+
+/// <summary>
+/// A subscription's latest replay (<see cref="ICalhookStore.ReplayDeliveriesAsync"/>): the changes after
+/// <see cref="After"/> up to <see cref="Through"/>, <see cref="Total"/> deliveries queued again at
+/// <see cref="RequestedAt"/>. Counted when read: <see cref="Remaining"/> of them are still pending, <see cref="Failed"/>
+/// were given up on; the rest were delivered.
+/// </summary>
+public sealed record ReplayProgress(long After, long Through, int Total, DateTimeOffset RequestedAt, long Remaining, long Failed)
+{
+    /// <summary>Delivered so far.</summary>
+    public long Delivered => Math.Max(0, Total - Remaining - Failed);
+}
 
 /// <summary>One change to deliver to one subscription, as <see cref="ICalhookStore.ScheduleDeliveriesAsync"/> takes it.</summary>
 public sealed record ScheduledDelivery(long Sequence, string CalendarId);

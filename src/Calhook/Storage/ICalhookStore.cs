@@ -160,10 +160,13 @@ public interface ICalhookStore
     /// </summary>
     Task<SubscriptionRecord> AddSubscriptionAsync(SubscriptionRecord subscription, CancellationToken cancellationToken);
 
-    /// <summary>The subscription with its backlog (pending deliveries), or null.</summary>
+    /// <summary>
+    /// The subscription with its backlog (pending deliveries) and its latest replay's progress (of the deliveries that
+    /// replay queued, with sequences after its start up to its end: how many are pending, how many failed), or null.
+    /// </summary>
     Task<SubscriptionRecord?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
 
-    /// <summary>Every subscription (oldest first) with its backlog.</summary>
+    /// <summary>Every subscription (oldest first) with its backlog and latest replay, as <see cref="GetSubscriptionAsync"/>.</summary>
     Task<IReadOnlyList<SubscriptionRecord>> ListSubscriptionsAsync(CancellationToken cancellationToken);
 
     /// <summary>One transaction: deletes the subscription, its deliveries and its attempt log. False when unknown.</summary>
@@ -191,9 +194,13 @@ public interface ICalhookStore
 
     /// <summary>
     /// One transaction: (re)queues the given deliveries of a subscription as pending with no attempts made, due at
-    /// <paramref name="dueAt"/>, whether they were delivered, failed or are still pending (replay). Returns the count.
+    /// <paramref name="dueAt"/>, whether they were delivered, failed or are still pending (replay), and records this
+    /// replay as the subscription's latest (<see cref="SubscriptionRecord.Replay"/>): after <paramref name="after"/>,
+    /// through the highest sequence given (<paramref name="after"/> when none), the count queued, at
+    /// <paramref name="dueAt"/>. Every delivery must have a sequence above <paramref name="after"/>. Returns the count;
+    /// 0, recording nothing, when the subscription is unknown.
     /// </summary>
-    Task<int> ReplayDeliveriesAsync(string subscriptionId, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken);
+    Task<int> ReplayDeliveriesAsync(string subscriptionId, long after, IReadOnlyList<ScheduledDelivery> deliveries, DateTimeOffset dueAt, CancellationToken cancellationToken);
 
     /// <summary>
     /// One transaction: leases up to <paramref name="limit"/> deliveries that are due at <paramref name="now"/>, not leased

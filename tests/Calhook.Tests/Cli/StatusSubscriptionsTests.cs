@@ -27,9 +27,9 @@ public sealed class StatusSubscriptionsTests
 
         Assert.Equal(4, exit);
         Assert.Contains("Subscriptions: 2 (1 active, 1 disabled)", table, StringComparison.Ordinal);
-        Assert.Matches(@"ID\s+URL\s+STATUS\s+TYPES\s+BACKLOG\s+LAST SUCCESS\s+ERROR", table);
-        Assert.Matches($@"{healthyId}\s+{healthy.Url}\s+active\s+all\s+0\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+s ago\)\s+-", table);
-        Assert.Matches($@"{goneId}\s+{gone.Url}\s+disabled\s+all\s+1\s+-\s+HTTP 410", table);
+        Assert.Matches(@"ID\s+URL\s+STATUS\s+TYPES\s+BACKLOG\s+REPLAY\s+LAST SUCCESS\s+ERROR", table);
+        Assert.Matches($@"{healthyId}\s+{healthy.Url}\s+active\s+all\s+0\s+-\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+s ago\)\s+-", table);
+        Assert.Matches($@"{goneId}\s+{gone.Url}\s+disabled\s+all\s+1\s+-\s+-\s+HTTP 410", table);
         Assert.Contains("/enable", table, StringComparison.Ordinal);
 
         var (jsonExit, json) = await RunAsync(rig, "status", "--json");

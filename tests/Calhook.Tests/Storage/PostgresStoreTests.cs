@@ -57,6 +57,33 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
     }
 
     [Fact]
+    public async Task Pruning_the_attempt_log_by_age_can_use_the_attempted_at_index()
+    {
+        // On a table this small the planner rightly prefers a scan; with scans priced out, the plan shows that the
+        // index matches the prune's condition (its collation included), as it is chosen on a large log.
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync(Ct);
+        await using (var off = new NpgsqlCommand("SET enable_seqscan = off;", connection))
+        {
+            await off.ExecuteNonQueryAsync(Ct);
+        }
+
+        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresStore.PruneAttemptsByAgeSql, connection);
+        explain.Parameters.AddWithValue("before", "2026-12-01T00:00:00.0000000Z");
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains(plan, step => step.Contains("ix_delivery_attempts_attempted_at", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.Contains("Seq Scan on delivery_attempts", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_channel_of_an_unknown_watch_is_refused()
     {
         await Assert.ThrowsAsync<PostgresException>(() => Store.AddChannelAsync(Some.Channel("wat_missing"), Ct));

@@ -136,6 +136,29 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     }
 
     [Fact]
+    public async Task Pruning_the_attempt_log_by_age_searches_the_attempted_at_index_instead_of_scanning_the_log()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var explain = connection.CreateCommand();
+        explain.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.PruneAttemptsByAgeSql;
+        explain.Parameters.AddWithValue("$before", "2026-12-01T00:00:00.0000000Z");
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                plan.Add(reader.GetString(reader.GetOrdinal("detail")));
+            }
+        }
+
+
+        Assert.Contains(plan, step => System.Text.RegularExpressions.Regex.IsMatch(step,
+            @"^SEARCH delivery_attempts USING (COVERING )?INDEX ix_delivery_attempts_attempted_at \(attempted_at<\?\)$"));
+        Assert.DoesNotContain(plan, step => step.StartsWith("SCAN delivery_attempts", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_channel_of_an_unknown_watch_is_refused()
     {
         await Assert.ThrowsAsync<SqliteException>(() => Store.AddChannelAsync(Some.Channel("wat_missing"), Ct));

@@ -212,9 +212,14 @@ public abstract partial class StoreContractTests
 
         Assert.Equal(0, (await Store.GetSubscriptionAsync(subscription.Id, Ct))!.Backlog);
         var replay = changes.Select(c => new ScheduledDelivery(c.Sequence, c.CalendarId)).ToList();
-        Assert.Equal(2, await Store.ReplayDeliveriesAsync(subscription.Id, replay, Some.Time, Ct));
-        Assert.Equal(0, await Store.ReplayDeliveriesAsync("sub_missing", replay, Some.Time, Ct));
-        Assert.Equal(changes[0].Id, Assert.Single(await LeaseAsync()).Change.Id);
+        Assert.Equal(2, await Store.ReplayDeliveriesAsync(subscription.Id, 0, replay, Some.Time, Ct));
+        Assert.Equal(0, await Store.ReplayDeliveriesAsync("sub_missing", 0, replay, Some.Time, Ct));
+        Assert.Equal(new ReplayProgress(0, changes[1].Sequence, 2, Some.Time, Remaining: 2, Failed: 0), (await Store.GetSubscriptionAsync(subscription.Id, Ct))!.Replay);
+        var first = Assert.Single(await LeaseAsync());
+        Assert.Equal(changes[0].Id, first.Change.Id);
+        await Store.CompleteDeliveryAsync(new DeliveryCompletion("instance-a", Attempt(first, DeliveryVerdict.Delivered), null), Ct);
+        var progress = (await Store.GetSubscriptionAsync(subscription.Id, Ct))!.Replay!;
+        Assert.Equal((1L, 0L, 1L), (progress.Remaining, progress.Failed, progress.Delivered));
 
         Assert.True(await Store.DeleteSubscriptionAsync(subscription.Id, Ct));
         Assert.False(await Store.DeleteSubscriptionAsync(subscription.Id, Ct));

@@ -205,5 +205,18 @@ internal static class SqliteMigrations
             ) WITHOUT ROWID;
             CREATE INDEX ix_budget_windows_saved ON budget_windows (saved_at);
             """),
+        // 10: pruning the attempt log by age (Calhook:Delivery:AttemptLogMaxAge) finds the old attempts through an index
+        // instead of reading the whole log.
+        (10, """
+            CREATE INDEX ix_delivery_attempts_attempted_at ON delivery_attempts (attempted_at);
+            """),
+        // 11: a subscription's latest replay (the changes after replay_after up to replay_through, replay_total of them
+        // queued again at replay_requested_at); its progress is counted from the deliveries in that range.
+        (11, """
+            ALTER TABLE subscriptions ADD COLUMN replay_after INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_through INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_total INTEGER NULL;
+            ALTER TABLE subscriptions ADD COLUMN replay_requested_at TEXT NULL;
+            """),
     ];
 }
