@@ -9,14 +9,20 @@ namespace Calhook.Google;
 /// <summary>
 /// Keeps the request budget's windows across restarts. At start, before the services that call Google start, the
 /// windows saved by earlier processes (and, on a shared store, by the other instances) are counted again in this
-/// process's budget; then this process saves its own windows every <see cref="Interval"/> and once more when it stops.
-/// A restart therefore does not grant a fresh minute or day of Google's quota: a graceful one loses no count, a
-/// killed one the requests of its last interval at most. Saved windows are forgotten a day after their last save.
+/// process's budget; then this process saves its own minute windows every <see cref="Interval"/>, its day windows
+/// every <see cref="DayInterval"/> (1,440 buckets each, and a minute more or less of a day matters little), and all of
+/// them once more when it stops. A restart therefore does not grant a fresh minute or day of Google's quota: a
+/// graceful one loses no count, a killed one the requests of its last interval at most. Saved windows are forgotten a
+/// day after their last save.
 /// </summary>
 internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget budget, StoreKind kind, TimeProvider time, ILogger<BudgetJournal> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan DayInterval = TimeSpan.FromMinutes(1);
+
+    private DateTimeOffset _daysSavedAt;
 
     private static readonly TimeSpan Kept = TimeSpan.FromDays(1);
 
@@ -41,7 +47,9 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await SaveAsync(cancellationToken);
+
+        // Not the stop's token: a shutdown running out of time should still leave the counts behind.
+        await SaveAsync(CancellationToken.None);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,7 +59,7 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
             while (true)
             {
                 await Task.Delay(Interval, time, stoppingToken);
-                await SaveAsync(stoppingToken);
+                await SaveAsync(stoppingToken, daysDue: false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -59,11 +67,20 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
         }
     }
 
-    /// <summary>Saves the windows this process spent in since the last save (nothing when it made no request).</summary>
-    public async Task SaveAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Saves the windows this process spent in since the last save (nothing when it made no request): every window,
+    /// or with <paramref name="daysDue"/> false only the minute ones while the day windows' interval has not passed.
+    /// </summary>
+    public async Task SaveAsync(CancellationToken cancellationToken, bool daysDue = true)
     {
         var now = time.GetUtcNow();
-        var windows = budget.ExportChanged(kind.InstanceId, now);
+        var days = daysDue || now - _daysSavedAt >= DayInterval;
+        var windows = budget.ExportChanged(kind.InstanceId, now, days);
+        if (days)
+        {
+            _daysSavedAt = now;
+        }
+
         if (windows.Count == 0)
         {
             return;

@@ -191,15 +191,18 @@ internal sealed class RequestBudget
     /// The windows in which this process made requests since the last export: this process's own requests only (not
     /// those carried over by <see cref="Restore"/>), each window whole, so saving them again replaces the last save.
     /// </summary>
-    public IReadOnlyList<BudgetWindowRecord> ExportChanged(string instanceId, DateTimeOffset now)
+    /// <param name="instanceId">This process's instance id.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="days">Whether the day windows are exported too (not only the minute windows).</param>
+    public IReadOnlyList<BudgetWindowRecord> ExportChanged(string instanceId, DateTimeOffset now, bool days = true)
     {
         var windows = new List<BudgetWindowRecord>();
         lock (_gate)
         {
-            Export(windows, instanceId, ProjectScope, _projectMinute, _projectDay, now);
+            Export(windows, instanceId, ProjectScope, _projectMinute, days ? _projectDay : null, now);
             foreach (var (account, user) in _users)
             {
-                Export(windows, instanceId, UserScopePrefix + account, user.Minute, user.Day, now);
+                Export(windows, instanceId, UserScopePrefix + account, user.Minute, days ? user.Day : null, now);
             }
         }
 
@@ -256,11 +259,11 @@ internal sealed class RequestBudget
         return null;
     }
 
-    private static void Export(List<BudgetWindowRecord> into, string instanceId, string scope, SlidingWindowCounter minute, SlidingWindowCounter day, DateTimeOffset now)
+    private static void Export(List<BudgetWindowRecord> into, string instanceId, string scope, SlidingWindowCounter minute, SlidingWindowCounter? day, DateTimeOffset now)
     {
         foreach (var (name, counter) in new[] { (BudgetWindowRecord.MinuteWindow, minute), (BudgetWindowRecord.DayWindow, day) })
         {
-            if (counter.OwnChanged)
+            if (counter is { OwnChanged: true })
             {
                 var (newest, counts) = counter.ExportOwn(now);
                 into.Add(new BudgetWindowRecord(instanceId, scope, name, newest, counts, now));

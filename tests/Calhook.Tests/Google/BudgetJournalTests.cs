@@ -83,4 +83,32 @@ public sealed class BudgetJournalTests : IAsyncLifetime
         last.Restore(await _store.ListBudgetWindowsAsync(_time.GetUtcNow().AddDays(-1), CancellationToken.None));
         Assert.Equal(43L, last.Usage().ProjectMinute);
     }
+
+    [Fact]
+    public async Task A_running_process_saves_its_minute_windows_every_interval_and_its_day_windows_once_a_minute()
+    {
+        var budget = Budget();
+        var journal = Journal(budget);
+        Take(budget, 5, "acc_a");
+        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        Assert.Equal((5L, 5L), await SavedAsync());
+
+        Take(budget, 5, "acc_a");
+        _time.Advance(BudgetJournal.Interval);
+        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        Assert.Equal((10L, 5L), await SavedAsync()); // the day window waits for its minute
+
+        _time.Advance(BudgetJournal.DayInterval);
+        Take(budget, 1, "acc_a");
+        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        Assert.Equal((1L, 11L), await SavedAsync());
+    }
+
+    /// <summary>The project's saved minute and day counts.</summary>
+    private async Task<(long Minute, long Day)> SavedAsync()
+    {
+        var windows = await _store.ListBudgetWindowsAsync(_time.GetUtcNow().AddDays(-1), CancellationToken.None);
+        long Sum(string window) => windows.Where(w => w.Scope == RequestBudget.ProjectScope && w.Window == window).Sum(w => w.Counts.Sum());
+        return (Sum(BudgetWindowRecord.MinuteWindow), Sum(BudgetWindowRecord.DayWindow));
+    }
 }
