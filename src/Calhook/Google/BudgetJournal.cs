@@ -22,9 +22,9 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
 
     public static readonly TimeSpan DayInterval = TimeSpan.FromMinutes(1);
 
-    private DateTimeOffset _daysSavedAt;
-
     private static readonly TimeSpan Kept = TimeSpan.FromDays(1);
+
+    private DateTimeOffset _daysSavedAt;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -37,7 +37,7 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            // Starting with empty windows risks exceeding Google's quota for a minute; not starting would stop syncing.
+            // Starting with empty windows risks exceeding Google's quota for a while; not starting would stop syncing.
             LogRestoreFailed(logger, exception);
         }
 
@@ -49,7 +49,7 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
         await base.StopAsync(cancellationToken);
 
         // Not the stop's token: a shutdown running out of time should still leave the counts behind.
-        await SaveAsync(CancellationToken.None);
+        await SaveAsync(daysDue: true, CancellationToken.None);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -59,7 +59,7 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
             while (true)
             {
                 await Task.Delay(Interval, time, stoppingToken);
-                await SaveAsync(stoppingToken, daysDue: false);
+                await SaveAsync(daysDue: false, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -71,7 +71,7 @@ internal sealed partial class BudgetJournal(ICalhookStore store, RequestBudget b
     /// Saves the windows this process spent in since the last save (nothing when it made no request): every window,
     /// or with <paramref name="daysDue"/> false only the minute ones while the day windows' interval has not passed.
     /// </summary>
-    public async Task SaveAsync(CancellationToken cancellationToken, bool daysDue = true)
+    public async Task SaveAsync(bool daysDue, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var days = daysDue || now - _daysSavedAt >= DayInterval;

@@ -67,7 +67,7 @@ public sealed class BudgetJournalTests : IAsyncLifetime
     {
         var first = Budget();
         Assert.Equal(40, Take(first, 40, "acc_a"));
-        await Journal(first).SaveAsync(CancellationToken.None);
+        await Journal(first).SaveAsync(daysDue: true, CancellationToken.None);
 
         for (var restart = 0; restart < 3; restart++)
         {
@@ -90,17 +90,17 @@ public sealed class BudgetJournalTests : IAsyncLifetime
         var budget = Budget();
         var journal = Journal(budget);
         Take(budget, 5, "acc_a");
-        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        await journal.SaveAsync(daysDue: false, CancellationToken.None);
         Assert.Equal((5L, 5L), await SavedAsync());
 
         Take(budget, 5, "acc_a");
         _time.Advance(BudgetJournal.Interval);
-        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        await journal.SaveAsync(daysDue: false, CancellationToken.None);
         Assert.Equal((10L, 5L), await SavedAsync()); // the day window waits for its minute
 
         _time.Advance(BudgetJournal.DayInterval);
         Take(budget, 1, "acc_a");
-        await journal.SaveAsync(CancellationToken.None, daysDue: false);
+        await journal.SaveAsync(daysDue: false, CancellationToken.None);
         Assert.Equal((1L, 11L), await SavedAsync());
     }
 
