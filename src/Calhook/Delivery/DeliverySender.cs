@@ -41,7 +41,8 @@ internal sealed partial class DeliverySender : BackgroundService
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private DateTimeOffset _nextPruneAt = DateTimeOffset.MinValue;
-    private Dictionary<string, SubscriptionRecord> _subscriptions = new(StringComparer.Ordinal);
+    private SubscriptionCache _subscriptions = new(0, new(StringComparer.Ordinal));
+    private long _subscriptionChanges;
 
     public DeliverySender(
         ICalhookStore store, ChangeNotifier notifier, SecretProtector protector, WebhookClient client, RetryPolicy policy,
@@ -62,6 +63,18 @@ internal sealed partial class DeliverySender : BackgroundService
         // delivery that is still in flight, and a dead instance's deliveries move to the others that long after its
         // last attempt could have ended.
         _leaseDuration = options.AttemptTimeout + coordination.Value.LeaseTimeToLive;
+    }
+
+    /// <summary>
+    /// A subscription's secret, status or existence changed through this process. Attempts stop signing with what the
+    /// loop's last pass read (it may predate the change) and read the subscription from the store until the next pass
+    /// has read them all again; a secret rotated without overlap therefore never signs a webhook sent after the
+    /// rotation answered.
+    /// </summary>
+    public void SubscriptionChanged()
+    {
+        Interlocked.Increment(ref _subscriptionChanges);
+        Wake();
     }
 
     /// <summary>Makes the loop look again at once (a subscription created, enabled or replayed; an attempt finished).</summary>
@@ -144,8 +157,10 @@ internal sealed partial class DeliverySender : BackgroundService
     /// </summary>
     private async Task ScheduleNewChangesAsync(CancellationToken cancellationToken)
     {
+        // The count of changes is taken before the read: a change made while it runs makes this cache stale at once.
+        var changesSeen = Interlocked.Read(ref _subscriptionChanges);
         var subscriptions = await _store.ListSubscriptionsAsync(cancellationToken);
-        _subscriptions = subscriptions.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        Volatile.Write(ref _subscriptions, new SubscriptionCache(changesSeen, subscriptions.ToDictionary(s => s.Id, StringComparer.Ordinal)));
         if (subscriptions.Count == 0)
         {
             return;
@@ -215,8 +230,9 @@ internal sealed partial class DeliverySender : BackgroundService
     {
         try
         {
-            var subscription = _subscriptions.GetValueOrDefault(lease.SubscriptionId)
-                ?? await _store.GetSubscriptionAsync(lease.SubscriptionId, stoppingToken);
+            var cache = Volatile.Read(ref _subscriptions);
+            var cached = cache.Changes == Interlocked.Read(ref _subscriptionChanges) ? cache.ById.GetValueOrDefault(lease.SubscriptionId) : null;
+            var subscription = cached ?? await _store.GetSubscriptionAsync(lease.SubscriptionId, stoppingToken);
             if (subscription is null)
             {
                 return; // deleted meanwhile; its rows went with it
@@ -308,4 +324,7 @@ internal sealed partial class DeliverySender : BackgroundService
                 break;
         }
     }
+
+    /// <summary>The subscriptions as a pass of the loop read them, and how many changes <see cref="SubscriptionChanged"/> had counted before.</summary>
+    private sealed record SubscriptionCache(long Changes, Dictionary<string, SubscriptionRecord> ById);
 }

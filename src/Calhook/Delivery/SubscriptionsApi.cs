@@ -71,17 +71,29 @@ internal static class SubscriptionsApi
             ? TypedResults.Ok(SubscriptionState.From(subscription))
             : NotFound(id);
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, ICalhookStore store, CancellationToken cancellationToken) =>
-        await store.DeleteSubscriptionAsync(id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, ICalhookStore store, DeliverySender sender, CancellationToken cancellationToken)
+    {
+        if (!await store.DeleteSubscriptionAsync(id, cancellationToken))
+        {
+            return NotFound(id);
+        }
+
+        sender.SubscriptionChanged();
+        return TypedResults.NoContent();
+    }
 
     private static async Task<Results<Ok<SecretRotated>, ProblemHttpResult>> RotateAsync(
-        string id, ICalhookStore store, SecretProtector protector, IOptions<DeliveryOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        string id, ICalhookStore store, SecretProtector protector, DeliverySender sender, IOptions<DeliveryOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var secret = WebhookSecrets.Generate();
         var until = time.GetUtcNow() + options.Value.SecretRotationOverlap;
-        return await store.RotateSubscriptionSecretAsync(id, protector.ProtectWebhookSecret(secret), until, cancellationToken)
-            ? TypedResults.Ok(new SecretRotated(id, secret, until))
-            : NotFound(id);
+        if (!await store.RotateSubscriptionSecretAsync(id, protector.ProtectWebhookSecret(secret), until, cancellationToken))
+        {
+            return NotFound(id);
+        }
+
+        sender.SubscriptionChanged();
+        return TypedResults.Ok(new SecretRotated(id, secret, until));
     }
 
     private static async Task<Results<Ok<SubscriptionState>, ProblemHttpResult>> EnableAsync(
@@ -92,7 +104,7 @@ internal static class SubscriptionsApi
             return NotFound(id);
         }
 
-        sender.Wake();
+        sender.SubscriptionChanged();
         return TypedResults.Ok(SubscriptionState.From((await store.GetSubscriptionAsync(id, cancellationToken))!));
     }
 
