@@ -45,45 +45,12 @@ internal static class AccountsCommands
         return command;
     }
 
-    private static Command List()
-    {
-        var admin = new AdminOptions();
-        var command = new Command("list", "List connected accounts.");
-        admin.AddTo(command);
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            using var client = admin.Connect(parse);
-            var list = await client.SendAsync(HttpMethod.Get, "/v1/accounts", null, cancellationToken);
-            if (list is null)
-            {
-                return client.FailureExitCode;
-            }
-
-            if (client.Json)
-            {
-                Console.WriteLine(AdminClient.Pretty(list));
-                return ExitCodes.Ok;
-            }
-
-            var items = list["items"]?.AsArray() ?? [];
-            if (items.Count == 0)
-            {
-                Console.WriteLine("No accounts. Connect one with the URL `calhook connect` prints.");
-                return ExitCodes.Ok;
-            }
-
-            var table = new Table("ID", "EMAIL", "TYPE", "STATUS", "WATCHES", "ERROR");
-            foreach (var account in items)
-            {
-                table.Add((string?)account?["id"], (string?)account?["email"], (string?)account?["type"], (string?)account?["status"],
-                    account?["watches"]?.ToJsonString(), (string?)account?["error"]);
-            }
-
-            Console.WriteLine(table);
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
+    private static Command List() => AdminOptions.ListCommand(
+        "list", "List connected accounts.", "/v1/accounts",
+        "No accounts. Connect one with the URL `calhook connect` prints.",
+        new Table("ID", "EMAIL", "TYPE", "STATUS", "WATCHES", "ERROR"),
+        (table, account, _) => table.Add((string?)account?["id"], (string?)account?["email"], (string?)account?["type"], (string?)account?["status"],
+            account?["watches"]?.ToJsonString(), (string?)account?["error"]));
 
     private static Command Remove()
     {

@@ -8,6 +8,49 @@ namespace Calhook.Cli.Commands;
 /// <summary>The options every admin command shares, and the HTTP client they build.</summary>
 internal sealed class AdminOptions
 {
+    /// <summary>
+    /// A command that lists the items of <paramref name="path"/>: the answer as it is with <c>--json</c>, otherwise
+    /// <paramref name="empty"/> when there are none, else one row of <paramref name="table"/> per item.
+    /// </summary>
+    public static Command ListCommand(string name, string description, string path, string empty, Table table, Action<Table, JsonNode?, DateTimeOffset> row)
+    {
+        var admin = new AdminOptions();
+        var command = new Command(name, description);
+        admin.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = admin.Connect(parse);
+            var list = await client.SendAsync(HttpMethod.Get, path, null, cancellationToken);
+            if (list is null)
+            {
+                return client.FailureExitCode;
+            }
+
+            if (client.Json)
+            {
+                Console.WriteLine(AdminClient.Pretty(list));
+                return ExitCodes.Ok;
+            }
+
+            var items = list["items"]?.AsArray() ?? [];
+            if (items.Count == 0)
+            {
+                Console.WriteLine(empty);
+                return ExitCodes.Ok;
+            }
+
+            var now = TimeProvider.System.GetUtcNow();
+            foreach (var item in items)
+            {
+                row(table, item, now);
+            }
+
+            Console.WriteLine(table);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
     public Option<string> Server { get; } = new("--server")
     {
         Description = "The Calhook server (default: $CALHOOK_SERVER, else http://127.0.0.1:5080).",

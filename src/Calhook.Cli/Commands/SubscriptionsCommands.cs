@@ -17,47 +17,13 @@ internal static class SubscriptionsCommands
         return subscriptions;
     }
 
-    private static Command List()
-    {
-        var admin = new AdminOptions();
-        var command = new Command("list", "List webhook subscriptions: status, backlog, latest replay, last success and error.");
-        admin.AddTo(command);
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            using var client = admin.Connect(parse);
-            var list = await client.SendAsync(HttpMethod.Get, "/v1/subscriptions", null, cancellationToken);
-            if (list is null)
-            {
-                return client.FailureExitCode;
-            }
-
-            if (client.Json)
-            {
-                Console.WriteLine(AdminClient.Pretty(list));
-                return ExitCodes.Ok;
-            }
-
-            var items = list["items"]?.AsArray() ?? [];
-            if (items.Count == 0)
-            {
-                Console.WriteLine("No subscription. Create one with POST /v1/subscriptions (docs/webhooks.md).");
-                return ExitCodes.Ok;
-            }
-
-            var now = TimeProvider.System.GetUtcNow();
-            var table = new Table("ID", "URL", "STATUS", "BACKLOG", "REPLAY", "LAST SUCCESS", "ERROR");
-            foreach (var subscription in items)
-            {
-                table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"],
-                    subscription?["backlog"]?.ToJsonString(), ReplayText(subscription?["replay"]), Table.When(subscription?["lastSuccessAt"], now),
-                    (string?)subscription?["lastError"]);
-            }
-
-            Console.WriteLine(table);
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
+    private static Command List() => AdminOptions.ListCommand(
+        "list", "List webhook subscriptions: status, backlog, latest replay, last success and error.", "/v1/subscriptions",
+        "No subscription. Create one with POST /v1/subscriptions (docs/webhooks.md).",
+        new Table("ID", "URL", "STATUS", "BACKLOG", "REPLAY", "LAST SUCCESS", "ERROR"),
+        (table, subscription, now) => table.Add((string?)subscription?["id"], (string?)subscription?["url"], (string?)subscription?["status"],
+            subscription?["backlog"]?.ToJsonString(), ReplayText(subscription?["replay"]), Table.When(subscription?["lastSuccessAt"], now),
+            (string?)subscription?["lastError"]));
 
     private static Command Replay()
     {
