@@ -97,8 +97,12 @@ public sealed class PushTests
         var (_, channel) = await host.SendAsync(HttpMethod.Post, WatchPath, Watch("stop-me", receiver.Address));
         await receiver.WaitForAsync(1);
         using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        var listed = (await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!.AsArray();
-        var item = Assert.Single(listed)!;
+        // The emulator counts a delivery once the receiver has answered, a moment after the receiver saw the request.
+        var item = await Polling.EventuallyAsync(
+            async () => Assert.Single((await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!.AsArray())!,
+            listed => (long)listed["delivered"]! == 1,
+            TimeSpan.FromSeconds(10),
+            "the control list never counted the sync message as delivered");
         Assert.Equal(("stop-me", EmulatorHost.Alice, EmulatorHost.Alice, 1L), ((string)item["id"]!, (string)item["calendarId"]!, (string)item["user"]!, (long)item["delivered"]!));
 
         var bob = await host.TokensAsync("bob@example.com");
@@ -137,12 +141,11 @@ public sealed class PushTests
         Assert.Equal(404, all[4].Answered);
         Assert.True(all[5].Number > all[4].Number, "the 404 was not retried; the next message followed");
         using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        JsonNode item;
-        do
-        {
-            item = (await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]![0]!;
-        } while (((long)item["delivered"]! != 3 || (long)item["failed"]! != 1) && DateTime.UtcNow < deadline);
+        var item = await Polling.EventuallyAsync(
+            async () => (await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]![0]!,
+            listed => (long)listed["delivered"]! == 3 && (long)listed["failed"]! == 1,
+            TimeSpan.FromSeconds(10),
+            "the control list never counted three deliveries and one failure");
         Assert.Equal((3L, 1L), ((long)item["delivered"]!, (long)item["failed"]!));
     }
 
