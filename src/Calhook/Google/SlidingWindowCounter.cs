@@ -3,7 +3,8 @@ namespace Calhook.Google;
 /// <summary>
 /// Counts events in a sliding window made of equal buckets: an event counts until its whole bucket has left the
 /// window, so the count is never below the true count of any window of that length (it errs on the safe side by at
-/// most one bucket). Events are this process's own (<see cref="Add"/>) or carried over from an earlier one
+/// most one bucket). A window of N buckets therefore keeps N + 1 of them: the window that ends early in the newest
+/// bucket still reaches into the bucket N before it. Events are this process's own (<see cref="Add"/>) or carried over from an earlier one
 /// (<see cref="Carry"/>): both count, only the own ones are exported (<see cref="ExportOwn"/>), so a count carried
 /// from one process to the next is never counted twice. Not thread-safe: <see cref="RequestBudget"/> holds a lock around it.
 /// </summary>
@@ -20,8 +21,8 @@ internal sealed class SlidingWindowCounter
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(window.Ticks, buckets);
         Window = window;
-        _counts = new long[buckets];
-        _own = new long[buckets];
+        _counts = new long[buckets + 1];
+        _own = new long[buckets + 1];
         _bucketTicks = window.Ticks / buckets;
     }
 

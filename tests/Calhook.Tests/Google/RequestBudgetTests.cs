@@ -39,6 +39,32 @@ public sealed class RequestBudgetTests
         Assert.True(admitted.Count >= 900, $"the budget was used: {admitted.Count} admitted in 10 minutes");
     }
 
+    [Theory]
+    [InlineData(900, 250)]
+    [InlineData(999, 330)]
+    [InlineData(10, 70)]
+    public void A_burst_late_in_a_second_still_counts_a_minute_later(int offsetMs, int stepMs)
+    {
+        // The windows count in one-second buckets; a burst late in a second is still inside the minute that ends
+        // early in the second 60 s on, so that bucket must not leave the count before its last request has.
+        _time.Advance(TimeSpan.FromMilliseconds(offsetMs));
+        var budget = Budget(perMinute: 100);
+        var admitted = new List<DateTimeOffset>();
+        for (var step = 0; step < 3 * 60_000 / stepMs; step++)
+        {
+            while (budget.TryAcquire("acc_a", GoogleRequestPriority.Push, out _))
+            {
+                admitted.Add(_time.GetUtcNow());
+            }
+
+            _time.Advance(TimeSpan.FromMilliseconds(stepMs));
+        }
+
+        var busiest = admitted.Max(at => admitted.Count(other => other > at - TimeSpan.FromMinutes(1) && other <= at));
+        Assert.True(busiest <= 100, $"a sliding minute held {busiest} requests");
+        Assert.True(admitted.Count >= 200, $"the budget was used: {admitted.Count} admitted in 3 minutes");
+    }
+
     [Fact]
     public void Each_account_has_its_own_minute_and_the_refusal_says_how_long_to_wait()
     {
@@ -76,8 +102,9 @@ public sealed class RequestBudgetTests
             _time.Advance(TimeSpan.FromMinutes(1));
         }
 
+        // The 50 were taken in the first five minutes; a day after the last of them, the window has room again.
         Assert.Equal(50, admitted);
-        _time.Advance(TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(5));
         Assert.Equal(10, Take(budget, 10));
     }
 
@@ -90,7 +117,8 @@ public sealed class RequestBudgetTests
         var waiting = budget.AcquireAsync("acc_a", GoogleRequestPriority.Push, CancellationToken.None).AsTask();
         Assert.False(waiting.IsCompleted);
 
-        _time.Advance(TimeSpan.FromMinutes(1));
+        // The windows count in whole buckets (seconds for a minute), so the wait ends at most a second after the minute.
+        _time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
