@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Calhook.Emulator;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Cli;
@@ -10,28 +9,21 @@ public sealed class AdminCommandTests : IAsyncLifetime
 {
     private const string User = "admin-cli@example.com";
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-    private EmulatorServer _emulator = null!;
-    private CalhookTestHost _host = null!;
+    private EmulatorWorld _world = null!;
     private string _accountId = null!;
     private HttpClient _google = null!;
 
     public async Task InitializeAsync()
     {
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
-        _host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress });
-        using var control = new EmulatorControlClient(_emulator.BaseAddress);
-        var tokens = await control.CreateTokensAsync(User);
-        var account = await _host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = User, refreshToken = tokens.RefreshToken });
-        _accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        _google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        _google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
+        _world = await EmulatorWorld.StartAsync();
+        (_google, var refreshToken) = await _world.SignInAsync(User);
+        _accountId = await _world.AddAccountAsync(User, refreshToken);
     }
 
     public async Task DisposeAsync()
     {
-        _google.Dispose();
-        await _host.DisposeAsync();
-        await _emulator.DisposeAsync();
+        _google?.Dispose();
+        await _world.DisposeAsync();
     }
 
     [Fact]
@@ -56,10 +48,8 @@ public sealed class AdminCommandTests : IAsyncLifetime
     public async Task Changes_prints_the_feed_and_status_reports_readiness()
     {
         var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
-        await Polling.EventuallyAsync(
-            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
-            Generous, "the baseline finishes");
-        (await _google.PostAsJsonAsync("events", new
+        await Polling.EventuallyAsync(async () => (await _world.WatchStateAsync((string)watch["id"]!))["lastSyncAt"] is not null, Generous, "the baseline finishes");
+        (await _google.PostAsJsonAsync("calendar/v3/calendars/primary/events", new
         {
             summary = "Printed by the CLI",
             start = new { dateTime = "2026-12-03T10:00:00Z" },
@@ -83,16 +73,14 @@ public sealed class AdminCommandTests : IAsyncLifetime
         var failures = 1;
         target.Respond = _ => Task.FromResult(Interlocked.Decrement(ref failures) >= 0 ? 500 : 200);
         var watch = JsonNode.Parse(await RunOkAsync("watch", "add", User, "--account", _accountId, "--json"))!;
-        await Polling.EventuallyAsync(
-            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watch["id"]}"))!["lastSyncAt"] is not null,
-            Generous, "the baseline finishes");
+        await Polling.EventuallyAsync(async () => (await _world.WatchStateAsync((string)watch["id"]!))["lastSyncAt"] is not null, Generous, "the baseline finishes");
         await using var listen = CalhookProcess.Start(["listen", "--forward-to", target.Url.ToString(), .. Connection()]);
         var secret = await Polling.EventuallyAsync(
             () => Task.FromResult(System.Text.RegularExpressions.Regex.Match(listen.Output, @"Signing secret: (whsec_\S+)")),
             m => m.Success, Generous, "listen prints its signing secret");
         target.Trust(secret.Groups[1].Value);
 
-        (await _google.PostAsJsonAsync("events", new
+        (await _google.PostAsJsonAsync("calendar/v3/calendars/primary/events", new
         {
             summary = "Forwarded",
             start = new { dateTime = "2026-12-04T10:00:00Z" },
@@ -134,14 +122,14 @@ public sealed class AdminCommandTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_api_key_is_reported_as_one_line_with_a_failing_exit_code()
     {
-        await using var run = CalhookProcess.Start("watch", "list", "--server", _host.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
+        await using var run = CalhookProcess.Start("watch", "list", "--server", _world.Calhook.BaseAddress.ToString(), "--api-key", "chk_wrong_key_0123456789");
         var exit = await run.WaitForExitAsync(Generous);
 
         Assert.Equal(1, exit);
         Assert.Contains("401", run.Output, StringComparison.Ordinal);
     }
 
-    private string[] Connection() => ["--server", _host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
+    private string[] Connection() => ["--server", _world.Calhook.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey];
 
     private async Task<string> RunOkAsync(params string[] arguments)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Calhook.TestKit;
+using Calhook.Tests.Hosting;
 
 namespace Calhook.Tests.Google;
 
@@ -20,7 +21,7 @@ public sealed class BudgetMetricsTests
             o.Settings["Calhook:Google:RequestsPerMinutePerUser"] = "321";
         });
 
-        var before = await MetricsAsync(world);
+        var before = await MetricsText.ReadAsync(world);
         Assert.Contains("# TYPE calhook_google_budget_used gauge", before, StringComparison.Ordinal);
         Assert.Contains("# TYPE calhook_google_budget_limit gauge", before, StringComparison.Ordinal);
         Assert.Equal(1234, Value(before, "calhook_google_budget_limit{scope=\"project\",window=\"minute\"}"));
@@ -46,7 +47,7 @@ public sealed class BudgetMetricsTests
 
         // Every attempt that reached Google was taken from the budget first: once the last answer is counted, the
         // project's windows hold exactly the requests counted by status class.
-        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
+        var after = await Polling.EventuallyAsync(() => MetricsText.ReadAsync(world),
             m => Value(m, "calhook_google_budget_used{scope=\"project\",window=\"minute\"}") == SentToGoogle(m) && SentToGoogle(m) >= 5,
             Generous, "the project's minute holds every request sent");
         var sent = SentToGoogle(after);
@@ -68,7 +69,7 @@ public sealed class BudgetMetricsTests
         });
         await world.WatchOwnCalendarAsync("budget-stretch@example.com");
 
-        var metrics = await Polling.EventuallyAsync(() => MetricsAsync(world),
+        var metrics = await Polling.EventuallyAsync(() => MetricsText.ReadAsync(world),
             m => Value(m, "calhook_sync_safety_net_stretched") == 1, Generous, "the safety net is stretched");
         Assert.Equal(1, Value(metrics, "calhook_sync_safety_net_interval_seconds{interval=\"configured\"}"));
         // One request per watch (the calendar's, and its account's calendar list) per pass, 7 a minute: 60/7 s each.
@@ -76,7 +77,6 @@ public sealed class BudgetMetricsTests
         Assert.True(perWatch >= 0.999 && Math.Abs(perWatch - Math.Round(perWatch)) < 0.001, $"{perWatch} watches' worth of 60/7 s");
     }
 
-    private static Task<string> MetricsAsync(EmulatorWorld world) => world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
     private static double SentToGoogle(string metrics) =>
         Regex.Matches(metrics, "^calhook_google_requests_total\\{status_class=\"[^\"]+\"\\} (\\S+)$", RegexOptions.Multiline)
@@ -84,8 +84,8 @@ public sealed class BudgetMetricsTests
 
     private static double Value(string metrics, string series)
     {
-        var match = Regex.Match(metrics, "^" + Regex.Escape(series) + " (\\S+)$", RegexOptions.Multiline);
-        Assert.True(match.Success, $"{series} is missing from:\n{metrics}");
-        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var value = MetricsText.Find(metrics, series);
+        Assert.True(value.HasValue, $"{series} is missing from:\n{metrics}");
+        return value.Value;
     }
 }

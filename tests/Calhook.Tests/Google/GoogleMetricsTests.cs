@@ -1,5 +1,6 @@
 using Calhook.Emulator.Faults;
 using Calhook.TestKit;
+using Calhook.Tests.Hosting;
 
 namespace Calhook.Tests.Google;
 
@@ -14,12 +15,12 @@ public sealed class GoogleMetricsTests
         // Every call answers 503 until the faults are reset; each retried attempt is counted.
         await world.Control.SetFaultsAsync(new FaultSettings { Api = new ApiFaults { ErrorRate = 1.0, ErrorStatus = 503 } });
         var watch = await world.WatchAsync(account, "metrics@example.com");
-        await Polling.EventuallyAsync(async () => (await world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative)))
+        await Polling.EventuallyAsync(async () => (await MetricsText.ReadAsync(world))
             .Contains("calhook_google_requests_total{status_class=\"5xx\"}", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "503 answers are counted");
         await world.Control.ResetFaultsAsync();
         await world.WaitForStatusAsync((string)watch["id"]!, "active", TimeSpan.FromSeconds(30));
 
-        var metrics = await world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var metrics = await MetricsText.ReadAsync(world);
         Assert.Contains("calhook_google_requests_total{status_class=\"2xx\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("calhook_google_requests_total{status_class=\"5xx\"}", metrics, StringComparison.Ordinal);
     }

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Hosting;
@@ -16,20 +14,14 @@ public sealed partial class ObservabilityTests
     {
         const string user = "metrics@example.com";
         var activities = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Calhook",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities);
         await using var world = await EmulatorWorld.StartAsync();
         var (google, watchId) = await WatchedAsync(world, user);
         using var _ = google;
-        var before = await MetricsAsync(world);
+        var before = await MetricsText.ReadAsync(world);
 
         await EmulatorWorld.InsertEventAsync(google, user, "Measured");
-        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
+        var after = await Polling.EventuallyAsync(() => MetricsText.ReadAsync(world),
             text => Value(text, "calhook_ping_to_change_lag_seconds_count") >= 1, Generous, "the ping-to-change lag is recorded");
 
         Assert.Contains("# TYPE calhook_sync_duration_seconds histogram", after, StringComparison.Ordinal);
@@ -54,23 +46,17 @@ public sealed partial class ObservabilityTests
     {
         const string user = "delivery-metrics@example.com";
         var activities = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Calhook",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities);
         await using var receiver = await LoopbackReceiver.StartAsync();
         await using var world = await EmulatorWorld.StartAsync();
         var (google, watchId) = await WatchedAsync(world, user);
         using var _ = google;
         var subscriptionId = (string)(await world.CreateAsync("/v1/subscriptions", new { url = new Uri(receiver.BaseAddress, "hooks").AbsoluteUri }))["id"]!;
-        var before = await MetricsAsync(world);
+        var before = await MetricsText.ReadAsync(world);
 
         await EmulatorWorld.InsertEventAsync(google, user, "Delivered");
         var webhook = Assert.Single(await receiver.WaitForRequestsAsync(1, Generous));
-        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
+        var after = await Polling.EventuallyAsync(() => MetricsText.ReadAsync(world),
             text => Value(text, "calhook_delivery_latency_seconds_count") >= 1, Generous, "the delivery latency is recorded");
 
         Assert.Contains("# TYPE calhook_delivery_latency_seconds histogram", after, StringComparison.Ordinal);
@@ -131,11 +117,19 @@ public sealed partial class ObservabilityTests
         return (google, watchId);
     }
 
-    private static Task<string> MetricsAsync(EmulatorWorld world) => world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-
-    private static double Value(string metrics, string series)
+    /// <summary>Records every Calhook activity that ends (of every host in the process) while the listener lives.</summary>
+    private static ActivityListener Record(ConcurrentQueue<Activity> activities)
     {
-        var match = Regex.Match(metrics, "^" + Regex.Escape(series) + " (\\S+)$", RegexOptions.Multiline);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Calhook",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
+
+    /// <summary>A series not printed yet counts as 0.</summary>
+    private static double Value(string metrics, string series) => MetricsText.Find(metrics, series) ?? 0;
 }
