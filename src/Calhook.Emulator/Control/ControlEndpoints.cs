@@ -21,7 +21,7 @@ internal static class ControlEndpoints
         var control = endpoints.MapGroup("/emulator/v1");
         control.MapPost("/tokens", async (HttpRequest request, UserDirectory users, CalendarStore store) =>
         {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.TokenRequest);
+            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.UserRequest);
             if (error is not null)
             {
                 return error.ToResult();
