@@ -126,7 +126,9 @@ internal sealed partial class SqliteStore
     public Task<int> ScheduleDeliveriesAsync(IReadOnlyList<DeliverySchedule> schedules, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schedules);
-        return WriteAsync(async (connection, transaction) =>
+
+        // Grouped: a schedule follows a commit, usually with more syncs committing; they share one transaction and fsync.
+        return WriteGroupedAsync(async (connection, transaction) =>
         {
             await using var advance = Command(connection, transaction, "UPDATE subscriptions SET cursor = $new WHERE id = $id AND cursor = $expected;");
             var advanceId = advance.Parameters.Add("$id", SqliteType.Text);
