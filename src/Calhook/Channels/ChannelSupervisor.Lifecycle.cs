@@ -78,7 +78,10 @@ internal sealed partial class ChannelSupervisor
             stopAt = expiresAt;
         }
 
-        _retiring.Enqueue(new RetiringChannel(previous.ChannelId, previous.ResourceId, accountId, previous.ExpiresAt), stopAt);
+        lock (_gate)
+        {
+            _retiring.Enqueue(new RetiringChannel(previous.ChannelId, previous.ResourceId, accountId, previous.ExpiresAt), stopAt);
+        }
     }
 
     private async Task StopRetiredAsync(RetiringChannel channel, CancellationToken cancellationToken)
@@ -116,7 +119,13 @@ internal sealed partial class ChannelSupervisor
             var now = _time.GetUtcNow();
             var retryAt = now + _policy.RetryDelay(slot.Failures, now, slot.Current?.ExpiresAt, Random.Shared.NextDouble());
             LogWatchStepFailed(_logger, slot.WatchId, retryAt, ex);
-            if (_slots.TryGetValue(slot.WatchId, out var current) && ReferenceEquals(current, slot))
+            bool stillWatched;
+            lock (_gate)
+            {
+                stillWatched = _slots.TryGetValue(slot.WatchId, out var current) && ReferenceEquals(current, slot);
+            }
+
+            if (stillWatched)
             {
                 Schedule(slot, retryAt);
             }
@@ -171,7 +180,7 @@ internal sealed partial class ChannelSupervisor
     private async Task GiveUpAsync(WatchSlot slot, WatchProblemKind kind, string reason, CancellationToken cancellationToken)
     {
         await _store.SetChannelProblemAsync(slot.WatchId, new WatchProblem(kind, reason), cancellationToken);
-        _slots.Remove(slot.WatchId);
+        RemoveSlot(slot.WatchId);
         slot.DueAt = null;
         _map.ClearWatch(slot.WatchId);
         if (slot.Current is { } current)

@@ -28,19 +28,30 @@ internal sealed partial class ChannelSupervisor
             });
         }
 
-        foreach (var watch in watches.Values)
+        var restoring = new List<(WatchSlot Slot, WatchRecord Watch)>();
+        lock (_gate)
         {
-            if (_slots.ContainsKey(watch.Id) || watch.Kind == WatchKind.AllCalendars)
+            foreach (var watch in watches.Values)
             {
-                continue; // a retried restore: this watch came back already
-            }
+                if (_slots.ContainsKey(watch.Id) || watch.Kind == WatchKind.AllCalendars)
+                {
+                    continue; // a retried restore: this watch came back already
+                }
 
-            var slot = _slots[watch.Id] = new WatchSlot(watch) { Restoring = true };
-            var channels = channelsByWatch[watch.Id].ToList();
-            await RunWatchStepAsync(slot, (s, ct) => RestoreWatchAsync(s, watch, channels, ct), cancellationToken);
+                restoring.Add((_slots[watch.Id] = new WatchSlot(watch) { Restoring = true }, watch));
+            }
         }
 
-        LogRestored(_logger, _slots.Count, _map.Count);
+        await ForEachConcurrentlyAsync(restoring, r =>
+            RunWatchStepAsync(r.Slot, (s, ct) => RestoreWatchAsync(s, r.Watch, channelsByWatch[r.Watch.Id].ToList(), ct), cancellationToken), cancellationToken);
+
+        int slots;
+        lock (_gate)
+        {
+            slots = _slots.Count;
+        }
+
+        LogRestored(_logger, slots, _map.Count);
     }
 
     /// <summary>The retry of a watch whose restoration failed: reads its watch and channels again.</summary>
@@ -50,7 +61,7 @@ internal sealed partial class ChannelSupervisor
         var channels = (await _store.ListOpenChannelsAsync(cancellationToken)).Where(c => c.WatchId == slot.WatchId).ToList();
         if (watch is null || watch.Status == WatchStatus.Stopped)
         {
-            _slots.Remove(slot.WatchId);
+            RemoveSlot(slot.WatchId);
             foreach (var channel in channels)
             {
                 await StopOrForgetAsync(channel, watch?.AccountId, cancellationToken);
@@ -69,7 +80,7 @@ internal sealed partial class ChannelSupervisor
         if (watch.ChannelProblem is { Kind: WatchProblemKind.NeedsReauth })
         {
             // Nothing can be opened until the account is authorised again.
-            _slots.Remove(watch.Id);
+            RemoveSlot(watch.Id);
             foreach (var channel in channels)
             {
                 _map.Remove(channel.Id);

@@ -16,11 +16,19 @@ namespace Calhook.Channels;
 /// One loop, one command queue and one renewal schedule: opens channels for new watches, renews them ahead of
 /// expiry (new id, overlap, then stop the old one), restores them on start-up and stops them on unwatch. Its queue
 /// carries only verified work (admin requests); channels nobody knows are stopped by the
-/// <see cref="UnknownChannelStopper"/>, so a flood of forged pings cannot delay a renewal. All state below the queue is
-/// touched by the loop only.
+/// <see cref="UnknownChannelStopper"/>, so a flood of forged pings cannot delay a renewal. The loop takes the work that
+/// is due (renewals, retries, restores, stops of replaced channels) and runs up to <see cref="MaxConcurrentSteps"/> of
+/// it at once, each on its own watch or channel; the schedule and the slots they share are guarded by a lock.
 /// </summary>
 internal sealed partial class ChannelSupervisor : BackgroundService
 {
+    /// <summary>
+    /// Channel operations in flight at once. One at a time, a renewal wave of 10,000 channels (a Google call and store
+    /// writes each) took longer than short channels live; the request budget still paces the calls to Google.
+    /// </summary>
+    private const int MaxConcurrentSteps = 8;
+
+    private readonly Lock _gate = new();
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly PriorityQueue<string, DateTimeOffset> _schedule = new();
     private readonly PriorityQueue<RetiringChannel, DateTimeOffset> _retiring = new();
@@ -186,22 +194,30 @@ internal sealed partial class ChannelSupervisor : BackgroundService
                 await RunSafelyAsync("reconcile", () => ReconcileAsync(stoppingToken));
             }
 
-            while (_schedule.TryPeek(out var watchId, out var due) && due <= now)
+            var dueSlots = new List<WatchSlot>();
+            var dueStops = new List<RetiringChannel>();
+            lock (_gate)
             {
-                _schedule.Dequeue();
-                // A slot may have been rescheduled or removed since this entry was queued: only its own time counts.
-                if (_slots.TryGetValue(watchId, out var slot) && slot.DueAt == due)
+                while (_schedule.TryPeek(out var watchId, out var due) && due <= now)
                 {
-                    slot.DueAt = null;
-                    await RunWatchStepAsync(slot, slot.Restoring ? RestoreWatchAsync : OpenChannelAsync, stoppingToken);
+                    _schedule.Dequeue();
+                    // A slot may have been rescheduled or removed since this entry was queued: only its own time counts.
+                    if (_slots.TryGetValue(watchId, out var slot) && slot.DueAt == due)
+                    {
+                        slot.DueAt = null;
+                        dueSlots.Add(slot);
+                    }
+                }
+
+                while (_retiring.TryPeek(out var channel, out var stopAt) && stopAt <= now)
+                {
+                    _retiring.Dequeue();
+                    dueStops.Add(channel);
                 }
             }
 
-            while (_retiring.TryPeek(out var channel, out var stopAt) && stopAt <= now)
-            {
-                _retiring.Dequeue();
-                await RunSafelyAsync("stop-old", () => StopRetiredAsync(channel, stoppingToken));
-            }
+            await ForEachConcurrentlyAsync(dueSlots, slot => RunWatchStepAsync(slot, slot.Restoring ? RestoreWatchAsync : OpenChannelAsync, stoppingToken), stoppingToken);
+            await ForEachConcurrentlyAsync(dueStops, channel => RunSafelyAsync("stop-old", () => StopRetiredAsync(channel, stoppingToken)), stoppingToken);
 
             await WaitForWorkAsync(stoppingToken);
         }
@@ -337,9 +353,31 @@ internal sealed partial class ChannelSupervisor : BackgroundService
 
     private void Schedule(WatchSlot slot, DateTimeOffset at)
     {
-        slot.DueAt = at;
-        _schedule.Enqueue(slot.WatchId, at);
+        lock (_gate)
+        {
+            slot.DueAt = at;
+            _schedule.Enqueue(slot.WatchId, at);
+        }
     }
+
+    /// <summary>Forgets a watch's slot (steps running beside each other may do so at once).</summary>
+    private void RemoveSlot(string watchId)
+    {
+        lock (_gate)
+        {
+            _slots.Remove(watchId);
+        }
+    }
+
+    /// <summary>Runs <paramref name="step"/> for each item, up to <see cref="MaxConcurrentSteps"/> at once; each step handles its own failures.</summary>
+    private static Task ForEachConcurrentlyAsync<T>(List<T> items, Func<T, Task> step, CancellationToken cancellationToken) =>
+        items.Count switch
+        {
+            0 => Task.CompletedTask,
+            1 => step(items[0]),
+            _ => Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentSteps, CancellationToken = cancellationToken },
+                async (item, _) => await step(item)),
+        };
 
     private string Address => (_calhook.Value.PublicUrl ?? "").TrimEnd('/') + Receiving.ReceiverEndpoint.Path;
 
