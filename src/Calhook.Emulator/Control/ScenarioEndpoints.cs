@@ -147,7 +147,7 @@ internal static class ScenarioEndpoints
             return GoogleError.NotFound().ToResult();
         }
 
-        var (body, bad) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
+        var (body, bad) = await RequestBody.ReadObjectAsync(request, RequestBody.ControlMaxBytes, request.HttpContext.RequestAborted);
         return body is null ? bad!.ToResult() : handle(calendar, body);
     }
 
