@@ -23,14 +23,17 @@ internal static class FaultsBench
     public static async Task<IEnumerable<Measure>> RunAsync(Uri emulator, bool quick, int? killsWanted = null)
     {
         var plan = quick
-            ? new FaultPlan(Calendars: 6, Kills: killsWanted ?? 6, MinLife: TimeSpan.FromSeconds(2), MaxLife: TimeSpan.FromSeconds(6), Settle: TimeSpan.FromSeconds(60))
-            : new FaultPlan(Calendars: 20, Kills: killsWanted ?? 200, MinLife: TimeSpan.FromSeconds(1), MaxLife: TimeSpan.FromSeconds(4), Settle: TimeSpan.FromSeconds(120));
+            ? new FaultPlan(Calendars: 6, Kills: killsWanted ?? 6, MinLife: TimeSpan.FromSeconds(2), MaxLife: TimeSpan.FromSeconds(6), Settle: TimeSpan.FromSeconds(60), Outage: TimeSpan.FromSeconds(15))
+            : new FaultPlan(Calendars: 20, Kills: killsWanted ?? 200, MinLife: TimeSpan.FromSeconds(1), MaxLife: TimeSpan.FromSeconds(4), Settle: TimeSpan.FromSeconds(120), Outage: TimeSpan.FromSeconds(60));
         var random = new Random(Environment.GetEnvironmentVariable("CALHOOK_FAULTS_SEED") is { } seed ? int.Parse(seed, CultureInfo.InvariantCulture) : Random.Shared.Next());
         using var control = new EmulatorControlClient(emulator);
         await using var subscriber = await VerifyingSubscriber.StartAsync();
-        // The subscriber's outage: while down, every verified webhook is answered 503.
-        var subscriberDown = false;
-        subscriber.Respond = _ => Task.FromResult(subscriberDown ? 503 : 200);
+        // The subscriber's outage: from a third of the kills on, for plan.Outage of wall-clock time (shorter than the
+        // service's retry schedule, see ServiceProcess), every verified webhook is answered 503. A stretch counted in
+        // kills grew with the machine's load (12 minutes in one loaded full run) past the retries, which then gave up.
+        var outageStarted = (long?)null;
+        bool SubscriberDown() => outageStarted is { } started && TimeProvider.System.GetElapsedTime(started) < plan.Outage;
+        subscriber.Respond = _ => Task.FromResult(SubscriberDown() ? 503 : 200);
         var data = Directory.CreateTempSubdirectory("calhook-faults-");
         var port = BenchHost.FreePort();
         var service = new Uri($"http://127.0.0.1:{port}/");
@@ -79,7 +82,11 @@ internal static class FaultsBench
             while (kills < plan.Kills)
             {
                 await Task.Delay(plan.MinLife + (plan.MaxLife - plan.MinLife) * random.NextDouble(), TimeProvider.System);
-                subscriberDown = kills >= plan.Kills / 3 && kills < plan.Kills * 2 / 3;
+                if (kills >= plan.Kills / 3 && outageStarted is null)
+                {
+                    outageStarted = TimeProvider.System.GetTimestamp();
+                }
+
                 await child.KillAsync();
                 kills++;
                 child = await ServiceProcess.StartAsync(emulator, service, data.FullName, ApiKey);
@@ -92,7 +99,7 @@ internal static class FaultsBench
             await Task.Delay(plan.MinLife, TimeProvider.System);
             await stop.CancelAsync();
             await Task.WhenAll([.. writers, storms]);
-            subscriberDown = false;
+            outageStarted = 0; // over, if it was not already
             await control.ResetFaultsAsync();
             var stormSeconds = phase.Elapsed.TotalSeconds;
 
@@ -114,6 +121,12 @@ internal static class FaultsBench
             foreach (var line in verdict.Findings.Take(20))
             {
                 Console.Error.WriteLine("    " + line);
+            }
+
+            if (verdict.Lost > 0)
+            {
+                // Where the undelivered changes stand: still queued (backlog), or given up (the subscription failing).
+                Console.Error.WriteLine("    subscription: " + await api.GetStringAsync(new Uri($"/v1/subscriptions/{(string)subscription["id"]!}", UriKind.Relative)));
             }
 
             var what = $"{kills} SIGKILLs, {mutations.Done:N0} mutations over {plan.Calendars} calendars, {verdict.Changes:N0} changes";
@@ -222,7 +235,7 @@ internal static class FaultsBench
         }
     }
 
-    private sealed record FaultPlan(int Calendars, int Kills, TimeSpan MinLife, TimeSpan MaxLife, TimeSpan Settle);
+    private sealed record FaultPlan(int Calendars, int Kills, TimeSpan MinLife, TimeSpan MaxLife, TimeSpan Settle, TimeSpan Outage);
 
     /// <summary>Creates, edits and deletes events at random on the calendars, as their owners would.</summary>
     private sealed class Mutations(IReadOnlyList<HttpClient> calendars, int seed)

@@ -29,4 +29,21 @@ public sealed class CalhookTestHostOptions
 
     /// <summary>Runs after <c>MapCalhook</c>: map extra endpoints a test needs.</summary>
     public Action<WebApplication>? ConfigureApp { get; set; }
+
+    /// <summary>
+    /// Recovery at a test's pace: Google calls retried after 50 ms (up to 8 attempts, 500 ms apart at most), failed
+    /// channel work retried after 200 ms (2 s at most), pings flushed every 100 ms, and a safety net of an hour, so
+    /// every sync a test sees comes from a ping or a request. For tests of failures and channels; returns these options.
+    /// </summary>
+    public CalhookTestHostOptions WithQuickRecovery()
+    {
+        Settings["Calhook:Google:RetryBaseDelay"] = "00:00:00.050";
+        Settings["Calhook:Google:MaxRetryDelay"] = "00:00:00.500";
+        Settings["Calhook:Google:MaxRetryAttempts"] = "8";
+        Settings["Calhook:Channels:RetryBaseDelay"] = "00:00:00.200";
+        Settings["Calhook:Channels:RetryMaxDelay"] = "00:00:02";
+        Settings["Calhook:Receiving:FlushInterval"] = "00:00:00.100";
+        Settings["Calhook:Sync:SafetyNetInterval"] = "01:00:00";
+        return this;
+    }
 }

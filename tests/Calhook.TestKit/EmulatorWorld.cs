@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -67,7 +68,36 @@ public sealed class EmulatorWorld : IAsyncDisposable
 
     /// <summary>Connects <paramref name="email"/> as an OAuth account through the admin API; returns the account id.</summary>
     public async Task<string> AddAccountAsync(string email, string refreshToken) =>
-        (string)(await PostAsync(Api, "v1/accounts", new { type = "oauth", email, refreshToken }))["id"]!;
+        (string)(await CreateAsync("v1/accounts", new { type = "oauth", email, refreshToken }))["id"]!;
+
+    /// <summary>Issues tokens for the emulator user <paramref name="user"/> and connects it as an OAuth account; returns the account id.</summary>
+    public async Task<string> ConnectAsync(string user) =>
+        await AddAccountAsync(user, (await Control.CreateTokensAsync(user)).RefreshToken);
+
+    /// <summary>Creates a watch of <paramref name="calendarId"/> through the admin API and returns it as answered.</summary>
+    public Task<JsonObject> WatchAsync(string accountId, string calendarId) => CreateAsync("v1/watches", new { accountId, calendarId });
+
+    /// <summary>Connects <paramref name="user"/> and watches its primary calendar; returns the watch id.</summary>
+    public async Task<string> WatchOwnCalendarAsync(string user) => (string)(await WatchAsync(await ConnectAsync(user), user))["id"]!;
+
+    /// <summary>Polls the watch until its status is <paramref name="status"/> (15 s unless told), and returns its state then.</summary>
+    public Task<JsonObject> WaitForStatusAsync(string watchId, string status, TimeSpan? timeout = null) =>
+        Polling.EventuallyAsync(() => WatchStateAsync(watchId), w => (string?)w["status"] == status, timeout ?? TimeSpan.FromSeconds(15),
+            $"watch {watchId} reaches '{status}'");
+
+    /// <summary>Inserts an event of an hour called <paramref name="summary"/> into the calendar, as a Google client does; returns its id.</summary>
+    public static async Task<string> InsertEventAsync(HttpClient google, string calendarId, string summary) =>
+        (string)(await PostAsync(google, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events", new
+        {
+            summary,
+            start = new { dateTime = "2026-12-01T09:00:00+01:00" },
+            end = new { dateTime = "2026-12-01T10:00:00+01:00" },
+        }))["id"]!;
+
+    /// <summary>Opens a push channel straight with the emulator (events.watch), behind Calhook's back; returns Google's answer.</summary>
+    public static Task<JsonObject> OpenChannelAsync(HttpClient google, string calendarId, string channelId, string token, Uri address) =>
+        PostAsync(google, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events/watch",
+            new { id = channelId, type = "web_hook", address = address?.AbsoluteUri, token });
 
     /// <summary>POSTs <paramref name="body"/> as JSON, asserts a 2xx answer and returns its JSON (an empty object for no content).</summary>
     public static async Task<JsonObject> PostAsync(HttpClient client, string path, object? body)
@@ -77,6 +107,15 @@ public sealed class EmulatorWorld : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}: {text}");
         return text.Length == 0 ? [] : (JsonObject)JsonNode.Parse(text)!;
+    }
+
+    /// <summary>POSTs <paramref name="body"/> to Calhook's admin API, asserts 201 Created and returns what was created.</summary>
+    public async Task<JsonObject> CreateAsync(string path, object body)
+    {
+        using var response = await Api.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST {path} answered {(int)response.StatusCode}: {text}");
+        return (JsonObject)JsonNode.Parse(text)!;
     }
 
     public async Task<JsonObject> WatchStateAsync(string watchId) => (await Api.GetFromJsonAsync<JsonObject>($"v1/watches/{watchId}"))!;

@@ -43,7 +43,8 @@ internal static class WatchesApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", calendarIdProblem);
         }
 
-        if (await store.GetAccountAsync(request.AccountId, cancellationToken) is null)
+        // A deleted account keeps its row (status removed) for its history; it cannot be watched with.
+        if (await store.GetAccountAsync(request.AccountId, cancellationToken) is not { Status: not AccountStatus.Removed })
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid watch", $"Account '{request.AccountId}' does not exist.");
         }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Accounts;
@@ -11,22 +10,11 @@ namespace Calhook.Tests.Accounts;
 public sealed class BadInputAttackTests : IAsyncLifetime
 {
     private const string Alice = "alice@example.com";
-    private readonly TestDirectory _data = new();
-    private EmulatorClient _emulator = null!;
-    private CoreHost _host = null!;
+    private EmulatorWorld _world = null!;
 
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorClient.StartAsync();
-        _host = await CoreHost.StartAsync(_emulator.BaseAddress, _data);
-    }
+    public async Task InitializeAsync() => _world = await EmulatorWorld.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _emulator.DisposeAsync();
-        _data.Dispose();
-    }
+    public async Task DisposeAsync() => await _world.DisposeAsync();
 
     public static TheoryData<string> BadPrivateKeys()
     {
@@ -53,7 +41,7 @@ public sealed class BadInputAttackTests : IAsyncLifetime
             ["client_email"] = "calhook@project.iam.gserviceaccount.com",
             ["private_key"] = pem,
         };
-        var response = await _host.Client.PostAsJsonAsync("v1/accounts", new JsonObject { ["type"] = "serviceAccount", ["key"] = key, ["subject"] = Alice });
+        var response = await _world.Api.PostAsJsonAsync("v1/accounts", new JsonObject { ["type"] = "serviceAccount", ["key"] = key, ["subject"] = Alice });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -75,26 +63,26 @@ public sealed class BadInputAttackTests : IAsyncLifetime
     [MemberData(nameof(BadCalendarIds))]
     public async Task A_calendar_id_that_cannot_be_a_google_id_gets_400_naming_calendarId(string calendarId)
     {
-        var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
+        var account = await _world.ConnectAsync(Alice);
 
-        var response = await _host.Client.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = calendarId });
+        var response = await _world.Api.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = calendarId });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("calendarId", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
+        Assert.Empty((await _world.Api.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
     }
 
     [Fact]
     public async Task A_100_KB_calendar_id_is_refused_with_413_as_a_body_over_the_admin_limit()
     {
-        var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
+        var account = await _world.ConnectAsync(Alice);
 
-        var response = await _host.Client.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = new string('a', 100 * 1024) });
+        var response = await _world.Api.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = new string('a', 100 * 1024) });
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Empty((await _host.Client.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
+        Assert.Empty((await _world.Api.GetFromJsonAsync<JsonObject>("v1/watches"))!["items"]!.AsArray());
     }
 
     [Theory]
@@ -103,9 +91,9 @@ public sealed class BadInputAttackTests : IAsyncLifetime
     [InlineData("en.usa#holiday@group.v.calendar.google.com")]
     public async Task Calendar_ids_of_the_shapes_google_uses_are_accepted(string calendarId)
     {
-        var account = await _host.AddOAuthAccountAsync(_emulator, Alice);
+        var account = await _world.ConnectAsync(Alice);
 
-        var response = await _host.Client.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = calendarId });
+        var response = await _world.Api.PostAsJsonAsync("v1/watches", new JsonObject { ["accountId"] = account, ["calendarId"] = calendarId });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }

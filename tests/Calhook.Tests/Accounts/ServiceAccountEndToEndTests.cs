@@ -1,9 +1,7 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Calhook.TestKit;
-using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Accounts;
 
@@ -15,22 +13,11 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
 {
     private const string Subject = "erin@example.com";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private EmulatorClient _emulator = null!;
-    private CalhookTestHost _host = null!;
+    private EmulatorWorld _world = null!;
 
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorClient.StartAsync();
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
-        options.Settings["Calhook:Receiving:FlushInterval"] = "00:00:00.100";
-        _host = await CalhookTestHost.StartAsync(options);
-    }
+    public async Task InitializeAsync() => _world = await EmulatorWorld.StartAsync(o => o.Settings["Calhook:Receiving:FlushInterval"] = "00:00:00.100");
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _emulator.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _world.DisposeAsync();
 
     [Fact]
     public async Task A_change_made_by_the_delegated_subject_reaches_the_feed()
@@ -41,21 +28,22 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
         var accountId = await AddServiceAccountAsync(key, Subject);
         var watchId = await WatchAsync(accountId, Subject);
 
-        var channels = await Polling.EventuallyAsync(() => _emulator.Control.GetChannelsAsync(Subject), c => c.Count == 1, Timeout,
+        var channels = await Polling.EventuallyAsync(() => _world.Control.GetChannelsAsync(Subject), c => c.Count == 1, Timeout,
             "Calhook opened a channel on the subject's calendar");
         Assert.Equal(Subject, channels[0].User);
-        await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => w["lastSyncAt"] is not null, Timeout,
+        await Polling.EventuallyAsync(() => _world.WatchStateAsync(watchId), w => w["lastSyncAt"] is not null, Timeout,
             "the baseline sync of the subject's calendar is committed");
 
-        var accessToken = (await _emulator.Control.CreateTokensAsync(Subject)).AccessToken;
-        await _emulator.CreateEventAsync(accessToken, Subject, "Quarterly planning");
+        var (subject, _) = await _world.SignInAsync(Subject);
+        using var google = subject;
+        await EmulatorWorld.InsertEventAsync(google, Subject, "Quarterly planning");
 
         var changes = await Polling.EventuallyAsync(ChangesAsync, c => c.Count > 0, Timeout, "the creation is in the feed");
         var change = Assert.Single(changes);
         Assert.Equal("event.created", (string)change["type"]!);
         Assert.Equal(Subject, (string)change["calendarId"]!);
         Assert.Equal("Quarterly planning", (string)change["event"]!["summary"]!);
-        Assert.Equal("active", (string)(await WatchStateAsync(watchId))["status"]!);
+        Assert.Equal("active", (string)(await _world.WatchStateAsync(watchId))["status"]!);
     }
 
     [Fact]
@@ -67,37 +55,25 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
         var accountId = await AddServiceAccountAsync(key, Subject);
         var watchId = await WatchAsync(accountId, Subject);
 
-        var state = await Polling.EventuallyAsync(async () => await WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth",
+        var state = await Polling.EventuallyAsync(() => _world.WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth",
             Timeout, "the refused signature needs a person to fix the account");
         Assert.Contains("re-authorise", (string)state["error"]!, StringComparison.Ordinal);
-        Assert.Empty(await _emulator.Control.GetChannelsAsync(Subject));
+        Assert.Empty(await _world.Control.GetChannelsAsync(Subject));
     }
 
     private async Task<JsonObject> CreateKeyAsync()
     {
-        return JsonNode.Parse(await _emulator.Control.CreateServiceAccountKeyAsync("calhook-sync"))!.AsObject();
+        return JsonNode.Parse(await _world.Control.CreateServiceAccountKeyAsync("calhook-sync"))!.AsObject();
     }
 
-    private async Task<string> AddServiceAccountAsync(JsonObject key, string subject)
-    {
-        var response = await _host.Client.PostAsJsonAsync("v1/accounts", new { type = "serviceAccount", key, subject });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
+    private async Task<string> AddServiceAccountAsync(JsonObject key, string subject) =>
+        (string)(await _world.CreateAsync("v1/accounts", new { type = "serviceAccount", key, subject }))["id"]!;
 
-    private async Task<string> WatchAsync(string accountId, string calendarId)
-    {
-        var response = await _host.Client.PostAsJsonAsync("v1/watches", new { accountId, calendarId });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
-
-    private async Task<JsonObject> WatchStateAsync(string watchId) =>
-        (await _host.Client.GetFromJsonAsync<JsonObject>($"v1/watches/{watchId}"))!;
+    private async Task<string> WatchAsync(string accountId, string calendarId) => (string)(await _world.WatchAsync(accountId, calendarId))["id"]!;
 
     private async Task<List<JsonObject>> ChangesAsync()
     {
-        var page = (await _host.Client.GetFromJsonAsync<JsonObject>($"v1/changes?after=0&calendarId={Uri.EscapeDataString(Subject)}"))!;
+        var page = (await _world.Api.GetFromJsonAsync<JsonObject>($"v1/changes?after=0&calendarId={Uri.EscapeDataString(Subject)}"))!;
         return page["changes"]!.AsArray().Select(c => c!.AsObject()).ToList();
     }
 }

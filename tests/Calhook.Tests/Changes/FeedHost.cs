@@ -9,8 +9,8 @@ namespace Calhook.Tests.Changes;
 /// <summary>
 /// A real Calhook host whose change log is filled through the store, as a sync commits it (commit, then signal). The
 /// watch is stopped, so no background sync ever calls Google: the rig of the feed, stream and delivery tests, where
-/// what matters is the log, not how Google produced it. (Tests that need Google behind Calhook use the emulator rigs:
-/// <c>CoreHost</c>, and <c>SyncWorld</c> built on it.) <c>DeliveryRig</c> adds webhook subscriptions on top of this.
+/// what matters is the log, not how Google produced it. (Tests that need Google behind Calhook use
+/// <see cref="EmulatorWorld"/> and the rigs built on it.) <c>DeliveryRig</c> adds webhook subscriptions on top of this.
 /// </summary>
 internal sealed class FeedHost : IAsyncDisposable
 {

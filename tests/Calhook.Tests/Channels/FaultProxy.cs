@@ -1,3 +1,4 @@
+using Calhook.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -62,19 +63,32 @@ internal sealed class FaultProxy : IAsyncDisposable
     /// <summary>When set, <c>events.list</c> answers 200 and part of a body, then the connection is cut.</summary>
     public bool CutListBody { get; set; }
 
-    public static async Task<FaultProxy> StartAsync(Uri emulator)
+    /// <summary>Starts a proxy that forwards nowhere yet: <see cref="Between"/> gives it its Google.</summary>
+    public static async Task<FaultProxy> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
-        var upstream = new HttpClient { BaseAddress = emulator };
+        var upstream = new HttpClient();
         FaultProxy? proxy = null;
         app.Run(context => proxy!.ForwardAsync(context));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         proxy = new FaultProxy(app, upstream, new Uri(address + "/"));
         return proxy;
+    }
+
+    /// <summary>
+    /// Puts the proxy between a host and its Google: it forwards to the options' <c>GoogleBaseUrl</c> (the emulator,
+    /// set by <see cref="EmulatorWorld"/>), and the host calls the proxy instead. Returns <paramref name="options"/>.
+    /// </summary>
+    public CalhookTestHostOptions Between(CalhookTestHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _upstream.BaseAddress = options.GoogleBaseUrl ?? throw new ArgumentException("The host has no Google to put the proxy in front of.", nameof(options));
+        options.GoogleBaseUrl = BaseAddress;
+        return options;
     }
 
     private async Task ForwardAsync(HttpContext context)

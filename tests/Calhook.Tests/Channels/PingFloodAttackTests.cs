@@ -22,18 +22,17 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
     public async Task A_flood_of_unknown_channel_pings_does_not_delay_a_renewal()
     {
         // 12-second channels renew about 2.4-3.6 s before they expire (a fifth of their life, plus up to a tenth).
-        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 12);
-        using var data = new TestDirectory();
-        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data);
-        var watchId = (await host.WatchAsync(await host.AddOAuthAccountAsync(emulator, Alice), Alice))["id"]!.GetValue<string>();
-        var active = await host.WaitForStatusAsync(watchId, "active");
+        await using var world = await EmulatorWorld.StartAsync(o => o.WithQuickRecovery());
+        await world.Control.SetConfigAsync(maxChannelTtlSeconds: 12);
+        var watchId = await world.WatchOwnCalendarAsync(Alice);
+        var active = await world.WaitForStatusAsync(watchId, "active");
         var first = active["channelId"]!.GetValue<string>();
         var expiresAt = active["channelExpiresAt"]!.GetValue<DateTimeOffset>();
         // The real resource id: each forged channel id is one that Calhook could try to stop with Google.
-        var resourceId = (await emulator.Control.GetChannelsAsync(Alice)).First().ResourceId;
+        var resourceId = (await world.Control.GetChannelsAsync(Alice)).First().ResourceId;
 
         using var flooding = new CancellationTokenSource();
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = host.BaseAddress };
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = world.Calhook.BaseAddress };
         long sent = 0;
         var clock = Stopwatch.StartNew();
         var flood = Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>
@@ -67,7 +66,7 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
             await Polling.EventuallyAsync(
                 async () =>
                 {
-                    var watch = await host.GetWatchAsync(watchId);
+                    var watch = await world.WatchStateAsync(watchId);
                     var now = TimeProvider.System.GetUtcNow();
                     if (watch["channelId"]?.GetValue<string>() is { } channel && channel != first)
                     {
@@ -88,7 +87,7 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
             await Task.WhenAll(flood);
         }
 
-        var stopper = host.Services.GetRequiredService<UnknownChannelStopper>();
+        var stopper = world.Calhook.Services.GetRequiredService<UnknownChannelStopper>();
         var stopCalls = stopper.StopCalls;
 
         output.WriteLine($"flood: {Interlocked.Read(ref sent)} unknown-channel pings in {floodSeconds:0.0} s ({Interlocked.Read(ref sent) / floodSeconds:0} pings/s)");
@@ -108,20 +107,16 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
     [Fact]
     public async Task A_watch_whose_channel_expired_while_google_hangs_is_not_reported_active()
     {
-        await using var emulator = await EmulatorClient.StartAsync(maxChannelTtlSeconds: 4);
-        await using var proxy = await FaultProxy.StartAsync(emulator.BaseAddress);
-        using var data = new TestDirectory();
-        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, settings: new Dictionary<string, string?>
-        {
-            ["Calhook:Google:BaseUrl"] = proxy.BaseAddress.ToString(),
-        });
-        var watchId = (await host.WatchAsync(await host.AddOAuthAccountAsync(emulator, Alice), Alice))["id"]!.GetValue<string>();
-        var active = await host.WaitForStatusAsync(watchId, "active");
+        await using var proxy = await FaultProxy.StartAsync();
+        await using var world = await EmulatorWorld.StartAsync(o => proxy.Between(o.WithQuickRecovery()));
+        await world.Control.SetConfigAsync(maxChannelTtlSeconds: 4);
+        var watchId = await world.WatchOwnCalendarAsync(Alice);
+        var active = await world.WaitForStatusAsync(watchId, "active");
         var expiresAt = active["channelExpiresAt"]!.GetValue<DateTimeOffset>();
 
         // From now on the renewal's watch call hangs, and the channel's short life runs out meanwhile.
         proxy.HoldWatch = true;
-        var expired = await Polling.EventuallyAsync(() => host.GetWatchAsync(watchId),
+        var expired = await Polling.EventuallyAsync(() => world.WatchStateAsync(watchId),
             watch => TimeProvider.System.GetUtcNow() > expiresAt && watch["status"]!.GetValue<string>() != "active",
             TimeSpan.FromSeconds(20), "the watch stops saying 'active' once its channel expired");
 
@@ -130,7 +125,7 @@ public sealed class PingFloodAttackTests(ITestOutputHelper output)
         Assert.Contains("expired", expired["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         proxy.HoldWatch = false;
-        var renewed = await host.WaitForStatusAsync(watchId, "active");
+        var renewed = await world.WaitForStatusAsync(watchId, "active");
         Assert.NotEqual(active["channelId"]!.GetValue<string>(), renewed["channelId"]!.GetValue<string>());
     }
 }

@@ -51,6 +51,11 @@ public sealed class AccountsAdminTests : IAsyncLifetime
         Assert.DoesNotContain((await _world.Calhook.Client.GetFromJsonAsync<JsonObject>("/v1/watches"))!["items"]!.AsArray(), w => (string?)w!["id"] == watch);
         using var again = await _world.Calhook.Client.DeleteAsync(new Uri($"/v1/accounts/{id}", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+
+        // The deleted account cannot be watched with again.
+        using var rewatch = await _world.Calhook.Client.PostAsJsonAsync("/v1/watches", new { accountId = id, calendarId = user });
+        Assert.Equal(HttpStatusCode.BadRequest, rewatch.StatusCode);
+        Assert.Contains($"Account '{id}' does not exist", await rewatch.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Calhook.Tests.Channels;
 using Calhook.Tests.Delivery;
 using Calhook.TestKit;
 using Microsoft.Playwright;
@@ -16,24 +15,20 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
 {
     private const string User = "browser@example.com";
     private const float Timeout = 30_000;
-    private EmulatorClient _emulator = null!;
-    private CalhookTestHost _host = null!;
+    private EmulatorWorld _world = null!;
     private LoopbackReceiver _receiver = null!;
 
+    // The test host allows private networks (Calhook:Delivery:AllowPrivateNetworks): the receiver is on loopback.
     public async Task InitializeAsync()
     {
-        _emulator = await EmulatorClient.StartAsync();
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = _emulator.BaseAddress };
-        options.Settings["Calhook:Delivery:AllowPrivateNetworks"] = "true"; // the receiver is on loopback
-        _host = await CalhookTestHost.StartAsync(options);
+        _world = await EmulatorWorld.StartAsync();
         _receiver = await LoopbackReceiver.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await _host.DisposeAsync();
+        await _world.DisposeAsync();
         await _receiver.DisposeAsync();
-        await _emulator.DisposeAsync();
     }
 
     [Fact]
@@ -44,7 +39,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         page.SetDefaultTimeout(Timeout);
 
         // Log in: the dashboard sends a signed-out browser to the form.
-        await page.GotoAsync(new Uri(_host.BaseAddress, "/").AbsoluteUri);
+        await page.GotoAsync(new Uri(_world.Calhook.BaseAddress, "/").AbsoluteUri);
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
         await page.FillAsync("input[name=apiKey]", CalhookTestHost.TestApiKey);
         await page.ClickAsync("button:has-text('Log in')");
@@ -61,31 +56,29 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await page.ClickAsync($"#calendars tr[data-calendar-id='{User}'] button:has-text('Watch')");
         await page.WaitForSelectorAsync($"#watches td:has-text('{User}')");
         var watchId = await page.GetAttributeAsync("#watches tr[data-watch-id]", "data-watch-id");
-        await Polling.EventuallyAsync(async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["lastSyncAt"] is not null
-            && (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["channelId"] is not null,
+        await Polling.EventuallyAsync(() => _world.WatchStateAsync(watchId!), w => w["lastSyncAt"] is not null && w["channelId"] is not null,
             TimeSpan.FromSeconds(30), "the watch's baseline is in and its channel open");
         await page.ReloadAsync();
         await page.WaitForSelectorAsync($"#watches tr[data-watch-id='{watchId}'] .status:has-text('active')");
         await page.WaitForSelectorAsync("#stream-status:has-text('live')");
 
         // A webhook subscriber on loopback, subscribed before the changes are made.
-        using var subscribed = await _host.Client.PostAsJsonAsync("/v1/subscriptions", new { url = new Uri(_receiver.BaseAddress, "hooks").AbsoluteUri });
+        using var subscribed = await _world.Api.PostAsJsonAsync("/v1/subscriptions", new { url = new Uri(_receiver.BaseAddress, "hooks").AbsoluteUri });
         subscribed.EnsureSuccessStatusCode();
         var subscription = (await subscribed.Content.ReadFromJsonAsync<JsonObject>())!;
         var (subscriptionId, secret) = ((string)subscription["id"]!, (string)subscription["secret"]!);
 
         // A change made in the emulator appears live, with its diff before → after.
-        var access = (await _emulator.Control.CreateTokensAsync(User)).AccessToken;
-        using var google = new HttpClient { BaseAddress = new Uri(_emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", access);
-        var created = await (await google.PostAsJsonAsync("events", new
+        var (user, _) = await _world.SignInAsync(User);
+        using var google = user;
+        var created = await (await google.PostAsJsonAsync("calendar/v3/calendars/primary/events", new
         {
             summary = "Standup <b>draft</b>",
             start = new { dateTime = "2026-12-07T09:00:00Z" },
             end = new { dateTime = "2026-12-07T09:15:00Z" },
         })).Content.ReadFromJsonAsync<JsonObject>();
         await page.WaitForSelectorAsync("li.change[data-type='event.created']");
-        (await google.PatchAsJsonAsync($"events/{created!["id"]}", new { summary = "Standup moved" })).EnsureSuccessStatusCode();
+        (await google.PatchAsJsonAsync($"calendar/v3/calendars/primary/events/{created!["id"]}", new { summary = "Standup moved" })).EnsureSuccessStatusCode();
 
         var updated = page.Locator("li.change[data-type='event.updated']");
         await updated.WaitForAsync();
@@ -100,7 +93,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         Assert.All(delivered, d => Assert.True(WebhookVerifier.Verify(secret, d.Headers["webhook-id"], d.Headers["webhook-timestamp"], d.Body, d.Headers["webhook-signature"])));
         var sequences = delivered.Select(d => (long)JsonNode.Parse(d.Body)!["data"]!["sequence"]!).ToList();
         await Polling.EventuallyAsync(
-            async () => (await _host.Client.GetFromJsonAsync<JsonObject>($"/v1/subscriptions/{subscriptionId}/deliveries"))!["items"]!.AsArray().Count == 2,
+            async () => (await _world.Api.GetFromJsonAsync<JsonObject>($"/v1/subscriptions/{subscriptionId}/deliveries"))!["items"]!.AsArray().Count == 2,
             TimeSpan.FromSeconds(30), "both attempts are in the attempt log");
         await page.ReloadAsync();
         var card = page.Locator($"#subscriptions article[data-subscription-id='{subscriptionId}']");

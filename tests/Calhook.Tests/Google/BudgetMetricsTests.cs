@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Calhook.TestKit;
-using Calhook.Tests.Channels;
 
 namespace Calhook.Tests.Google;
 
@@ -13,16 +12,15 @@ public sealed class BudgetMetricsTests
     [Fact]
     public async Task The_budget_gauges_show_the_limits_from_the_start_and_count_every_request_sent_to_google()
     {
-        await using var emulator = await EmulatorClient.StartAsync();
-        using var data = new TestDirectory();
-        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, settings: new Dictionary<string, string?>
+        await using var world = await EmulatorWorld.StartAsync(o =>
         {
-            ["Calhook:Google:RequestsPerMinute"] = "1234",
-            ["Calhook:Google:RequestsPerDay"] = "56789",
-            ["Calhook:Google:RequestsPerMinutePerUser"] = "321",
+            o.WithQuickRecovery();
+            o.Settings["Calhook:Google:RequestsPerMinute"] = "1234";
+            o.Settings["Calhook:Google:RequestsPerDay"] = "56789";
+            o.Settings["Calhook:Google:RequestsPerMinutePerUser"] = "321";
         });
 
-        var before = await MetricsAsync(host);
+        var before = await MetricsAsync(world);
         Assert.Contains("# TYPE calhook_google_budget_used gauge", before, StringComparison.Ordinal);
         Assert.Contains("# TYPE calhook_google_budget_limit gauge", before, StringComparison.Ordinal);
         Assert.Equal(1234, Value(before, "calhook_google_budget_limit{scope=\"project\",window=\"minute\"}"));
@@ -34,23 +32,21 @@ public sealed class BudgetMetricsTests
         Assert.Equal(0, Value(before, "calhook_sync_safety_net_stretched"));
 
         // Two accounts: the account gauges follow the busier one, the project gauges count both.
-        var busy = await host.AddOAuthAccountAsync(emulator, "budget-busy@example.com");
-        var quiet = await host.AddOAuthAccountAsync(emulator, "budget-quiet@example.com");
         var watches = new[]
         {
-            await host.WatchAsync(busy, "budget-busy@example.com"),
-            await host.WatchAsync(quiet, "budget-quiet@example.com"),
+            await world.WatchOwnCalendarAsync("budget-busy@example.com"),
+            await world.WatchOwnCalendarAsync("budget-quiet@example.com"),
         };
         foreach (var watch in watches)
         {
-            await Polling.EventuallyAsync(async () => (await host.GetWatchAsync((string)watch["id"]!))["lastSyncAt"] is not null, Generous, "the baseline is in");
+            await Polling.EventuallyAsync(async () => (await world.WatchStateAsync(watch))["lastSyncAt"] is not null, Generous, "the baseline is in");
         }
 
-        await host.Client.PostAsync(new Uri($"v1/watches/{(string)watches[0]["id"]!}/sync", UriKind.Relative), null);
+        await world.Api.PostAsync(new Uri($"v1/watches/{watches[0]}/sync", UriKind.Relative), null);
 
         // Every attempt that reached Google was taken from the budget first: once the last answer is counted, the
         // project's windows hold exactly the requests counted by status class.
-        var after = await Polling.EventuallyAsync(() => MetricsAsync(host),
+        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
             m => Value(m, "calhook_google_budget_used{scope=\"project\",window=\"minute\"}") == SentToGoogle(m) && SentToGoogle(m) >= 5,
             Generous, "the project's minute holds every request sent");
         var sent = SentToGoogle(after);
@@ -63,18 +59,16 @@ public sealed class BudgetMetricsTests
     [Fact]
     public async Task The_safety_net_gauges_say_when_the_budget_stretches_it()
     {
-        await using var emulator = await EmulatorClient.StartAsync();
-        using var data = new TestDirectory();
-        await using var host = await CoreHost.StartAsync(emulator.BaseAddress, data, settings: new Dictionary<string, string?>
+        await using var world = await EmulatorWorld.StartAsync(o =>
         {
+            o.WithQuickRecovery();
             // One watch every second is 60 a minute; the safety net may spend 7 of these 10.
-            ["Calhook:Google:RequestsPerMinute"] = "10",
-            ["Calhook:Sync:SafetyNetInterval"] = "00:00:01",
+            o.Settings["Calhook:Google:RequestsPerMinute"] = "10";
+            o.Settings["Calhook:Sync:SafetyNetInterval"] = "00:00:01";
         });
-        var account = await host.AddOAuthAccountAsync(emulator, "budget-stretch@example.com");
-        await host.WatchAsync(account, "budget-stretch@example.com");
+        await world.WatchOwnCalendarAsync("budget-stretch@example.com");
 
-        var metrics = await Polling.EventuallyAsync(() => MetricsAsync(host),
+        var metrics = await Polling.EventuallyAsync(() => MetricsAsync(world),
             m => Value(m, "calhook_sync_safety_net_stretched") == 1, Generous, "the safety net is stretched");
         Assert.Equal(1, Value(metrics, "calhook_sync_safety_net_interval_seconds{interval=\"configured\"}"));
         // One request per watch (the calendar's, and its account's calendar list) per pass, 7 a minute: 60/7 s each.
@@ -82,7 +76,7 @@ public sealed class BudgetMetricsTests
         Assert.True(perWatch >= 0.999 && Math.Abs(perWatch - Math.Round(perWatch)) < 0.001, $"{perWatch} watches' worth of 60/7 s");
     }
 
-    private static Task<string> MetricsAsync(CoreHost host) => host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+    private static Task<string> MetricsAsync(EmulatorWorld world) => world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
     private static double SentToGoogle(string metrics) =>
         Regex.Matches(metrics, "^calhook_google_requests_total\\{status_class=\"[^\"]+\"\\} (\\S+)$", RegexOptions.Multiline)

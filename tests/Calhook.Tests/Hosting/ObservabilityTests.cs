@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Calhook.Tests.Channels;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Hosting;
@@ -26,22 +23,13 @@ public sealed partial class ObservabilityTests
             ActivityStopped = activities.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
-        await using var emulator = await EmulatorClient.StartAsync();
-        await using var host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
-        var tokensOfaccess = await emulator.Control.CreateTokensAsync(user);
-        var (access, refresh) = (tokensOfaccess.AccessToken, tokensOfaccess.RefreshToken);
-        var account = await (await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh })).Content.ReadFromJsonAsync<JsonObject>();
-        var watch = await (await host.Client.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = user })).Content.ReadFromJsonAsync<JsonObject>();
-        var watchId = (string)watch!["id"]!;
-        await Polling.EventuallyAsync(async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["channelId"] is not null
-            && (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["lastSyncAt"] is not null, Generous, "the baseline is in and the channel open");
-        var before = await host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        await using var world = await EmulatorWorld.StartAsync();
+        var (google, watchId) = await WatchedAsync(world, user);
+        using var _ = google;
+        var before = await MetricsAsync(world);
 
-        using var google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", access);
-        (await google.PostAsJsonAsync("events", new { summary = "Measured", start = new { dateTime = "2026-12-05T10:00:00Z" }, end = new { dateTime = "2026-12-05T11:00:00Z" } }))
-            .EnsureSuccessStatusCode();
-        var after = await Polling.EventuallyAsync(() => host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+        await EmulatorWorld.InsertEventAsync(google, user, "Measured");
+        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
             text => Value(text, "calhook_ping_to_change_lag_seconds_count") >= 1, Generous, "the ping-to-change lag is recorded");
 
         Assert.Contains("# TYPE calhook_sync_duration_seconds histogram", after, StringComparison.Ordinal);
@@ -74,25 +62,15 @@ public sealed partial class ObservabilityTests
         };
         ActivitySource.AddActivityListener(listener);
         await using var receiver = await LoopbackReceiver.StartAsync();
-        await using var emulator = await EmulatorClient.StartAsync();
-        await using var host = await CalhookTestHost.StartAsync(new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress });
-        var tokens = await emulator.Control.CreateTokensAsync(user);
-        var account = await (await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = tokens.RefreshToken })).Content.ReadFromJsonAsync<JsonObject>();
-        var watch = await (await host.Client.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = user })).Content.ReadFromJsonAsync<JsonObject>();
-        var watchId = (string)watch!["id"]!;
-        await Polling.EventuallyAsync(async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["channelId"] is not null
-            && (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!["lastSyncAt"] is not null, Generous, "the baseline is in and the channel open");
-        var subscription = await (await host.Client.PostAsJsonAsync("/v1/subscriptions", new { url = new Uri(receiver.BaseAddress, "hooks").AbsoluteUri }))
-            .Content.ReadFromJsonAsync<JsonObject>();
-        var subscriptionId = (string)subscription!["id"]!;
-        var before = await host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        await using var world = await EmulatorWorld.StartAsync();
+        var (google, watchId) = await WatchedAsync(world, user);
+        using var _ = google;
+        var subscriptionId = (string)(await world.CreateAsync("/v1/subscriptions", new { url = new Uri(receiver.BaseAddress, "hooks").AbsoluteUri }))["id"]!;
+        var before = await MetricsAsync(world);
 
-        using var google = new HttpClient { BaseAddress = new Uri(emulator.BaseAddress, "calendar/v3/calendars/primary/") };
-        google.DefaultRequestHeaders.Authorization = new("Bearer", tokens.AccessToken);
-        (await google.PostAsJsonAsync("events", new { summary = "Delivered", start = new { dateTime = "2026-12-05T10:00:00Z" }, end = new { dateTime = "2026-12-05T11:00:00Z" } }))
-            .EnsureSuccessStatusCode();
+        await EmulatorWorld.InsertEventAsync(google, user, "Delivered");
         var webhook = Assert.Single(await receiver.WaitForRequestsAsync(1, Generous));
-        var after = await Polling.EventuallyAsync(() => host.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+        var after = await Polling.EventuallyAsync(() => MetricsAsync(world),
             text => Value(text, "calhook_delivery_latency_seconds_count") >= 1, Generous, "the delivery latency is recorded");
 
         Assert.Contains("# TYPE calhook_delivery_latency_seconds histogram", after, StringComparison.Ordinal);
@@ -126,15 +104,13 @@ public sealed partial class ObservabilityTests
     {
         const string user = "otlp@example.com";
         await using var collector = await LoopbackReceiver.StartAsync();
-        await using var emulator = await EmulatorClient.StartAsync();
-        var options = new CalhookTestHostOptions { GoogleBaseUrl = emulator.BaseAddress };
-        options.Settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.BaseAddress.ToString().TrimEnd('/');
-        options.Settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
-        options.Settings["OTEL_BSP_SCHEDULE_DELAY"] = "100";
-        await using var host = await CalhookTestHost.StartAsync(options);
-        var refresh = (await emulator.Control.CreateTokensAsync(user)).RefreshToken;
-        var account = await (await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = refresh })).Content.ReadFromJsonAsync<JsonObject>();
-        (await host.Client.PostAsJsonAsync("/v1/watches", new { accountId = (string?)account!["id"], calendarId = user })).EnsureSuccessStatusCode();
+        await using var world = await EmulatorWorld.StartAsync(options =>
+        {
+            options.Settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.BaseAddress.ToString().TrimEnd('/');
+            options.Settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            options.Settings["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        });
+        await world.WatchOwnCalendarAsync(user);
 
         await Polling.EventuallyAsync(
             // Spans go out in batches as they end: the commit (which ends first) and its sync may travel separately.
@@ -144,6 +120,18 @@ public sealed partial class ObservabilityTests
         Assert.All(collector.Requests.Where(r => r.PathAndQuery == "/v1/traces"),
             r => Assert.Equal("application/x-protobuf", r.Headers.First(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)).Value));
     }
+
+    /// <summary>Watches <paramref name="user"/>'s calendar and waits for its baseline and channel; returns a Google client as the user and the watch id.</summary>
+    private static async Task<(HttpClient Google, string WatchId)> WatchedAsync(EmulatorWorld world, string user)
+    {
+        var (google, refreshToken) = await world.SignInAsync(user);
+        var watchId = (string)(await world.WatchAsync(await world.AddAccountAsync(user, refreshToken), user))["id"]!;
+        await Polling.EventuallyAsync(() => world.WatchStateAsync(watchId), w => w["channelId"] is not null && w["lastSyncAt"] is not null,
+            Generous, "the baseline is in and the channel open");
+        return (google, watchId);
+    }
+
+    private static Task<string> MetricsAsync(EmulatorWorld world) => world.Api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
     private static double Value(string metrics, string series)
     {

@@ -1,8 +1,6 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Calhook.Google;
 using Calhook.TestKit;
-using Calhook.Tests.Channels;
 using Calhook.Tests.Cli;
 using Calhook.Tests.Dashboard;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,34 +19,29 @@ public sealed class BaselineProgressTests
     public async Task A_baseline_held_between_pages_shows_the_events_read_so_far_in_the_api_the_cli_and_the_dashboard()
     {
         var gate = new PageGate();
-        await using var emulator = await EmulatorClient.StartAsync();
-        var options = new CalhookTestHostOptions
+        await using var world = await EmulatorWorld.StartAsync(options => options.ConfigureServices = services =>
         {
-            GoogleBaseUrl = emulator.BaseAddress,
-            ConfigureServices = services =>
-            {
-                // Two events a page: five events are three pages, and the gate holds every page after the first.
-                services.Configure<GoogleClientOptions>(o => o.EventsPageSize = 2);
-                services.ConfigureHttpClientDefaults(b => b.AddHttpMessageHandler(() => new PageGateHandler(gate)));
-            },
-        };
-        await using var host = await CalhookTestHost.StartAsync(options);
+            // Two events a page: five events are three pages, and the gate holds every page after the first.
+            services.Configure<GoogleClientOptions>(o => o.EventsPageSize = 2);
+            services.ConfigureHttpClientDefaults(b => b.AddHttpMessageHandler(() => new PageGateHandler(gate)));
+        });
+        var host = world.Calhook;
         const string user = "progress@example.com";
-        var tokens = await emulator.Control.CreateTokensAsync(user);
-        for (var i = 0; i < 5; i++)
+        var (google, refreshToken) = await world.SignInAsync(user);
+        using (google)
         {
-            await emulator.CreateEventAsync(tokens.AccessToken, user, $"Event {i}");
+            for (var i = 0; i < 5; i++)
+            {
+                await EmulatorWorld.InsertEventAsync(google, user, $"Event {i}");
+            }
         }
 
-        using var account = await host.Client.PostAsJsonAsync("/v1/accounts", new { type = "oauth", email = user, refreshToken = tokens.RefreshToken });
-        var accountId = (string)(await account.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        using var created = await host.Client.PostAsJsonAsync("/v1/watches", new { accountId, calendarId = user });
-        var watchId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var watchId = (string)(await world.WatchAsync(await world.AddAccountAsync(user, refreshToken), user))["id"]!;
 
         // The second page is asked for (and held) while the first is detected and staged: then progress says 2.
         await gate.Held.WaitAsync(Generous);
         var state = await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!,
+            () => world.WatchStateAsync(watchId),
             s => s["progress"] is not null, Generous, "the watch shows the baseline's progress");
         Assert.Equal("baseline", (string?)state["progress"]!["phase"]);
         Assert.Equal(2, (int)state["progress"]!["eventsFetched"]!);
@@ -72,7 +65,7 @@ public sealed class BaselineProgressTests
         // Let the rest through: the baseline commits all five and the progress is gone everywhere.
         gate.Open();
         var done = await Polling.EventuallyAsync(
-            async () => (await host.Client.GetFromJsonAsync<JsonObject>($"/v1/watches/{watchId}"))!,
+            () => world.WatchStateAsync(watchId),
             s => s["lastSyncAt"] is not null, Generous, "the baseline is committed");
         Assert.Null(done["progress"]);
         var (_, after) = await RunAsync(host, "status", "--json");
