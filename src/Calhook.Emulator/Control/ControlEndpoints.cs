@@ -19,23 +19,18 @@ internal static class ControlEndpoints
     public static void MapControls(this IEndpointRouteBuilder endpoints)
     {
         var control = endpoints.MapGroup("/emulator/v1");
-        control.MapPost("/tokens", async (HttpRequest request, UserDirectory users, CalendarStore store) =>
-        {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.TokenRequest);
-            if (error is not null)
+        control.MapPost("/tokens", (HttpRequest request, UserDirectory users, CalendarStore store) =>
+            WithBodyAsync(request, EmulatorJson.Wire.UserRequest, body =>
             {
-                return error.ToResult();
-            }
+                if (!UserDirectory.IsValidEmail(body?.User))
+                {
+                    return GoogleError.Invalid("\"user\" must be an email address.").ToResult();
+                }
 
-            if (!UserDirectory.IsValidEmail(body?.User))
-            {
-                return GoogleError.Invalid("\"user\" must be an email address.").ToResult();
-            }
-
-            store.EnsureUser(body!.User!);
-            var issued = users.Issue(body.User!);
-            return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Wire.TokenAnswer);
-        });
+                store.EnsureUser(body!.User!);
+                var issued = users.Issue(body.User!);
+                return Results.Json(new TokenAnswer(issued.AccessToken, issued.ExpiresIn, issued.RefreshToken, null, null), EmulatorJson.Wire.TokenAnswer);
+            }));
         control.MapPost("/service-accounts", async (HttpRequest request, ServiceAccounts accounts) =>
         {
             // The body is optional: without a name the account gets a fresh one.
@@ -101,56 +96,54 @@ internal static class ControlEndpoints
             return Results.NoContent();
         });
         control.MapGet("/faults", (FaultInjector faults) => Results.Json(faults.Settings, EmulatorJson.Wire.FaultSettings));
-        control.MapPut("/faults", async (HttpRequest request, FaultInjector faults) =>
-        {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.FaultSettings);
-            if (error is not null)
+        control.MapPut("/faults", (HttpRequest request, FaultInjector faults) =>
+            WithBodyAsync(request, EmulatorJson.Wire.FaultSettings, body =>
             {
-                return error.ToResult();
-            }
+                var settings = body ?? new FaultSettings();
+                if (settings.Validate() is { } problem)
+                {
+                    return GoogleError.Invalid(problem).ToResult();
+                }
 
-            var settings = body ?? new FaultSettings();
-            if (settings.Validate() is { } problem)
-            {
-                return GoogleError.Invalid(problem).ToResult();
-            }
-
-            faults.Apply(settings);
-            return Results.Json(settings, EmulatorJson.Wire.FaultSettings);
-        });
+                faults.Apply(settings);
+                return Results.Json(settings, EmulatorJson.Wire.FaultSettings);
+            }));
         control.MapDelete("/faults", (FaultInjector faults) =>
         {
             faults.Reset();
             return Results.NoContent();
         });
         control.MapGet("/config", (EmulatorRuntime runtime) => Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig));
-        control.MapPut("/config", async (HttpRequest request, EmulatorRuntime runtime) =>
-        {
-            var (body, error) = await ReadAsync(request, EmulatorJson.Wire.ConfigBody);
-            if (error is not null)
+        control.MapPut("/config", (HttpRequest request, EmulatorRuntime runtime) =>
+            WithBodyAsync(request, EmulatorJson.Wire.ConfigBody, body =>
             {
-                return error.ToResult();
-            }
+                var current = runtime.Config;
+                if (body?.MaxChannelTtlSeconds is < 1 || body?.SyncTokenLifetimeSeconds is < 0)
+                {
+                    return GoogleError.Invalid("maxChannelTtlSeconds must be positive and syncTokenLifetimeSeconds not negative.").ToResult();
+                }
 
-            var current = runtime.Config;
-            if (body?.MaxChannelTtlSeconds is < 1 || body?.SyncTokenLifetimeSeconds is < 0)
-            {
-                return GoogleError.Invalid("maxChannelTtlSeconds must be positive and syncTokenLifetimeSeconds not negative.").ToResult();
-            }
+                // A missing field keeps its value; syncTokenLifetimeSeconds 0 means "tokens never expire".
+                runtime.Config = new RuntimeConfig(body?.MaxChannelTtlSeconds ?? current.MaxChannelTtlSeconds,
+                    body?.SyncTokenLifetimeSeconds is { } life ? (life == 0 ? null : life) : current.SyncTokenLifetimeSeconds,
+                    body?.RequireHttpsAddress ?? current.RequireHttpsAddress,
+                    body?.InstanceTombstonesOnSeriesDelete ?? current.InstanceTombstonesOnSeriesDelete);
+                return Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig);
+            }));
+    }
 
-            // A missing field keeps its value; syncTokenLifetimeSeconds 0 means "tokens never expire".
-            runtime.Config = new RuntimeConfig(body?.MaxChannelTtlSeconds ?? current.MaxChannelTtlSeconds,
-                body?.SyncTokenLifetimeSeconds is { } life ? (life == 0 ? null : life) : current.SyncTokenLifetimeSeconds,
-                body?.RequireHttpsAddress ?? current.RequireHttpsAddress,
-                body?.InstanceTombstonesOnSeriesDelete ?? current.InstanceTombstonesOnSeriesDelete);
-            return Results.Json(runtime.Config, EmulatorJson.Wire.RuntimeConfig);
-        });
+    /// <summary>Runs <paramref name="handle"/> on the request's body read as <typeparamref name="T"/>; Google's 400 when it cannot be.</summary>
+    private static async Task<IResult> WithBodyAsync<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
+        Func<T?, IResult> handle)
+    {
+        var (body, error) = await ReadAsync(request, type);
+        return error is null ? handle(body) : error.ToResult();
     }
 
     private static async Task<(T? Body, GoogleError? Error)> ReadAsync<T>(HttpRequest request,
         System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
-        var (node, error) = await RequestBody.ReadObjectAsync(request, 1 << 20, request.HttpContext.RequestAborted);
+        var (node, error) = await RequestBody.ReadObjectAsync(request, RequestBody.ControlMaxBytes, request.HttpContext.RequestAborted);
         if (node is null)
         {
             return (default, error);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Calhook.Emulator.Faults;
 using Calhook.Emulator.Wire;
 
@@ -47,7 +48,7 @@ public sealed class EmulatorControlClient : IDisposable
     /// <summary>Creates <paramref name="user"/> (and its primary calendar) if needed and issues OAuth tokens for it.</summary>
     public async Task<EmulatorTokens> CreateTokensAsync(string user, CancellationToken cancellationToken = default)
     {
-        using var response = await _http.PostAsJsonAsync("emulator/v1/tokens", new TokenRequest(user), EmulatorJson.Wire.TokenRequest, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "emulator/v1/tokens", Json(new UserRequest(user), EmulatorJson.Wire.UserRequest), cancellationToken);
         var answer = await ReadAsync(response, EmulatorJson.Wire.TokenAnswer, cancellationToken);
         return new EmulatorTokens(answer.AccessToken, answer.RefreshToken!, answer.ExpiresIn);
     }
@@ -58,23 +59,23 @@ public sealed class EmulatorControlClient : IDisposable
     /// </summary>
     public async Task<string> CreateServiceAccountKeyAsync(string? name = null, CancellationToken cancellationToken = default)
     {
-        using var content = name is null ? null : JsonContent.Create(new ServiceAccountRequest(name), EmulatorJson.Wire.ServiceAccountRequest);
-        using var response = await _http.PostAsync(new Uri("emulator/v1/service-accounts", UriKind.Relative), content, cancellationToken);
+        var content = name is null ? null : Json(new ServiceAccountRequest(name), EmulatorJson.Wire.ServiceAccountRequest);
+        using var response = await SendAsync(HttpMethod.Post, "emulator/v1/service-accounts", content, cancellationToken);
         await EnsureSuccessAsync(response, cancellationToken);
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
-    /// <summary>Revokes every token of <paramref name="user"/>; returns how many were revoked.</summary>
+    /// <summary>Revokes every token of <paramref name="user"/>, as the user removing the app's access in their Google account; returns how many were revoked.</summary>
     public async Task<int> RevokeAsync(string user, CancellationToken cancellationToken = default)
     {
-        using var response = await _http.PostAsync(new Uri($"emulator/v1/users/{Uri.EscapeDataString(user)}/revoke", UriKind.Relative), null, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, $"emulator/v1/users/{Uri.EscapeDataString(user)}/revoke", null, cancellationToken);
         return (await ReadAsync(response, EmulatorJson.Wire.RevokeAnswer, cancellationToken)).Revoked;
     }
 
     /// <summary>The active (not stopped, not expired) push channels, ordered by id; of one calendar when given.</summary>
     public async Task<IReadOnlyList<EmulatorChannel>> GetChannelsAsync(string? calendarId = null, CancellationToken cancellationToken = default)
     {
-        using var response = await _http.GetAsync(new Uri("emulator/v1/channels", UriKind.Relative), cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, "emulator/v1/channels", null, cancellationToken);
         var list = await ReadAsync(response, EmulatorJson.Wire.ItemListChannelItem, cancellationToken);
         return [.. list.Items
             .Where(c => calendarId is null || c.CalendarId == calendarId)
@@ -84,50 +85,125 @@ public sealed class EmulatorControlClient : IDisposable
 
     /// <summary>
     /// The ground truth of <paramref name="calendarId"/>: every committed event mutation after <paramref name="after"/>
-    /// (a <see cref="EmulatorMutation.Seq"/>), in order.
+    /// (a <see cref="EmulatorMutation.Seq"/>), in order; at most <paramref name="limit"/> of them (1 to 100,000; default all).
     /// </summary>
-    public async Task<IReadOnlyList<EmulatorMutation>> GetHistoryAsync(string calendarId, long after = 0, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EmulatorMutation>> GetHistoryAsync(string calendarId, long after = 0, int? limit = null,
+        CancellationToken cancellationToken = default)
     {
-        var path = $"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}/history?after={after.ToString(CultureInfo.InvariantCulture)}";
-        using var response = await _http.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
+        var query = $"?after={after.ToString(CultureInfo.InvariantCulture)}"
+            + (limit is { } most ? $"&limit={most.ToString(CultureInfo.InvariantCulture)}" : "");
+        using var response = await SendAsync(HttpMethod.Get, CalendarPath(calendarId, "/history" + query), null, cancellationToken);
         var list = await ReadAsync(response, EmulatorJson.Wire.ItemListHistoryItem, cancellationToken);
         return [.. list.Items.Select(h => new EmulatorMutation(h.Seq, h.Kind, h.EventId,
             DateTimeOffset.Parse(h.At, CultureInfo.InvariantCulture), h.Event.AsObject()))];
     }
 
     /// <summary>Makes every sync token issued so far for <paramref name="calendarId"/> answer 410 <c>fullSyncRequired</c>.</summary>
-    public async Task ExpireSyncTokensAsync(string calendarId, CancellationToken cancellationToken = default)
+    public Task ExpireSyncTokensAsync(string calendarId, CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Post, CalendarPath(calendarId, "/expire-sync-tokens"), null, cancellationToken);
+
+    /// <summary>
+    /// "This and following" edited in Google Calendar's web UI from the instance <paramref name="instanceId"/> of a
+    /// recurring event: the series is truncated before it and a new series starts there with <paramref name="edit"/>
+    /// (event fields, as in <c>events.patch</c>) applied. The new series' id is derived from the original
+    /// (<c>{id}_R{start in UTC}</c>), or a fresh one with <paramref name="newId"/>: Google does both. The instance must
+    /// not be the series' first (400). Returns the new series' master event, in Google's JSON.
+    /// </summary>
+    public async Task<JsonObject> EditThisAndFollowingAsync(string calendarId, string instanceId, JsonObject edit, bool newId = false,
+        CancellationToken cancellationToken = default)
     {
-        using var response = await _http.PostAsync(
-            new Uri($"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}/expire-sync-tokens", UriKind.Relative), null, cancellationToken);
-        await EnsureSuccessAsync(response, cancellationToken);
+        ArgumentNullException.ThrowIfNull(edit);
+        var content = Json(new SplitRequest(edit, newId), EmulatorJson.Wire.SplitRequest);
+        using var response = await SendAsync(HttpMethod.Post, EventPath(calendarId, instanceId, "/this-and-following"), content, cancellationToken);
+        return await ReadAsync(response, EmulatorJson.Wire.JsonObject, cancellationToken);
     }
+
+    /// <summary>
+    /// "Delete this and following events" from Google Calendar's web UI: the series of the instance
+    /// <paramref name="instanceId"/> ends the day before it and its exceptions from there on are cancelled. The
+    /// instance must not be the series' first (400: delete the event itself).
+    /// </summary>
+    public Task DeleteThisAndFollowingAsync(string calendarId, string instanceId, CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Post, EventPath(calendarId, instanceId, "/delete-this-and-following"), null, cancellationToken);
+
+    /// <summary>
+    /// The attendee <paramref name="email"/> answers the invitation to <paramref name="eventId"/> from their own
+    /// calendar: its <c>responseStatus</c> (<c>needsAction</c>, <c>declined</c>, <c>tentative</c> or <c>accepted</c>)
+    /// and optional <paramref name="comment"/> change on the organizer's copy, a new version of the event. Returns it.
+    /// </summary>
+    public async Task<JsonObject> RespondAsync(string calendarId, string eventId, string email, string responseStatus, string? comment = null,
+        CancellationToken cancellationToken = default)
+    {
+        var content = Json(new RespondRequest(email, responseStatus, comment), EmulatorJson.Wire.RespondRequest);
+        using var response = await SendAsync(HttpMethod.Post, EventPath(calendarId, eventId, "/respond"), content, cancellationToken);
+        return await ReadAsync(response, EmulatorJson.Wire.JsonObject, cancellationToken);
+    }
+
+    /// <summary>
+    /// Google Meet fills in the conference of <paramref name="eventId"/> a moment after the event was saved:
+    /// <c>conferenceData</c> (answering a pending <c>createRequest</c>) and <c>hangoutLink</c> are set, a new version
+    /// of the event. Returns it.
+    /// </summary>
+    public async Task<JsonObject> AddConferenceAsync(string calendarId, string eventId, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, EventPath(calendarId, eventId, "/conference"), null, cancellationToken);
+        return await ReadAsync(response, EmulatorJson.Wire.JsonObject, cancellationToken);
+    }
+
+    /// <summary>
+    /// The owner shares <paramref name="calendarId"/> with <paramref name="user"/> as <paramref name="role"/>
+    /// (<c>freeBusyReader</c>, <c>reader</c>, <c>writer</c> or <c>owner</c>): it enters the user's calendar list, as
+    /// an ACL rule added in Google Calendar's sharing settings. The user is created if needed.
+    /// </summary>
+    public Task ShareCalendarAsync(string calendarId, string user, string role = "reader", CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Post, CalendarPath(calendarId, "/share"),
+            Json(new ShareRequest(user, role), EmulatorJson.Wire.ShareRequest), cancellationToken);
+
+    /// <summary>
+    /// The owner stops sharing <paramref name="calendarId"/> with <paramref name="user"/>: it leaves the user's
+    /// calendar list (a deleted entry for a sync token) and the user's push channels on it stop. 404 when it was not shared.
+    /// </summary>
+    public Task UnshareCalendarAsync(string calendarId, string user, CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Post, CalendarPath(calendarId, "/unshare"),
+            Json(new UserRequest(user), EmulatorJson.Wire.UserRequest), cancellationToken);
+
+    /// <summary>
+    /// The owner renames <paramref name="calendarId"/> to <paramref name="summary"/>. As at Google, this is a property
+    /// of the calendar: calendar-list entries show it but their etags do not move and no push is sent.
+    /// </summary>
+    public Task RenameCalendarAsync(string calendarId, string summary, CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Post, CalendarPath(calendarId, "/rename"),
+            Json(new RenameRequest(summary), EmulatorJson.Wire.RenameRequest), cancellationToken);
+
+    /// <summary>
+    /// The owner deletes the secondary calendar <paramref name="calendarId"/> (a primary one answers 400
+    /// <c>cannotDeletePrimaryCalendar</c>): it leaves every calendar list and every push channel on it stops.
+    /// </summary>
+    public Task DeleteCalendarAsync(string calendarId, CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Delete, CalendarPath(calendarId, ""), null, cancellationToken);
 
     /// <summary>The faults in force.</summary>
     public async Task<FaultSettings> GetFaultsAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await _http.GetAsync(new Uri("emulator/v1/faults", UriKind.Relative), cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, "emulator/v1/faults", null, cancellationToken);
         return await ReadAsync(response, EmulatorJson.Wire.FaultSettings, cancellationToken);
     }
 
     /// <summary>Replaces the faults in force with <paramref name="faults"/> (an invalid rate answers 400).</summary>
     public async Task<FaultSettings> SetFaultsAsync(FaultSettings faults, CancellationToken cancellationToken = default)
     {
-        using var response = await _http.PutAsJsonAsync("emulator/v1/faults", faults, EmulatorJson.Wire.FaultSettings, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Put, "emulator/v1/faults", Json(faults, EmulatorJson.Wire.FaultSettings), cancellationToken);
         return await ReadAsync(response, EmulatorJson.Wire.FaultSettings, cancellationToken);
     }
 
     /// <summary>Turns every fault off.</summary>
-    public async Task ResetFaultsAsync(CancellationToken cancellationToken = default)
-    {
-        using var response = await _http.DeleteAsync(new Uri("emulator/v1/faults", UriKind.Relative), cancellationToken);
-        await EnsureSuccessAsync(response, cancellationToken);
-    }
+    public Task ResetFaultsAsync(CancellationToken cancellationToken = default) =>
+        SendExpectingNoContentAsync(HttpMethod.Delete, "emulator/v1/faults", null, cancellationToken);
 
     /// <summary>The run-time settings.</summary>
     public async Task<RuntimeConfig> GetConfigAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await _http.GetAsync(new Uri("emulator/v1/config", UriKind.Relative), cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, "emulator/v1/config", null, cancellationToken);
         return await ReadAsync(response, EmulatorJson.Wire.RuntimeConfig, cancellationToken);
     }
 
@@ -139,7 +215,7 @@ public sealed class EmulatorControlClient : IDisposable
         bool? requireHttpsAddress = null, bool? instanceTombstonesOnSeriesDelete = null, CancellationToken cancellationToken = default)
     {
         var body = new ConfigBody(maxChannelTtlSeconds, syncTokenLifetimeSeconds, requireHttpsAddress, instanceTombstonesOnSeriesDelete);
-        using var response = await _http.PutAsJsonAsync("emulator/v1/config", body, EmulatorJson.Wire.ConfigBody, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Put, "emulator/v1/config", Json(body, EmulatorJson.Wire.ConfigBody), cancellationToken);
         return await ReadAsync(response, EmulatorJson.Wire.RuntimeConfig, cancellationToken);
     }
 
@@ -151,7 +227,26 @@ public sealed class EmulatorControlClient : IDisposable
         }
     }
 
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type,
+    private static string CalendarPath(string calendarId, string rest) => $"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}{rest}";
+
+    private static string EventPath(string calendarId, string eventId, string rest) =>
+        CalendarPath(calendarId, $"/events/{Uri.EscapeDataString(eventId)}{rest}");
+
+    private static JsonContent Json<T>(T body, JsonTypeInfo<T> type) => JsonContent.Create(body, type);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
+        return await _http.SendAsync(request, cancellationToken);
+    }
+
+    private async Task SendExpectingNoContentAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(method, path, content, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type,
         CancellationToken cancellationToken)
     {
         await EnsureSuccessAsync(response, cancellationToken);

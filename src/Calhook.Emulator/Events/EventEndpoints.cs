@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Calhook.Emulator.Calendars;
 using Calhook.Emulator.Users;
 using Calhook.Emulator.Wire;
@@ -30,16 +31,10 @@ internal static class EventEndpoints
 
     private static IResult List(HttpContext http, string calendarId, CalendarStore store, EventLister lister)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
-        if (calendar is null)
+        var (calendar, query, refusal) = ReadableWithQuery(http, calendarId, store);
+        if (calendar is null || query is null)
         {
-            return error!.ToResult();
-        }
-
-        var (query, invalid) = ListQuery.Parse(http.Request.Query);
-        if (query is null)
-        {
-            return invalid!.ToResult();
+            return refusal!;
         }
 
         var (page, failure) = lister.List(calendar, query);
@@ -48,20 +43,8 @@ internal static class EventEndpoints
 
     private static async Task<IResult> InsertAsync(HttpContext http, string calendarId, CalendarStore store, EventWriter writer, bool import)
     {
-        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
-        if (calendar is null)
-        {
-            return error!.ToResult();
-        }
-
-        var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-        if (body is null)
-        {
-            return bad!.ToResult();
-        }
-
-        var outcome = writer.Insert(calendar, body, import);
-        return outcome.Event is { } stored ? JsonResults.Raw(stored.Utf8) : outcome.Error!.ToResult();
+        var (calendar, body, refusal) = await WritableWithBodyAsync(http, calendarId, store);
+        return refusal ?? writer.Insert(calendar!, body!, import).ToResult();
     }
 
     private static IResult Get(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
@@ -96,21 +79,8 @@ internal static class EventEndpoints
     private static async Task<IResult> ReplaceAsync(HttpContext http, string calendarId, string eventId, CalendarStore store,
         EventWriter writer, bool patch)
     {
-        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
-        if (calendar is null)
-        {
-            return error!.ToResult();
-        }
-
-        var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
-        if (body is null)
-        {
-            return bad!.ToResult();
-        }
-
-        var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
-        var outcome = writer.Replace(calendar, eventId, body, ifMatch, patch);
-        return outcome.Event is { } stored ? JsonResults.Raw(stored.Utf8) : outcome.Error!.ToResult();
+        var (calendar, body, refusal) = await WritableWithBodyAsync(http, calendarId, store);
+        return refusal ?? writer.Replace(calendar!, eventId, body!, IfMatch(http), patch).ToResult();
     }
 
     private static IResult Delete(HttpContext http, string calendarId, string eventId, CalendarStore store, EventWriter writer)
@@ -121,9 +91,37 @@ internal static class EventEndpoints
             return error!.ToResult();
         }
 
-        var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
-        return writer.Delete(calendar, eventId, ifMatch) is { } failure ? failure.ToResult() : Results.NoContent();
+        return writer.Delete(calendar, eventId, IfMatch(http)) is { } failure ? failure.ToResult() : Results.NoContent();
     }
+
+    /// <summary>The calendar the user may read and the list query, or the answer that refuses them (checked in that order).</summary>
+    internal static (CalendarState? Calendar, ListQuery? Query, IResult? Refusal) ReadableWithQuery(HttpContext http, string calendarId, CalendarStore store)
+    {
+        var (calendar, error) = store.Resolve(calendarId, http.User());
+        if (calendar is null)
+        {
+            return (null, null, error!.ToResult());
+        }
+
+        var (query, invalid) = ListQuery.Parse(http.Request.Query);
+        return query is null ? (null, null, invalid!.ToResult()) : (calendar, query, null);
+    }
+
+    /// <summary>The calendar the user may write and the request's JSON object, or the answer that refuses them (checked in that order).</summary>
+    private static async Task<(CalendarState? Calendar, JsonObject? Body, IResult? Refusal)> WritableWithBodyAsync(HttpContext http, string calendarId,
+        CalendarStore store)
+    {
+        var (calendar, error) = store.ResolveWritable(calendarId, http.User());
+        if (calendar is null)
+        {
+            return (null, null, error!.ToResult());
+        }
+
+        var (body, bad) = await RequestBody.ReadObjectAsync(http.Request, store.Runtime.Options.MaxRequestBodyBytes, http.RequestAborted);
+        return body is null ? (null, null, bad!.ToResult()) : (calendar, body, null);
+    }
+
+    private static string? IfMatch(HttpContext http) => http.Request.Headers.IfMatch.ToString() is { Length: > 0 } m ? m : null;
 
     /// <summary>The <c>calendar#events</c> envelope around a page.</summary>
     public static void WriteEnvelope(Utf8JsonWriter w, EventPage page)

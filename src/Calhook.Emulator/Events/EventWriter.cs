@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Calhook.Emulator.Calendars;
 using Calhook.Emulator.Wire;
+using Microsoft.AspNetCore.Http;
 
 namespace Calhook.Emulator.Events;
 
@@ -8,6 +9,9 @@ namespace Calhook.Emulator.Events;
 internal readonly record struct WriteOutcome(StoredEvent? Event, GoogleError? Error)
 {
     public static implicit operator WriteOutcome(GoogleError error) => new(null, error);
+
+    /// <summary>The stored event as Google answers it, or the error.</summary>
+    public IResult ToResult() => Event is { } stored ? JsonResults.Raw(stored.Utf8) : Error!.ToResult();
 }
 
 /// <summary>
@@ -34,16 +38,10 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         WriteOutcome outcome;
         lock (calendar.Gate)
         {
-            var existing = calendar.Find(eventId);
-            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            var (existing, current, refused) = Locate(calendar, eventId, ifMatch, deletedIsGone: false);
             if (current is null)
             {
-                return GoogleError.NotFound();
-            }
-
-            if (!Matches(existing, current, ifMatch))
-            {
-                return GoogleError.ConditionNotMet();
+                return refused!;
             }
 
             var merged = patch ? Merge((JsonObject)current.DeepClone(), body) : (JsonObject)body.DeepClone();
@@ -85,35 +83,20 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
     {
         lock (calendar.Gate)
         {
-            var existing = calendar.Find(eventId);
-            if (existing is { IsCancelled: true })
-            {
-                return GoogleError.Deleted();
-            }
-
-            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            var (existing, current, refused) = Locate(calendar, eventId, ifMatch, deletedIsGone: true);
             if (current is null)
             {
-                return GoogleError.NotFound();
+                return refused;
             }
 
-            if (!Matches(existing, current, ifMatch))
-            {
-                return GoogleError.ConditionNotMet();
-            }
-
-            var cancelled = (JsonObject)current.DeepClone();
-            cancelled["status"] = "cancelled";
-            Commit(calendar, cancelled, eventId, existing, MutationKind.Deleted);
+            CommitCancelled(calendar, current, eventId, existing);
             if (existing is { IsRecurring: true })
             {
                 // Deleting a series deletes its exceptions too; each is its own committed mutation (the ground truth).
                 // Whether lists show them is the lister's choice: Google's recordings show only the master's tombstone.
                 foreach (var exception in calendar.ExceptionsOf(eventId).Values.Where(e => !e.IsCancelled).ToList())
                 {
-                    var gone = (JsonObject)exception.Node.DeepClone();
-                    gone["status"] = "cancelled";
-                    Commit(calendar, gone, exception.Id, exception, MutationKind.Deleted);
+                    CommitCancelled(calendar, exception.Node, exception.Id, exception);
                 }
             }
         }
@@ -132,16 +115,10 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         WriteOutcome outcome;
         lock (calendar.Gate)
         {
-            var existing = calendar.Find(eventId);
-            if (existing is { IsCancelled: true })
-            {
-                return GoogleError.Deleted();
-            }
-
-            var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+            var (existing, current, refused) = Locate(calendar, eventId, ifMatch: null, deletedIsGone: true);
             if (current is null)
             {
-                return GoogleError.NotFound();
+                return refused!;
             }
 
             var copy = (JsonObject)current.DeepClone();
@@ -295,8 +272,37 @@ internal sealed class EventWriter(EmulatorRuntime runtime, ChangeSignal signal)
         time["dateTime"] = EventTime.Format(instant, zone);
     }
 
-    private static bool Matches(StoredEvent? existing, JsonObject current, string? ifMatch) =>
-        ifMatch is null or "*" || ifMatch == (existing?.Etag ?? (string?)current["etag"]);
+    /// <summary>
+    /// The event a mutation applies to, under the lock: the stored one, or a not yet edited instance of a series
+    /// (<paramref name="existing"/> null). Refused as Google does, in this order: 410 <c>deleted</c> for a cancelled
+    /// one when <paramref name="deletedIsGone"/>, 404 for an unknown id, 412 when <paramref name="ifMatch"/> names
+    /// another etag.
+    /// </summary>
+    private (StoredEvent? Existing, JsonObject? Current, GoogleError? Refused) Locate(CalendarState calendar, string eventId, string? ifMatch,
+        bool deletedIsGone)
+    {
+        var existing = calendar.Find(eventId);
+        if (deletedIsGone && existing is { IsCancelled: true })
+        {
+            return (existing, null, GoogleError.Deleted());
+        }
+
+        var current = existing?.Node ?? VirtualInstance(calendar, eventId);
+        if (current is null)
+        {
+            return (null, null, GoogleError.NotFound());
+        }
+
+        var matches = ifMatch is null or "*" || ifMatch == (existing?.Etag ?? (string?)current["etag"]);
+        return matches ? (existing, current, null) : (existing, null, GoogleError.ConditionNotMet());
+    }
+
+    private void CommitCancelled(CalendarState calendar, JsonObject current, string id, StoredEvent? existing)
+    {
+        var cancelled = (JsonObject)current.DeepClone();
+        cancelled["status"] = "cancelled";
+        Commit(calendar, cancelled, id, existing, MutationKind.Deleted);
+    }
 
     private static JsonObject Merge(JsonObject target, JsonObject patch)
     {

@@ -11,16 +11,10 @@ internal static class InstancesEndpoint
 {
     public static IResult Handle(HttpContext http, string calendarId, string eventId, CalendarStore store)
     {
-        var (calendar, error) = store.Resolve(calendarId, http.User());
-        if (calendar is null)
+        var (calendar, query, refusal) = EventEndpoints.ReadableWithQuery(http, calendarId, store);
+        if (calendar is null || query is null)
         {
-            return error!.ToResult();
-        }
-
-        var (query, invalid) = ListQuery.Parse(http.Request.Query);
-        if (query is null)
-        {
-            return invalid!.ToResult();
+            return refusal!;
         }
 
         var skip = 0;

@@ -168,21 +168,14 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
         }
 
         json.WriteEndObject();
-        json.WriteStartArray("accessTokens");
-        foreach (var (token, access) in _users.LiveAccessTokens(now))
+        WriteObjects(json, "accessTokens", _users.LiveAccessTokens(now), pair =>
         {
-            json.WriteStartObject();
-            json.WriteString("token", token);
-            json.WriteString("user", access.User);
-            json.WriteString("expiresAt", access.ExpiresAt);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteStartArray("serviceAccounts");
-        foreach (var account in _serviceAccounts.All)
+            json.WriteString("token", pair.Key);
+            json.WriteString("user", pair.Value.User);
+            json.WriteString("expiresAt", pair.Value.ExpiresAt);
+        });
+        WriteObjects(json, "serviceAccounts", _serviceAccounts.All, account =>
         {
-            json.WriteStartObject();
             json.WriteString("email", account.Email);
             json.WriteString("clientId", account.ClientId);
             json.WriteStartObject("publicKeys");
@@ -192,16 +185,11 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
             }
 
             json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteStartArray("calendars");
-        foreach (var calendar in _calendars.All)
+        });
+        WriteObjects(json, "calendars", _calendars.All, calendar =>
         {
             lock (calendar.Gate)
             {
-                json.WriteStartObject();
                 json.WriteString("id", calendar.Id);
                 json.WriteString("owner", calendar.Owner);
                 json.WriteBoolean("primary", calendar.IsPrimary);
@@ -211,59 +199,39 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
                 json.WriteNumber("lastSeq", calendar.LastSeq);
                 json.WriteNumber("tokensValidFrom", calendar.TokensValidFrom);
                 json.WriteString("lastUpdated", calendar.LastUpdated);
-                json.WriteStartArray("events");
-                foreach (var stored in calendar.LiveVersions)
+                WriteObjects(json, "events", calendar.LiveVersions, stored =>
                 {
-                    json.WriteStartObject();
                     json.WriteNumber("seq", stored.Seq);
                     json.WriteString("updated", stored.Updated);
                     json.WritePropertyName("event");
                     json.WriteRawValue(stored.Utf8, skipInputValidation: true);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteStartArray("history");
-                foreach (var entry in calendar.History)
+                });
+                WriteObjects(json, "history", calendar.History, entry =>
                 {
-                    json.WriteStartObject();
                     json.WriteNumber("seq", entry.Seq);
                     json.WriteString("kind", entry.Kind.ToString());
                     json.WriteString("eventId", entry.EventId);
                     json.WriteString("at", entry.At);
                     json.WritePropertyName("event");
                     json.WriteRawValue(entry.Event, skipInputValidation: true);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteEndObject();
+                });
             }
-        }
-
-        json.WriteEndArray();
+        });
         var (entries, listSeq) = _calendars.Lists.Snapshot();
         json.WriteStartObject("calendarLists");
         json.WriteNumber("seq", listSeq);
-        json.WriteStartArray("entries");
-        foreach (var (user, entry) in entries)
+        WriteObjects(json, "entries", entries, pair =>
         {
-            json.WriteStartObject();
-            json.WriteString("user", user);
-            json.WriteString("calendarId", entry.CalendarId);
-            json.WriteString("accessRole", entry.AccessRole);
-            json.WriteNumber("seq", entry.Seq);
-            json.WriteString("updated", entry.Updated);
-            json.WriteBoolean("deleted", entry.Deleted);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
+            json.WriteString("user", pair.User);
+            json.WriteString("calendarId", pair.Entry.CalendarId);
+            json.WriteString("accessRole", pair.Entry.AccessRole);
+            json.WriteNumber("seq", pair.Entry.Seq);
+            json.WriteString("updated", pair.Entry.Updated);
+            json.WriteBoolean("deleted", pair.Entry.Deleted);
+        });
         json.WriteEndObject();
-        json.WriteStartArray("channels");
-        foreach (var channel in _channels.All.Where(c => c.IsActive(now)))
+        WriteObjects(json, "channels", _channels.All.Where(c => c.IsActive(now)), channel =>
         {
-            json.WriteStartObject();
             json.WriteString("id", channel.Id);
             json.WriteString("resourceId", channel.ResourceId);
             json.WriteString("resourceUri", channel.ResourceUri);
@@ -273,11 +241,22 @@ internal sealed partial class EmulatorStateFile : IHostedLifecycleService, IDisp
             json.WriteString("user", channel.User);
             json.WriteString("collection", channel.Collection);
             json.WriteString("calendarId", channel.CalendarId);
+        });
+        json.WriteEndObject();
+    }
+
+    /// <summary>An array named <paramref name="name"/> with one object per item, its fields written by <paramref name="write"/>.</summary>
+    private static void WriteObjects<T>(Utf8JsonWriter json, string name, IEnumerable<T> items, Action<T> write)
+    {
+        json.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            json.WriteStartObject();
+            write(item);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
-        json.WriteEndObject();
     }
 
     private void Load(string path)

@@ -18,7 +18,8 @@ internal sealed record OAuthError(
     [property: JsonPropertyName("error")] string Error,
     [property: JsonPropertyName("error_description")] string Description);
 
-internal sealed record TokenRequest(string? User);
+/// <summary>The body of the controls that name a user: tokens, unshare.</summary>
+internal sealed record UserRequest(string? User);
 
 internal sealed record ServiceAccountRequest(string? Name);
 
@@ -57,12 +58,20 @@ internal sealed record ConfigBody(int? MaxChannelTtlSeconds, int? SyncTokenLifet
 
 internal sealed record RevokeAnswer(string User, int Revoked);
 
+internal sealed record SplitRequest(JsonObject Edit, bool NewId);
+
+internal sealed record RespondRequest(string Email, string ResponseStatus, string? Comment);
+
+internal sealed record ShareRequest(string User, string Role);
+
+internal sealed record RenameRequest(string Summary);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(JsonObject))]
 [JsonSerializable(typeof(TokenAnswer))]
 [JsonSerializable(typeof(OAuthError))]
-[JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(UserRequest))]
 [JsonSerializable(typeof(ServiceAccountRequest))]
 [JsonSerializable(typeof(ServiceAccountKeyFile))]
 [JsonSerializable(typeof(ChannelResource))]
@@ -72,6 +81,10 @@ internal sealed record RevokeAnswer(string User, int Revoked);
 [JsonSerializable(typeof(ConfigBody))]
 [JsonSerializable(typeof(RuntimeConfig))]
 [JsonSerializable(typeof(RevokeAnswer))]
+[JsonSerializable(typeof(SplitRequest))]
+[JsonSerializable(typeof(RespondRequest))]
+[JsonSerializable(typeof(ShareRequest))]
+[JsonSerializable(typeof(RenameRequest))]
 internal sealed partial class EmulatorJson : JsonSerializerContext
 {
     /// <summary>

@@ -7,6 +7,9 @@ namespace Calhook.Emulator.Wire;
 /// <summary>Reads a JSON request body with a size cap; every failure is Google's 400, never an exception.</summary>
 internal static class RequestBody
 {
+    /// <summary>The largest body the controls under <c>/emulator/v1/</c> read (1 MiB).</summary>
+    public const int ControlMaxBytes = 1 << 20;
+
     public static async Task<(JsonObject? Body, GoogleError? Error)> ReadObjectAsync(HttpRequest request, int maxBytes,
         CancellationToken cancellationToken)
     {

@@ -15,12 +15,8 @@ public sealed class CalendarListTests
     {
         var host = await EmulatorHost.StartAsync();
         var (_, calendar) = await host.SendAsync(HttpMethod.Post, "calendar/v3/calendars", new JsonObject { ["summary"] = "Team", ["timeZone"] = "Europe/Paris" });
-        var tokens = await host.TokensAsync(Bob);
-        return (host, host.ClientFor((string)tokens["access_token"]!), (string)calendar!["id"]!);
+        return (host, await host.SignInAsync(Bob), (string)calendar!["id"]!);
     }
-
-    private static string Control(string calendarId, string action = "") =>
-        $"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}{(action.Length == 0 ? "" : "/" + action)}";
 
     [Fact]
     public async Task A_sync_token_returns_shared_calendars_as_entries_and_unshared_or_deleted_ones_as_deleted_entries()
@@ -34,7 +30,7 @@ public sealed class CalendarListTests
         Assert.True((bool)first["items"]![0]!["primary"]!);
         var token = (string)first["nextSyncToken"]!;
 
-        Assert.Equal(204, (await host.SendAsync(HttpMethod.Post, Control(team, "share"), new JsonObject { ["user"] = Bob, ["role"] = "writer" })).Status);
+        await host.Control.ShareCalendarAsync(team, Bob, "writer");
         var (_, shared) = await host.SendAsync(HttpMethod.Get, $"{ListPath}?syncToken={Uri.EscapeDataString(token)}", client: bob);
         var entry = shared!["items"]!.AsArray().Single()!;
         Assert.Equal(("calendar#calendarListEntry", team, "Team", "writer"), ((string)entry["kind"]!, (string)entry["id"]!, (string)entry["summary"]!, (string)entry["accessRole"]!));
@@ -43,14 +39,14 @@ public sealed class CalendarListTests
         token = (string)shared["nextSyncToken"]!;
 
         // A rename is a calendar property: not returned with a sync token (Google's documented rule), seen by a full list.
-        Assert.Equal(204, (await host.SendAsync(HttpMethod.Post, Control(team, "rename"), new JsonObject { ["summary"] = "Team (renamed)" })).Status);
+        await host.Control.RenameCalendarAsync(team, "Team (renamed)");
         var (_, afterRename) = await host.SendAsync(HttpMethod.Get, $"{ListPath}?syncToken={Uri.EscapeDataString(token)}", client: bob);
         Assert.Empty(afterRename!["items"]!.AsArray());
         var (_, full) = await host.SendAsync(HttpMethod.Get, ListPath, client: bob);
         Assert.Equal("Team (renamed)", (string)full!["items"]!.AsArray().Single(i => (string)i!["id"]! == team)!["summary"]!);
         Assert.Equal((string)entry["etag"]!, (string)full["items"]!.AsArray().Single(i => (string)i!["id"]! == team)!["etag"]!);
 
-        Assert.Equal(204, (await host.SendAsync(HttpMethod.Post, Control(team, "unshare"), new JsonObject { ["user"] = Bob })).Status);
+        await host.Control.UnshareCalendarAsync(team, Bob);
         var (_, unshared) = await host.SendAsync(HttpMethod.Get, $"{ListPath}?syncToken={Uri.EscapeDataString(token)}", client: bob);
         var tombstone = unshared!["items"]!.AsArray().Single()!.AsObject();
         Assert.Equal(["kind", "etag", "id", "deleted"], tombstone.Select(p => p.Key));
@@ -63,7 +59,7 @@ public sealed class CalendarListTests
 
         // The owner deletes it: the owner's list gets the deleted entry too.
         var (_, aliceList) = await host.SendAsync(HttpMethod.Get, ListPath);
-        Assert.Equal(204, (await host.SendAsync(HttpMethod.Delete, Control(team))).Status);
+        await host.Control.DeleteCalendarAsync(team);
         var (_, aliceAfter) = await host.SendAsync(HttpMethod.Get, $"{ListPath}?syncToken={Uri.EscapeDataString((string)aliceList!["nextSyncToken"]!)}");
         Assert.Equal([(team, true)], aliceAfter!["items"]!.AsArray().Select(i => ((string)i!["id"]!, (bool)i["deleted"]!)));
     }
@@ -94,7 +90,7 @@ public sealed class CalendarListTests
         var (host, bob, team) = await StartWithSecondaryAsync();
         await using var _ = host;
         using var __ = bob;
-        await host.SendAsync(HttpMethod.Post, Control(team, "share"), new JsonObject { ["user"] = Bob, ["role"] = "reader" });
+        await host.Control.ShareCalendarAsync(team, Bob, "reader");
         var (_, page1) = await host.SendAsync(HttpMethod.Get, $"{ListPath}?maxResults=1", client: bob);
         Assert.Single(page1!["items"]!.AsArray());
         Assert.Null(page1["nextSyncToken"]);
@@ -123,8 +119,8 @@ public sealed class CalendarListTests
         Assert.EndsWith("/calendar/v3/users/me/calendarList?alt=json", (string)channel!["resourceUri"]!, StringComparison.Ordinal);
         await receiver.WaitForAsync(1);
 
-        await host.SendAsync(HttpMethod.Post, Control(team, "share"), new JsonObject { ["user"] = Bob });
-        await host.SendAsync(HttpMethod.Post, Control(team, "unshare"), new JsonObject { ["user"] = Bob });
+        await host.Control.ShareCalendarAsync(team, Bob);
+        await host.Control.UnshareCalendarAsync(team, Bob);
         var pushes = await receiver.WaitForAsync(3);
         Assert.Equal(["sync", "exists", "exists"], pushes.Select(p => p.State));
         Assert.All(pushes, p => Assert.Equal((string)channel["resourceId"]!, p.Headers["X-Goog-Resource-ID"].ToString()));

@@ -64,12 +64,10 @@ public sealed class PushTests
         noType["type"] = "carrier-pigeon";
         Assert.Equal(400, (await host.SendAsync(HttpMethod.Post, WatchPath, noType)).Status);
 
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        (await control.PutAsJsonAsync("emulator/v1/config", new { requireHttpsAddress = true })).EnsureSuccessStatusCode();
+        await host.Control.SetConfigAsync(requireHttpsAddress: true);
         var (s3, j3) = await host.SendAsync(HttpMethod.Post, WatchPath, Watch("c3", receiver.Address));
         EmulatorHost.AssertError(400, "webhookUrlNotHttps", s3, j3);
-        var config = await control.GetFromJsonAsync<JsonObject>("emulator/v1/config");
-        Assert.True((bool)config!["requireHttpsAddress"]!);
+        Assert.True((await host.Control.GetConfigAsync()).RequireHttpsAddress);
     }
 
     [Fact]
@@ -96,24 +94,22 @@ public sealed class PushTests
         await using var receiver = await PushReceiver.StartAsync();
         var (_, channel) = await host.SendAsync(HttpMethod.Post, WatchPath, Watch("stop-me", receiver.Address));
         await receiver.WaitForAsync(1);
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
         // The emulator counts a delivery once the receiver has answered, a moment after the receiver saw the request.
         var item = await Polling.EventuallyAsync(
-            async () => Assert.Single((await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!.AsArray())!,
-            listed => (long)listed["delivered"]! == 1,
+            async () => Assert.Single(await host.Control.GetChannelsAsync()),
+            listed => listed.Delivered == 1,
             TimeSpan.FromSeconds(10),
             "the control list never counted the sync message as delivered");
-        Assert.Equal(("stop-me", EmulatorHost.Alice, EmulatorHost.Alice, 1L), ((string)item["id"]!, (string)item["calendarId"]!, (string)item["user"]!, (long)item["delivered"]!));
+        Assert.Equal(("stop-me", EmulatorHost.Alice, EmulatorHost.Alice, 1L), (item.Id, item.CalendarId, item.User, item.Delivered));
 
-        var bob = await host.TokensAsync("bob@example.com");
-        using var asBob = host.ClientFor((string)bob["access_token"]!);
+        using var asBob = await host.SignInAsync("bob@example.com");
         var stop = new JsonObject { ["id"] = "stop-me", ["resourceId"] = (string)channel!["resourceId"]! };
         var (foreign, foreignJson) = await host.SendAsync(HttpMethod.Post, "calendar/v3/channels/stop", stop, client: asBob);
         EmulatorHost.AssertError(404, "notFound", foreign, foreignJson);
         Assert.Equal(204, (await host.SendAsync(HttpMethod.Post, "calendar/v3/channels/stop", stop)).Status);
         var (again, againJson) = await host.SendAsync(HttpMethod.Post, "calendar/v3/channels/stop", stop);
         EmulatorHost.AssertError(404, "notFound", again, againJson);
-        Assert.Empty((await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]!.AsArray());
+        Assert.Empty(await host.Control.GetChannelsAsync());
 
         // A second channel proves later mutations are delivered elsewhere but not to the stopped one.
         await using var other = await PushReceiver.StartAsync();
@@ -140,13 +136,12 @@ public sealed class PushTests
         all = await receiver.WaitForAsync(6);
         Assert.Equal(404, all[4].Answered);
         Assert.True(all[5].Number > all[4].Number, "the 404 was not retried; the next message followed");
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
         var item = await Polling.EventuallyAsync(
-            async () => (await control.GetFromJsonAsync<JsonObject>("emulator/v1/channels"))!["items"]![0]!,
-            listed => (long)listed["delivered"]! == 3 && (long)listed["failed"]! == 1,
+            async () => (await host.Control.GetChannelsAsync())[0],
+            listed => listed.Delivered == 3 && listed.Failed == 1,
             TimeSpan.FromSeconds(10),
             "the control list never counted three deliveries and one failure");
-        Assert.Equal((3L, 1L), ((long)item["delivered"]!, (long)item["failed"]!));
+        Assert.Equal((3L, 1L), (item.Delivered, item.Failed));
     }
 
     [Fact]

@@ -74,4 +74,60 @@ public sealed class ControlClientTests
         var key = JsonNode.Parse(await control.CreateServiceAccountKeyAsync("calhook-sync"))!;
         Assert.Equal("calhook-sync@calendar-emulator.iam.gserviceaccount.com", (string?)key["client_email"]);
     }
+
+    [Fact]
+    public async Task Calendar_scenarios_share_rename_unshare_and_delete_and_a_primary_calendar_stays()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var control = new EmulatorControlClient(host.Server.BaseAddress);
+        var (_, calendar) = await host.SendAsync(HttpMethod.Post, "calendar/v3/calendars", new JsonObject { ["summary"] = "Team" });
+        var team = (string)calendar!["id"]!;
+        using var bob = host.ClientFor((await control.CreateTokensAsync("bob@example.com")).AccessToken);
+        async Task<string?> BobSeesAsync() =>
+            (string?)(await host.SendAsync(HttpMethod.Get, $"calendar/v3/users/me/calendarList/{Uri.EscapeDataString(team)}", client: bob)).Json?["summary"];
+
+        await control.ShareCalendarAsync(team, "bob@example.com", "writer");
+        Assert.Equal("Team", await BobSeesAsync());
+        await control.RenameCalendarAsync(team, "Team (renamed)");
+        Assert.Equal("Team (renamed)", await BobSeesAsync());
+        await control.UnshareCalendarAsync(team, "bob@example.com");
+        Assert.Null(await BobSeesAsync());
+        var notShared = await Assert.ThrowsAsync<HttpRequestException>(() => control.UnshareCalendarAsync(team, "bob@example.com"));
+        Assert.Equal(HttpStatusCode.NotFound, notShared.StatusCode);
+
+        await control.DeleteCalendarAsync(team);
+        Assert.Equal(404, (await host.SendAsync(HttpMethod.Get, $"calendar/v3/calendars/{Uri.EscapeDataString(team)}")).Status);
+        var primary = await Assert.ThrowsAsync<HttpRequestException>(() => control.DeleteCalendarAsync(EmulatorHost.Alice));
+        Assert.Contains("cannotDeletePrimaryCalendar", primary.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Event_scenarios_answer_an_invitation_fill_meet_data_and_split_a_series()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var control = new EmulatorControlClient(host.Server.BaseAddress);
+        var invitation = Some.Event("Review", Some.Monday);
+        invitation["attendees"] = new JsonArray(new JsonObject { ["email"] = "carol@example.com", ["responseStatus"] = "needsAction" });
+        var review = (string)(await host.InsertAsync(invitation))["id"]!;
+
+        var answered = await control.RespondAsync(EmulatorHost.Alice, review, "carol@example.com", "tentative", comment: "if I can");
+        Assert.Equal(("tentative", "if I can"), ((string?)answered["attendees"]![0]!["responseStatus"], (string?)answered["attendees"]![0]!["comment"]));
+        var meet = await control.AddConferenceAsync(EmulatorHost.Alice, review);
+        Assert.StartsWith("https://meet.google.com/", (string)meet["hangoutLink"]!, StringComparison.Ordinal);
+        var stranger = await Assert.ThrowsAsync<HttpRequestException>(() => control.RespondAsync(EmulatorHost.Alice, review, "dave@example.com", "accepted"));
+        Assert.Equal(HttpStatusCode.BadRequest, stranger.StatusCode);
+
+        var master = (string)(await host.InsertAsync(Some.Series("Dishes", "2025-03-24T07:30:00", "America/Chicago", "RRULE:FREQ=DAILY")))["id"]!;
+        var instances = (await host.GetJsonAsync($"{EmulatorHost.EventsPath()}/{master}/instances?maxResults=6"))["items"]!.AsArray();
+        var split = await control.EditThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[3]!["id"]!, new JsonObject { ["summary"] = "Dishes (new rota)" });
+        Assert.Equal(("Dishes (new rota)", $"{master}_R20250327T123000"), ((string?)split["summary"], (string?)split["id"]));
+        var fresh = await control.EditThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[2]!["id"]!, new JsonObject { ["summary"] = "Dishes (again)" }, newId: true);
+        Assert.DoesNotContain(master, (string)fresh["id"]!, StringComparison.Ordinal);
+        await control.DeleteThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[1]!["id"]!);
+        var history = await control.GetHistoryAsync(EmulatorHost.Alice);
+        Assert.Equal(history.Skip(1).Take(2).Select(h => h.Seq), (await control.GetHistoryAsync(EmulatorHost.Alice, after: history[0].Seq, limit: 2)).Select(h => h.Seq));
+        var truncated = history.Last(h => h.EventId == master).Event;
+        Assert.Contains("UNTIL=", (string)truncated["recurrence"]![0]!, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HttpRequestException>(() => control.DeleteThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[0]!["id"]!));
+    }
 }

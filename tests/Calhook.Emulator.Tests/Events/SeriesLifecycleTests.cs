@@ -9,6 +9,7 @@ public sealed class SeriesLifecycleTests
 {
     private static string Events => EmulatorHost.EventsPath();
 
+    /// <summary>A control's raw path, for the answers whose wire shape (Google's error body) is what a test checks.</summary>
     private static string Control(string eventId, string action) =>
         $"emulator/v1/calendars/{Uri.EscapeDataString(EmulatorHost.Alice)}/events/{eventId}/{action}";
 
@@ -40,8 +41,7 @@ public sealed class SeriesLifecycleTests
             Assert.Equal(withInstances ? [master, edited] : [master], items.Select(i => (string)i["id"]!));
             Assert.All(items, i => Assert.Equal("cancelled", (string)i["status"]!));
             // The ground truth still records the instance's deletion.
-            var history = (await host.GetJsonAsync($"emulator/v1/calendars/{Uri.EscapeDataString(EmulatorHost.Alice)}/history"))["items"]!.AsArray();
-            Assert.Contains(history, h => (string)h!["eventId"]! == edited && (string)h["kind"]! == "deleted");
+            Assert.Contains(await host.Control.GetHistoryAsync(EmulatorHost.Alice), h => h.EventId == edited && h.Kind == "deleted");
         }
     }
 
@@ -73,12 +73,11 @@ public sealed class SeriesLifecycleTests
         await host.SendAsync(HttpMethod.Patch, $"{Events}/{later}", new JsonObject { ["summary"] = "Dishes (late)" });
         var (_, token, _) = await host.ListAllAsync("");
 
-        var (status, series) = await host.SendAsync(HttpMethod.Post, Control((string)instances[2]["id"]!, "this-and-following"),
-            new JsonObject { ["edit"] = new JsonObject { ["description"] = "Changed all occurrences" } });
+        var series = await host.Control.EditThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[2]["id"]!,
+            new JsonObject { ["description"] = "Changed all occurrences" });
 
-        Assert.Equal(200, status);
         // Recorded: 68k0p6ackplecqs9fuvbs1fju0_R20250326T123000 for the instance at 2025-03-26 07:30 America/Chicago.
-        Assert.Equal(master + "_R20250326T123000", (string)series!["id"]!);
+        Assert.Equal(master + "_R20250326T123000", (string)series["id"]!);
         Assert.Equal(["RRULE:FREQ=DAILY"], series["recurrence"]!.AsArray().Select(l => (string)l!));
         Assert.Equal("2025-03-26T07:30:00-05:00", (string)series["start"]!["dateTime"]!);
         Assert.Equal(0, (int)series["sequence"]!);
@@ -110,11 +109,9 @@ public sealed class SeriesLifecycleTests
             ["end"] = new JsonObject { ["dateTime"] = "2025-03-27T08:00:00", ["timeZone"] = "America/Chicago" },
         };
 
-        var (status, series) = await host.SendAsync(HttpMethod.Post, Control((string)instances[3]["id"]!, "this-and-following"),
-            new JsonObject { ["edit"] = edit, ["newId"] = true });
+        var series = await host.Control.EditThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[3]["id"]!, edit, newId: true);
 
-        Assert.Equal(200, status);
-        Assert.DoesNotContain("_", (string)series!["id"]!, StringComparison.Ordinal);
+        Assert.DoesNotContain("_", (string)series["id"]!, StringComparison.Ordinal);
         Assert.Equal(1, (int)series["sequence"]!);
         Assert.Equal(["RRULE:FREQ=DAILY;COUNT=7"], series["recurrence"]!.AsArray().Select(l => (string)l!));
         var truncated = await host.GetJsonAsync($"{Events}/{master}");
@@ -133,7 +130,7 @@ public sealed class SeriesLifecycleTests
         await host.SendAsync(HttpMethod.Patch, $"{Events}/{kept}", new JsonObject { ["summary"] = "Dishes (early)" });
         var (_, token, _) = await host.ListAllAsync("");
 
-        Assert.Equal(204, (await host.SendAsync(HttpMethod.Post, Control((string)instances[2]["id"]!, "delete-this-and-following"))).Status);
+        await host.Control.DeleteThisAndFollowingAsync(EmulatorHost.Alice, (string)instances[2]["id"]!);
 
         var items = await SinceAsync(host, token);
         Assert.Equal([master, orphan], items.Select(i => (string)i["id"]!));
@@ -153,17 +150,15 @@ public sealed class SeriesLifecycleTests
         var created = await host.InsertAsync(body);
         var id = (string)created["id"]!;
 
-        var (answered, answer) = await host.SendAsync(HttpMethod.Post, Control(id, "respond"), new JsonObject { ["email"] = "carol@example.com", ["responseStatus"] = "accepted" });
-        Assert.Equal(200, answered);
-        Assert.Equal("accepted", (string)answer!["attendees"]![0]!["responseStatus"]!);
+        var answer = await host.Control.RespondAsync(EmulatorHost.Alice, id, "carol@example.com", "accepted");
+        Assert.Equal("accepted", (string)answer["attendees"]![0]!["responseStatus"]!);
         Assert.NotEqual((string)created["etag"]!, (string)answer["etag"]!);
         Assert.Equal(0, (int)answer["sequence"]!);
         var (stranger, strangerJson) = await host.SendAsync(HttpMethod.Post, Control(id, "respond"), new JsonObject { ["email"] = "dave@example.com", ["responseStatus"] = "accepted" });
         EmulatorHost.AssertError(400, "invalid", stranger, strangerJson);
 
-        var (filled, meet) = await host.SendAsync(HttpMethod.Post, Control(id, "conference"));
-        Assert.Equal(200, filled);
-        Assert.Equal("hangoutsMeet", (string)meet!["conferenceData"]!["conferenceSolution"]!["key"]!["type"]!);
+        var meet = await host.Control.AddConferenceAsync(EmulatorHost.Alice, id);
+        Assert.Equal("hangoutsMeet", (string)meet["conferenceData"]!["conferenceSolution"]!["key"]!["type"]!);
         Assert.StartsWith("https://meet.google.com/", (string)meet["hangoutLink"]!, StringComparison.Ordinal);
         Assert.Equal((string)meet["hangoutLink"]!, (string)meet["conferenceData"]!["entryPoints"]![0]!["uri"]!);
         Assert.Equal(0, (int)meet["sequence"]!);

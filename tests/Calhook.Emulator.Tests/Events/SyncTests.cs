@@ -72,9 +72,7 @@ public sealed class SyncTests
         await using var host = await EmulatorHost.StartAsync();
         await host.InsertAsync("a", Some.Monday);
         var (_, token, _) = await host.ListAllAsync("");
-        using var anonymous = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        var expire = await anonymous.PostAsync($"emulator/v1/calendars/{Uri.EscapeDataString(EmulatorHost.Alice)}/expire-sync-tokens", null);
-        Assert.Equal(204, (int)expire.StatusCode);
+        await host.Control.ExpireSyncTokensAsync(EmulatorHost.Alice);
         var (status, json) = await host.SendAsync(HttpMethod.Get, $"{EmulatorHost.EventsPath()}?syncToken={Uri.EscapeDataString(token)}");
         EmulatorHost.AssertError(410, "fullSyncRequired", status, json);
         Assert.Equal("syncToken", (string)json!["error"]!["errors"]![0]!["location"]!);

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Calhook.Emulator.Faults;
 using Calhook.Emulator.Tests.Support;
 using Calhook.TestKit;
 
@@ -7,25 +8,18 @@ namespace Calhook.Emulator.Tests.Faults;
 
 public sealed class FaultTests
 {
-    private static async Task PutFaultsAsync(EmulatorHost host, object faults)
-    {
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        (await control.PutAsJsonAsync("emulator/v1/faults", faults)).EnsureSuccessStatusCode();
-    }
-
     private static JsonObject Watch(string id, Uri address) => new() { ["id"] = id, ["type"] = "web_hook", ["address"] = address.ToString() };
 
     [Fact]
     public async Task Api_errors_hit_calendar_v3_only_and_delete_resets()
     {
         await using var host = await EmulatorHost.StartAsync();
-        await PutFaultsAsync(host, new { seed = 1, api = new { errorRate = 1.0, errorStatus = 502 } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Seed = 1, Api = new ApiFaults { ErrorRate = 1.0, ErrorStatus = 502 } });
         var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath());
         EmulatorHost.AssertError(502, "backendError", status, json);
-        Assert.NotNull(await host.TokensAsync("bob@example.com"));
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        Assert.Equal(502, (int)(await control.GetFromJsonAsync<JsonObject>("emulator/v1/faults"))!["api"]!["errorStatus"]!);
-        Assert.Equal(204, (int)(await control.DeleteAsync("emulator/v1/faults")).StatusCode);
+        Assert.NotNull(await host.Control.CreateTokensAsync("bob@example.com"));
+        Assert.Equal(502, (await host.Control.GetFaultsAsync()).Api!.ErrorStatus);
+        await host.Control.ResetFaultsAsync();
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath())).Status);
     }
 
@@ -35,7 +29,7 @@ public sealed class FaultTests
         await using var host = await EmulatorHost.StartAsync();
         async Task<List<int>> RunAsync()
         {
-            await PutFaultsAsync(host, new { seed = 42, api = new { rateLimitRate = 0.5 } });
+            await host.Control.SetFaultsAsync(new FaultSettings { Seed = 42, Api = new ApiFaults { RateLimitRate = 0.5 } });
             var statuses = new List<int>();
             for (var i = 0; i < 12; i++)
             {
@@ -62,7 +56,7 @@ public sealed class FaultTests
     {
         await using var host = await EmulatorHost.StartAsync();
         var (_, token, _) = await host.ListAllAsync("");
-        await PutFaultsAsync(host, new { api = new { fullSyncRequiredRate = 1.0 } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Api = new ApiFaults { FullSyncRequiredRate = 1.0 } });
         var (status, json) = await host.SendAsync(HttpMethod.Get, $"{EmulatorHost.EventsPath()}?syncToken={Uri.EscapeDataString(token)}");
         EmulatorHost.AssertError(410, "fullSyncRequired", status, json);
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath())).Status);
@@ -85,9 +79,9 @@ public sealed class FaultTests
         await using var receiver = await PushReceiver.StartAsync();
         await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("d", receiver.Address));
         await receiver.WaitForAsync(1);
-        await PutFaultsAsync(host, new { notifications = new { dropRate = 1.0 } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DropRate = 1.0 } });
         await host.InsertAsync("lost", Some.Monday);
-        await PutFaultsAsync(host, new { });
+        await host.Control.SetFaultsAsync(new FaultSettings());
         await host.InsertAsync("kept", Some.Monday);
         var all = await receiver.WaitForAsync(2);
         await host.InsertAsync("witness", Some.Monday);
@@ -103,7 +97,7 @@ public sealed class FaultTests
         await using var receiver = await PushReceiver.StartAsync();
         await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("dup", receiver.Address));
         await receiver.WaitForAsync(1);
-        await PutFaultsAsync(host, new { notifications = new { duplicateRate = 1.0 } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DuplicateRate = 1.0 } });
         await host.InsertAsync("twice", Some.Monday);
         var all = await receiver.WaitForAsync(3);
         Assert.Equal(all[1].Number, all[2].Number);
@@ -116,7 +110,7 @@ public sealed class FaultTests
         await using var receiver = await PushReceiver.StartAsync();
         await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("slow", receiver.Address));
         await receiver.WaitForAsync(1);
-        await PutFaultsAsync(host, new { notifications = new { delayMs = new[] { 1500, 1500 } } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { DelayMs = [1500, 1500] } });
         var started = System.Diagnostics.Stopwatch.StartNew();
         await host.InsertAsync("late", Some.Monday);
         // The mutation returned while its notification is still held back: it did not wait for the delivery.
@@ -132,7 +126,7 @@ public sealed class FaultTests
         await using var receiver = await PushReceiver.StartAsync();
         await host.SendAsync(HttpMethod.Post, $"{EmulatorHost.EventsPath()}/watch", Watch("mix", receiver.Address));
         await receiver.WaitForAsync(1);
-        await PutFaultsAsync(host, new { notifications = new { reorder = true } });
+        await host.Control.SetFaultsAsync(new FaultSettings { Notifications = new NotificationFaults { Reorder = true } });
         await host.InsertAsync("one", Some.Monday);
         await host.InsertAsync("two", Some.Monday);
         var all = await receiver.WaitForAsync(3);

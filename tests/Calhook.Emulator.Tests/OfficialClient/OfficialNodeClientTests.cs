@@ -19,7 +19,7 @@ public sealed class OfficialNodeClientTests
         var folder = ClientFolder();
         await EnsureInstalledAsync(folder);
         await using var host = await EmulatorHost.StartAsync();
-        var token = (string)(await host.TokensAsync(EmulatorHost.Alice))["access_token"]!;
+        var token = (await host.Control.CreateTokensAsync(EmulatorHost.Alice)).AccessToken;
 
         var (exit, output) = await RunAsync(folder, "node", "conformance.mjs", host.Server.BaseAddress.ToString(), token, EmulatorHost.Alice);
 

@@ -78,10 +78,8 @@ public sealed class StateFileTests : IDisposable
         Assert.Empty(listChanges["items"]!.AsArray());
 
         // The history is whole, and the channel still delivers: a new change pings it.
-        var history = await second.GetJsonAsync($"emulator/v1/calendars/{Uri.EscapeDataString(EmulatorHost.Alice)}/history?after=0");
-        Assert.Single(history["items"]!.AsArray());
-        var channels = await second.GetJsonAsync("emulator/v1/channels");
-        Assert.Contains(channels["items"]!.AsArray(), c => (string?)c!["id"] == channelId);
+        Assert.Single(await second.Control.GetHistoryAsync(EmulatorHost.Alice));
+        Assert.Contains(await second.Control.GetChannelsAsync(), c => c.Id == channelId);
         await second.InsertAsync("Made after the restart", Some.Monday.AddHours(2));
         var received = await receiver.WaitForAsync(2, TimeSpan.FromSeconds(10));
         Assert.Contains(received, m => m.ChannelId == channelId && m.State == "exists");

@@ -13,9 +13,13 @@ internal sealed class EmulatorHost : IAsyncDisposable
     {
         Server = server;
         Http = http;
+        Control = new EmulatorControlClient(server.BaseAddress);
     }
 
     public EmulatorServer Server { get; }
+
+    /// <summary>The emulator's controls, through the client it ships.</summary>
+    public EmulatorControlClient Control { get; }
 
     /// <summary>Signed in as <c>alice@example.com</c>.</summary>
     public HttpClient Http { get; }
@@ -31,19 +35,14 @@ internal sealed class EmulatorHost : IAsyncDisposable
         var server = await EmulatorServer.StartAsync(options);
         var http = new HttpClient { BaseAddress = server.BaseAddress };
         var host = new EmulatorHost(server, http);
-        var tokens = await host.TokensAsync(Alice);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)tokens["access_token"]!);
-        host.RefreshToken = (string)tokens["refresh_token"]!;
+        var tokens = await host.Control.CreateTokensAsync(Alice);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        host.RefreshToken = tokens.RefreshToken;
         return host;
     }
 
-    public async Task<JsonObject> TokensAsync(string user)
-    {
-        using var anonymous = new HttpClient { BaseAddress = Server.BaseAddress };
-        var response = await anonymous.PostAsJsonAsync("emulator/v1/tokens", new { user });
-        response.EnsureSuccessStatusCode();
-        return (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
+    /// <summary>A client of the Calendar API signed in as <paramref name="user"/> (created if needed).</summary>
+    public async Task<HttpClient> SignInAsync(string user) => ClientFor((await Control.CreateTokensAsync(user)).AccessToken);
 
     public HttpClient ClientFor(string accessToken)
     {
@@ -122,6 +121,7 @@ internal sealed class EmulatorHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        Control.Dispose();
         await Server.DisposeAsync();
     }
 }

@@ -27,8 +27,7 @@ public sealed class AuthTests
     public async Task Another_users_calendar_is_404()
     {
         await using var host = await EmulatorHost.StartAsync();
-        var bob = await host.TokensAsync("bob@example.com");
-        using var asBob = host.ClientFor((string)bob["access_token"]!);
+        using var asBob = await host.SignInAsync("bob@example.com");
         var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath(EmulatorHost.Alice), client: asBob);
         EmulatorHost.AssertError(404, "notFound", status, json);
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath("primary"), client: asBob)).Status);
@@ -81,9 +80,7 @@ public sealed class AuthTests
         using var client = host.ClientFor(access);
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath(), client: client)).Status);
 
-        using var control = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        var revoked = await control.PostAsync($"emulator/v1/users/{EmulatorHost.Alice}/revoke", null);
-        revoked.EnsureSuccessStatusCode();
+        await host.Control.RevokeAsync(EmulatorHost.Alice);
         var failure = await Assert.ThrowsAsync<TokenResponseException>(() => flow.RefreshTokenAsync("alice", host.RefreshToken, CancellationToken.None));
         Assert.Equal("invalid_grant", failure.Error.Error);
         var (status, json) = await host.SendAsync(HttpMethod.Get, EmulatorHost.EventsPath(), client: client);

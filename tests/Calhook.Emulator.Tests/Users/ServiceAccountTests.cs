@@ -184,15 +184,8 @@ public sealed class ServiceAccountTests
         AssertOAuthError(400, "invalid_request", status, answer);
     }
 
-    private static async Task<JsonObject> CreateKeyAsync(EmulatorHost host, string? name = null)
-    {
-        using var anonymous = new HttpClient { BaseAddress = host.Server.BaseAddress };
-        var response = name is null
-            ? await anonymous.PostAsync("emulator/v1/service-accounts", null)
-            : await anonymous.PostAsJsonAsync("emulator/v1/service-accounts", new { name });
-        response.EnsureSuccessStatusCode();
-        return (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
+    private static async Task<JsonObject> CreateKeyAsync(EmulatorHost host, string? name = null) =>
+        (JsonObject)JsonNode.Parse(await host.Control.CreateServiceAccountKeyAsync(name))!;
 
     private static string TokenUrl(EmulatorHost host) => new Uri(host.Server.BaseAddress, "token").ToString();
 

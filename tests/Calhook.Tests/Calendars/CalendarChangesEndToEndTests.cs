@@ -19,7 +19,7 @@ public sealed class CalendarChangesEndToEndTests
         var team = await world.CreateCalendarAsync(world.AliceGoogle, "Team");
 
         // Shared: calendar.added with the list entry, no event id; the all-calendars watch now follows it.
-        await world.ControlAsync(team, "share", new { user = CalendarWorld.Bob, role = "writer" });
+        await world.Control.ShareCalendarAsync(team, CalendarWorld.Bob, "writer");
         var feed = await world.FeedWithAsync(c => Is(c, "calendar.added", team), "the shared calendar is added");
         var added = feed.Single(c => Is(c, "calendar.added", team));
         Assert.Null(added["eventId"]);
@@ -30,7 +30,7 @@ public sealed class CalendarChangesEndToEndTests
         await world.FeedWithAsync(c => (string?)c["eventId"] == planning, "an event of the shared calendar is reported");
 
         // Renamed: calendar.updated with the summary's diff (a rename only shows in a whole list: Google's rule).
-        await world.ControlAsync(team, "rename", new { summary = "Team (renamed)" });
+        await world.Control.RenameCalendarAsync(team, "Team (renamed)");
         await world.SyncAsync(all);
         feed = await world.FeedWithAsync(c => Is(c, "calendar.updated", team), "the rename is reported");
         var updated = feed.Single(c => Is(c, "calendar.updated", team));
@@ -40,7 +40,7 @@ public sealed class CalendarChangesEndToEndTests
         Assert.Equal("Team (renamed)", (string)updated["calendar"]!["summary"]!);
 
         // Unshared: calendar.removed, the calendar's watch stops with a clear reason, and no event change follows.
-        await world.ControlAsync(team, "unshare", new { user = CalendarWorld.Bob });
+        await world.Control.UnshareCalendarAsync(team, CalendarWorld.Bob);
         feed = await world.FeedWithAsync(c => Is(c, "calendar.removed", team), "the unshared calendar is removed");
         var removed = feed.Single(c => Is(c, "calendar.removed", team));
         Assert.Null(removed["calendar"]);
@@ -55,10 +55,10 @@ public sealed class CalendarChangesEndToEndTests
         Assert.DoesNotContain(feed, c => (string)c["calendarId"]! == team && (long)c["sequence"]! > removedAt);
 
         // Shared again, then deleted by its owner: added again, removed again.
-        await world.ControlAsync(team, "share", new { user = CalendarWorld.Bob, role = "reader" });
+        await world.Control.ShareCalendarAsync(team, CalendarWorld.Bob, "reader");
         await world.FeedWithAsync(c => Is(c, "calendar.added", team) && (long)c["sequence"]! > removedAt, "the calendar shared again is added");
         await world.WaitFollowedAsync(all, team);
-        await world.DeleteCalendarAsync(team);
+        await world.Control.DeleteCalendarAsync(team);
         feed = await world.FeedWithAsync(c => Is(c, "calendar.removed", team) && (long)c["sequence"]! > removedAt, "the deleted calendar is removed");
         Assert.Equal(["calendar.added", "calendar.updated", "calendar.removed", "calendar.added", "calendar.removed"],
             feed.Where(c => (string)c["calendarId"]! == team && ((string)c["type"]!).StartsWith("calendar.", StringComparison.Ordinal)).Select(c => (string)c["type"]!));

@@ -33,7 +33,10 @@ internal sealed class CalendarWorld : IAsyncDisposable
 
     public HttpClient Api => _world.Api;
 
-    /// <summary>The emulator's Calendar API as alice (and its controls).</summary>
+    /// <summary>The emulator's controls: alice shares, renames, unshares and deletes her calendars through them.</summary>
+    public EmulatorControlClient Control => _world.Control;
+
+    /// <summary>The emulator's Calendar API as alice.</summary>
     public HttpClient AliceGoogle { get; }
 
     /// <summary>The emulator's Calendar API as bob.</summary>
@@ -92,12 +95,6 @@ internal sealed class CalendarWorld : IAsyncDisposable
     /// <summary>Alice creates a calendar and returns its id.</summary>
     public async Task<string> CreateCalendarAsync(HttpClient owner, string summary) =>
         (string)(await PostAsync(owner, "calendar/v3/calendars", new { summary, timeZone = "Europe/Paris" }))["id"]!;
-
-    public Task ControlAsync(string calendarId, string action, object body) =>
-        PostAsync(AliceGoogle, $"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}/{action}", body);
-
-    public async Task DeleteCalendarAsync(string calendarId) =>
-        (await AliceGoogle.DeleteAsync($"emulator/v1/calendars/{Uri.EscapeDataString(calendarId)}")).EnsureSuccessStatusCode();
 
     public async Task<string> InsertEventAsync(HttpClient client, string calendarId, string summary) =>
         (string)(await PostAsync(client, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events", new

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
 namespace Calhook.Tests.Sync;
@@ -10,9 +9,6 @@ namespace Calhook.Tests.Sync;
 /// </summary>
 public sealed class EndToEndSeriesStoriesTests
 {
-    private static string Control(string eventId, string action) =>
-        $"emulator/v1/calendars/{Uri.EscapeDataString(SyncWorld.Alice)}/events/{eventId}/{action}";
-
     private static string TypeOf(string kind) => kind switch
     {
         "created" => "event.created",
@@ -66,9 +62,8 @@ public sealed class EndToEndSeriesStoriesTests
         // "This and following" from the 5th instance: the original is truncated, the moved instance past the split is
         // orphaned (deleted), and the new series says which series it was split from.
         seq = await world.LastHistorySeqAsync();
-        var split = await world.Google.PostAsJsonAsync(Control(Instance(4), "this-and-following"), new { edit = new { summary = "Dishes (new rota)" } });
-        split.EnsureSuccessStatusCode();
-        var newSeries = (string)JsonNode.Parse(await split.Content.ReadAsStringAsync())!["id"]!;
+        var split = await world.Control.EditThisAndFollowingAsync(SyncWorld.Alice, Instance(4), new JsonObject { ["summary"] = "Dishes (new rota)" });
+        var newSeries = (string)split["id"]!;
         feed = await MatchesHistoryAsync(world, seq, feed.Count, "the series is split");
         Assert.Contains(feed, c => (string)c["eventId"]! == Instance(6) && (string)c["type"]! == "event.deleted");
         Assert.Equal(master, (string?)feed.Single(c => (string)c["eventId"]! == newSeries)["splitFrom"]);
@@ -79,7 +74,7 @@ public sealed class EndToEndSeriesStoriesTests
         await world.PatchAsync((string)newInstances[4]!["id"]!, new { summary = "Dishes (holiday)" });
         feed = await MatchesHistoryAsync(world, seq, feed.Count, "an instance of the new series is edited");
         seq = await world.LastHistorySeqAsync();
-        (await world.Google.PostAsync(Control((string)newInstances[2]!["id"]!, "delete-this-and-following"), null)).EnsureSuccessStatusCode();
+        await world.Control.DeleteThisAndFollowingAsync(SyncWorld.Alice, (string)newInstances[2]!["id"]!);
         feed = await MatchesHistoryAsync(world, seq, feed.Count, "this and following is deleted");
 
         // Delete the original series: Google lists only the master's tombstone; the instance edited before is deleted too.
