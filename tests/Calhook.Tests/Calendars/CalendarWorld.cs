@@ -96,13 +96,7 @@ internal sealed class CalendarWorld : IAsyncDisposable
     public async Task<string> CreateCalendarAsync(HttpClient owner, string summary) =>
         (string)(await PostAsync(owner, "calendar/v3/calendars", new { summary, timeZone = "Europe/Paris" }))["id"]!;
 
-    public async Task<string> InsertEventAsync(HttpClient client, string calendarId, string summary) =>
-        (string)(await PostAsync(client, $"calendar/v3/calendars/{Uri.EscapeDataString(calendarId)}/events", new
-        {
-            summary,
-            start = new { dateTime = "2026-12-01T09:00:00+01:00" },
-            end = new { dateTime = "2026-12-01T10:00:00+01:00" },
-        }))["id"]!;
+    public Task<string> InsertEventAsync(HttpClient client, string calendarId, string summary) => EmulatorWorld.InsertEventAsync(client, calendarId, summary);
 
     public Task<List<JsonObject>> FeedAsync() => _world.FeedAsync();
 
