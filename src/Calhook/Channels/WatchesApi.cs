@@ -139,7 +139,7 @@ internal sealed record WatchState(
         }
 
         return new WatchState(watch.Id, watch.AccountId, watch.CalendarId, status, channel?.ChannelId, channel?.ExpiresAt,
-            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id),
+            lastNotification, watch.LastSyncAt, error, watch.Status == WatchStatus.Stopped ? null : progress?.Of(watch.Id, watch.LastSyncAt),
             ParentWatchId: watch.ParentWatchId);
     }
 
