@@ -31,9 +31,7 @@ public sealed class PendingPingsTests(PostgresFixture postgres) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _connectionString = await postgres.Server.CreateDatabaseAsync("pings", Ct);
-        _store = new PostgresStore(_connectionString);
-        await Store.MigrateAsync(Ct);
+        (_store, _connectionString) = await postgres.CreateStoreAsync("pings", Ct);
     }
 
     public async Task DisposeAsync()

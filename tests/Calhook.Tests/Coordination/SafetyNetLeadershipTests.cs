@@ -32,9 +32,7 @@ public sealed class SafetyNetLeadershipTests(PostgresFixture postgres) : IAsyncL
 
     public async Task InitializeAsync()
     {
-        _connectionString = await postgres.Server.CreateDatabaseAsync("safetynet", Ct);
-        _store = new PostgresStore(_connectionString);
-        await _store.MigrateAsync(Ct);
+        (_store, _connectionString) = await postgres.CreateStoreAsync("safetynet", Ct);
     }
 
     public async Task DisposeAsync()

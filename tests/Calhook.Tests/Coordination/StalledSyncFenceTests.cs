@@ -36,9 +36,7 @@ public sealed class StalledSyncFenceTests(PostgresFixture postgres) : IAsyncLife
 
     public async Task InitializeAsync()
     {
-        _connectionString = await postgres.Server.CreateDatabaseAsync("fence", Ct);
-        _store = new PostgresStore(_connectionString);
-        await Store.MigrateAsync(Ct);
+        (_store, _connectionString) = await postgres.CreateStoreAsync("fence", Ct);
         await Store.AddAccountAsync(new AccountRecord("acc_fence", AccountKind.OAuth, "alice@example.com", null, "x", AccountStatus.Active, null, Start), Ct);
         await Store.AddWatchAsync(_watch, Ct);
     }

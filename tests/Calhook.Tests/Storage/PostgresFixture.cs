@@ -1,3 +1,4 @@
+using Calhook.PostgreSql;
 using Calhook.TestKit;
 
 namespace Calhook.Tests.Storage;
@@ -10,6 +11,15 @@ public sealed class PostgresFixture : IAsyncLifetime
     public PostgresServer Server => _server ?? throw new InvalidOperationException("The server starts in InitializeAsync.");
 
     public async Task InitializeAsync() => _server = await PostgresServer.StartAsync();
+
+    /// <summary>A new database named after <paramref name="name"/>, migrated, and a store on it (the caller disposes it).</summary>
+    internal async Task<(PostgresStore Store, string ConnectionString)> CreateStoreAsync(string name, CancellationToken cancellationToken)
+    {
+        var connectionString = await Server.CreateDatabaseAsync(name, cancellationToken);
+        var store = new PostgresStore(connectionString);
+        await store.MigrateAsync(cancellationToken);
+        return (store, connectionString);
+    }
 
     public async Task DisposeAsync()
     {

@@ -13,9 +13,7 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
 
     protected override async Task<ICalhookStore> CreateStoreAsync()
     {
-        _connectionString = await postgres.Server.CreateDatabaseAsync("contract", Ct);
-        var store = new PostgresStore(_connectionString);
-        await store.MigrateAsync(Ct);
+        (var store, _connectionString) = await postgres.CreateStoreAsync("contract", Ct);
         return store;
     }
 
