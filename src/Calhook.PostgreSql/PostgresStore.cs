@@ -30,6 +30,18 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         Server = $"{builder.Host}:{builder.Port}/{builder.Database}";
+        if (builder.MaxAutoPrepare == 0)
+        {
+            // Unless the connection string tunes these itself: every statement here is one of a fixed few, run
+            // thousands of times, so each is prepared once per connection and PostgreSQL stops parsing and planning
+            // it on every call (the CTEs of a commit or a lease most of all). No method leaves session state behind
+            // (the migration lock is released in its finally, a listener's connection is closed with it), so a
+            // connection goes back to the pool without the five reset statements Npgsql would otherwise send.
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+            builder.NoResetOnClose = true;
+        }
+
         _dataSource = NpgsqlDataSource.Create(builder);
         _logger = logger ?? NullLogger<PostgresStore>.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
