@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Calhook.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -16,8 +17,12 @@ namespace Calhook.Tests.Channels;
 /// </summary>
 internal sealed class FaultProxy : IAsyncDisposable
 {
+    private const string WatchSuffix = "/events/watch";
+    private const string CalendarsSegment = "/calendars/";
+
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
+    private readonly ConcurrentDictionary<string, StatusBox> _calendarWatchStatus = new(StringComparer.Ordinal);
     private volatile StatusBox? _watchStatus;
     private volatile StatusBox? _listStatus;
     private TaskCompletionSource? _holdWatch;
@@ -34,6 +39,13 @@ internal sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>The status that <c>events.watch</c> answers, or null to forward it.</summary>
     public int? WatchStatus { get => _watchStatus?.Status; set => _watchStatus = value is { } s ? new StatusBox(s) : null; }
+
+    /// <summary>
+    /// When set, every <c>events.watch</c> call goes through it with its answer (the fault, or the call forwarded to
+    /// Google), which it runs when it decides: it can hold calls and see how many are in flight at once. The token is
+    /// the call's (cancelled when the caller gives up).
+    /// </summary>
+    public Func<Func<Task>, CancellationToken, Task>? AroundWatch { get; set; }
 
     /// <summary>The status that <c>events.list</c> answers, or null to forward it.</summary>
     public int? ListStatus { get => _listStatus?.Status; set => _listStatus = value is { } s ? new StatusBox(s) : null; }
@@ -59,6 +71,22 @@ internal sealed class FaultProxy : IAsyncDisposable
     }
 
     public int HeldWatchCalls => Volatile.Read(ref _heldWatchCalls);
+
+    /// <summary>
+    /// The status that <c>events.watch</c> answers for one calendar (null: forward it again), while the other calendars'
+    /// calls go on; <see cref="WatchStatus"/>, when set, wins.
+    /// </summary>
+    public void SetWatchStatus(string calendarId, int? status)
+    {
+        if (status is { } s)
+        {
+            _calendarWatchStatus[calendarId] = new StatusBox(s);
+        }
+        else
+        {
+            _calendarWatchStatus.TryRemove(calendarId, out _);
+        }
+    }
 
     /// <summary>When set, <c>events.list</c> answers 200 and part of a body, then the connection is cut.</summary>
     public bool CutListBody { get; set; }
@@ -95,10 +123,11 @@ internal sealed class FaultProxy : IAsyncDisposable
     {
         var request = context.Request;
         var path = request.Path.Value ?? "";
-        var fault = path.EndsWith("/events/watch", StringComparison.Ordinal) ? _watchStatus
+        var isWatch = path.EndsWith(WatchSuffix, StringComparison.Ordinal);
+        var fault = isWatch ? _watchStatus ?? _calendarWatchStatus.GetValueOrDefault(WatchedCalendar(path))
             : HttpMethods.IsGet(request.Method) && path.EndsWith("/events", StringComparison.Ordinal) ? _listStatus
             : null;
-        if (Volatile.Read(ref _holdWatch) is { } hold && path.EndsWith("/events/watch", StringComparison.Ordinal))
+        if (Volatile.Read(ref _holdWatch) is { } hold && isWatch)
         {
             Interlocked.Increment(ref _heldWatchCalls);
             await hold.Task.WaitAsync(context.RequestAborted);
@@ -113,6 +142,20 @@ internal sealed class FaultProxy : IAsyncDisposable
             return;
         }
 
+        if (isWatch && AroundWatch is { } around)
+        {
+            await around(() => AnswerAsync(context, fault), context.RequestAborted);
+            return;
+        }
+
+        await AnswerAsync(context, fault);
+    }
+
+    /// <summary>Answers with the fault, or forwards the call to Google and copies its answer back.</summary>
+    private async Task AnswerAsync(HttpContext context, StatusBox? fault)
+    {
+        var request = context.Request;
+        var path = request.Path.Value ?? "";
         if (fault is not null)
         {
             var reason = fault.Status switch { 404 => "notFound", 401 => "authError", _ => "backendError" };
@@ -149,6 +192,13 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
 
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    /// <summary>The calendar id of an <c>events.watch</c> path (<c>/calendar/v3/calendars/{id}/events/watch</c>, unescaped).</summary>
+    private static string WatchedCalendar(string path)
+    {
+        var start = path.IndexOf(CalendarsSegment, StringComparison.Ordinal) + CalendarsSegment.Length;
+        return path[start..^WatchSuffix.Length];
     }
 
     public async ValueTask DisposeAsync()
