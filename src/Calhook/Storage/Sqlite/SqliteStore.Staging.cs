@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Calhook.Changes;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Calhook.Storage.Sqlite;
 
@@ -61,25 +62,43 @@ internal sealed partial class SqliteStore
         var set = await AttemptSetAsync(connection, transaction, watchId, attemptId, cancellationToken)
             ?? await NewAttemptSetAsync(connection, transaction, watchId, attemptId, cancellationToken);
 
-        // A later row of an event in the same list wins (the event changed while the list was paged).
-        await using var insert = Command(connection, transaction, """
-            INSERT INTO snapshots (set_id, event_id, json) VALUES ($s, $e, CAST($j AS TEXT))
+        // A later row of an event in the same list wins (the event changed while the list was paged). The statement
+        // runs once per row, so it is driven through SQLite's own API: binding by position, and the JSON bound as the
+        // UTF-8 text it already is, cost a fraction of what Microsoft.Data.Sqlite spends per execution (resolving each
+        // parameter by name, its statement enumeration) — in a profile of a 100,000-event list, as much as the inserts.
+        var db = connection.Handle!;
+        Check(raw.sqlite3_prepare_v2(db, """
+            INSERT INTO snapshots (set_id, event_id, json) VALUES (?1, ?2, ?3)
             ON CONFLICT (set_id, event_id) DO UPDATE SET json = excluded.json;
-            """);
-        insert.Parameters.AddWithValue("$s", set);
-        var eventId = insert.Parameters.Add("$e", SqliteType.Text);
-        var json = insert.Parameters.Add("$j", SqliteType.Blob);
-        insert.Prepare();
-        // In key order, so the index takes its inserts page by page; the sort is stable, so a later copy of an event
-        // is still written last.
-        foreach (var row in rows.OrderBy(static r => r.EventId, StringComparer.Ordinal))
+            """, out var insert), db);
+        using (insert)
         {
-            eventId.Value = row.EventId;
-            json.Value = row.Json;
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            Check(raw.sqlite3_bind_int64(insert, 1, set), db);
+            // In key order, so the index takes its inserts page by page; the sort is stable, so a later copy of an
+            // event is still written last.
+            foreach (var row in rows.OrderBy(static r => r.EventId, StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Check(raw.sqlite3_bind_text(insert, 2, row.EventId), db);
+                Check(raw.sqlite3_bind_text(insert, 3, row.Json), db);
+                var done = raw.sqlite3_step(insert);
+                raw.sqlite3_reset(insert);
+                if (done != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(done, db);
+                }
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static void Check(int result, sqlite3 db)
+    {
+        if (result != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(result, db);
+        }
     }
 
     /// <summary>The snapshot set of a full-list attempt; null before its first staged rows (or after a discard).</summary>
