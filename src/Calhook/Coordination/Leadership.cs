@@ -134,8 +134,8 @@ internal sealed class ChannelLeadership(ICalhookStore store, StoreKind kind, Tim
 /// <summary>
 /// Which instance runs the start-up catch-up and the safety net over every watch for all instances sharing the store:
 /// the holder of the lease <c>safety-net</c>. Each instance taking it runs a catch-up pass first (a leader that died
-/// may have died mid-pass, and at a cold start of all instances that is the catch-up), then a pass each safety-net
-/// interval, so N instances spend the Google requests of one, not N.
+/// may have died mid-pass, and at a cold start of all instances that is the catch-up), then the safety net's syncs as
+/// each watch comes due, so N instances spend the Google requests of one, not N.
 /// </summary>
 internal sealed class SafetyNetLeadership(ICalhookStore store, StoreKind kind, TimeSpan timeToLive, TimeProvider time, ILogger<SafetyNetLeadership> logger)
     : Leadership("safety-net", "runs the catch-up and the safety net of every watch", store, kind, timeToLive, time, logger);

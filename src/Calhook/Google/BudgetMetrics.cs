@@ -54,7 +54,7 @@ internal static class BudgetMetrics
                 new Measurement<double>(configured.TotalSeconds, new KeyValuePair<string, object?>("interval", "configured")),
                 new Measurement<double>(current.TotalSeconds, new KeyValuePair<string, object?>("interval", "current")),
             };
-        }, unit: "s", description: "The safety net's interval: configured, and the one its latest pass used.");
+        }, unit: "s", description: "The safety net's interval: configured, and the one its latest look used.");
         meter.CreateObservableGauge("calhook.sync.safety_net.stretched", () =>
         {
             var (configured, current) = SafetyNet(budget, configuredSafetyNet());

@@ -17,5 +17,8 @@ internal static class RetryBackoff
 
     /// <summary>A wait of <paramref name="interval"/> spread by ±<paramref name="jitter"/> (a fraction).</summary>
     public static TimeSpan Jitter(TimeSpan interval, double jitter, Random random) =>
-        TimeSpan.FromTicks((long)(interval.Ticks * (1 + (jitter * ((2 * random.NextDouble()) - 1)))));
+        TimeSpan.FromTicks((long)(interval.Ticks * JitterFactor(jitter, random)));
+
+    /// <summary>A factor within 1 ± <paramref name="jitter"/>, evenly spread.</summary>
+    public static double JitterFactor(double jitter, Random random) => 1 + (jitter * ((2 * random.NextDouble()) - 1));
 }

@@ -9,16 +9,19 @@ namespace Calhook.Sync;
 /// <summary>Runs one sync of a watch.</summary>
 internal delegate Task<SyncOutcome> SyncRunner(string watchId, CancellationToken cancellationToken);
 
-/// <summary>Lists the ids of every watch to sync (start-up catch-up and the safety net).</summary>
-internal delegate Task<IReadOnlyList<string>> WatchLister(CancellationToken cancellationToken);
+/// <summary>Lists every watch to sync (start-up catch-up and the safety net), each with the time of its last sync.</summary>
+internal delegate Task<IReadOnlyList<WatchLastSync>> WatchLister(CancellationToken cancellationToken);
+
+/// <summary>A watch and when its last sync committed (null: never), on any instance.</summary>
+internal readonly record struct WatchLastSync(string WatchId, DateTimeOffset? LastSyncAt);
 
 /// <summary>
 /// Runs at most one sync per watch at a time; requests that arrive during a sync fold into one follow-up.
 /// Different watches sync concurrently up to <see cref="SyncOptions.MaxConcurrentSyncs"/>. On start it requests a
-/// catch-up sync of every watch, then a jittered safety-net sync of every watch each
-/// <see cref="SyncOptions.SafetyNetInterval"/> (stretched when Google's request budget cannot afford it); rate-limited
-/// and transient failures are retried with backoff. The receiver and the API call <see cref="RequestSync(string)"/>;
-/// it never blocks.
+/// catch-up sync of every watch; from then on the safety net syncs each watch a jittered
+/// <see cref="SyncOptions.SafetyNetInterval"/> (stretched when Google's request budget cannot afford it) after its last
+/// sync, so a calendar that pushes keep synced costs the safety net nothing. Rate-limited and transient failures are
+/// retried with backoff. The receiver and the API call <see cref="RequestSync(string)"/>; it never blocks.
 /// </summary>
 /// <remarks>
 /// Each request has a <see cref="GoogleRequestPriority"/>: syncs asked for by pushes, the API and retries run first;
@@ -65,6 +68,10 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, ITimer> _pacing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _lastRequest = new(StringComparer.Ordinal);
 
+    // Owned by the safety net's loop: per watch, the time its interval counts from and the jitter of this round.
+    private readonly Dictionary<string, (DateTimeOffset From, double Jitter)> _safetyNetDue = new(StringComparer.Ordinal);
+    private TimeSpan _lastChosenInterval;
+
     private Task _loop = Task.CompletedTask;
     private Task _safetyNet = Task.CompletedTask;
 
@@ -78,12 +85,12 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// The safety net's interval for the next pass: the configured one, or longer when the request budget cannot
+    /// The safety net's interval at its next look: the configured one, or longer when the request budget cannot
     /// afford it (see <see cref="RequestBudget.SafetyNetInterval"/>). Default: <see cref="SyncOptions.SafetyNetInterval"/>.
     /// </summary>
     public Func<CancellationToken, Task<TimeSpan>>? SafetyNetInterval { get; init; }
 
-    /// <summary>Observes the safety net's interval whenever a pass starts (for metrics and the status API).</summary>
+    /// <summary>Observes the safety net's interval at each look (for metrics and the status API).</summary>
     public Action<TimeSpan>? SafetyNetIntervalChosen { get; init; }
 
     /// <summary>
@@ -404,43 +411,90 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>The start-up catch-up, then a safety-net pass each interval, until <paramref name="cancellationToken"/> fires.</summary>
+    /// <summary>
+    /// The start-up catch-up (every watch), then a look every tenth of the configured interval for the watches whose
+    /// safety-net sync is due, until <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    /// <remarks>
+    /// A watch is due a jittered interval after the later of its last sync (from the store, so a push's sync on any
+    /// instance counts) and the safety net's last request for it (so one whose syncs keep failing is asked for once per
+    /// interval, not at every look). A watch first seen after the catch-up counts from then: a new watch is baselined by
+    /// whoever added it. Each watch is asked for before the look after its due time, so the longest wait between two
+    /// syncs of a calendar without pings stays the jittered interval, as with a pass over all watches; but the requests
+    /// are spread over the interval instead of coming as one wave, and a calendar that pings keep synced costs nothing.
+    /// </remarks>
     private async Task RunPassesAsync(CancellationToken cancellationToken)
     {
-        // The first pass is the start-up catch-up: a sync interrupted by a crash is redone here.
-        var priority = GoogleRequestPriority.CatchUp;
+        // The first look is the start-up catch-up: a sync interrupted by a crash is redone here.
+        var catchUp = true;
+        var look = _options.SafetyNetInterval / 10;
         while (true)
         {
-            var wait = _options.SafetyNetInterval;
+            var wait = look;
             try
             {
-                if (SafetyNetInterval is not null)
+                var interval = SafetyNetInterval is null ? _options.SafetyNetInterval : await SafetyNetInterval(cancellationToken);
+                SafetyNetIntervalChosen?.Invoke(interval);
+                if (interval > _options.SafetyNetInterval && interval != _lastChosenInterval)
                 {
-                    wait = await SafetyNetInterval(cancellationToken);
+                    LogSafetyNetStretched(_options.SafetyNetInterval, interval);
                 }
 
-                SafetyNetIntervalChosen?.Invoke(wait);
-                if (wait > _options.SafetyNetInterval)
-                {
-                    LogSafetyNetStretched(_options.SafetyNetInterval, wait);
-                }
-
-                wait = RetryBackoff.Jitter(wait, _options.SafetyNetJitter, Random.Shared);
-                foreach (var watchId in await _listWatches(cancellationToken))
-                {
-                    RequestSync(watchId, priority);
-                }
-
-                priority = GoogleRequestPriority.SafetyNet;
+                _lastChosenInterval = interval;
+                RequestDue(await _listWatches(cancellationToken), interval, look, catchUp);
+                catchUp = false;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // The store may not be ready yet (start-up): try again soon rather than after a full interval.
+                // The store may not be ready yet (start-up): try again soon rather than after a full look.
                 LogSafetyNetFailed(e);
-                wait = _options.RetryDelay;
+                wait = _options.RetryDelay < look ? _options.RetryDelay : look;
             }
 
             await Task.Delay(wait, _time, cancellationToken);
         }
     }
+
+    /// <summary>Requests the watches due before the next look (all of them for the catch-up) and forgets removed ones.</summary>
+    private void RequestDue(IReadOnlyList<WatchLastSync> watches, TimeSpan interval, TimeSpan look, bool catchUp)
+    {
+        var now = _time.GetUtcNow();
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (watchId, lastSyncAt) in watches)
+        {
+            listed.Add(watchId);
+            if (catchUp || !_safetyNetDue.TryGetValue(watchId, out var due))
+            {
+                if (catchUp)
+                {
+                    RequestSync(watchId, GoogleRequestPriority.CatchUp);
+                }
+
+                _safetyNetDue[watchId] = (now, NextJitter());
+                continue;
+            }
+
+            var from = lastSyncAt > due.From ? lastSyncAt.Value : due.From;
+            if (from + (interval * due.Jitter) < now + look)
+            {
+                RequestSync(watchId, GoogleRequestPriority.SafetyNet);
+                _safetyNetDue[watchId] = (now, NextJitter());
+            }
+            else if (from != due.From)
+            {
+                _safetyNetDue[watchId] = (from, due.Jitter);
+            }
+        }
+
+        if (listed.Count < _safetyNetDue.Count)
+        {
+            foreach (var gone in _safetyNetDue.Keys.Where(id => !listed.Contains(id)).ToList())
+            {
+                _safetyNetDue.Remove(gone);
+            }
+        }
+    }
+
+    /// <summary>A factor of the interval within ±<see cref="SyncOptions.SafetyNetJitter"/>.</summary>
+    private double NextJitter() => RetryBackoff.JitterFactor(_options.SafetyNetJitter, Random.Shared);
 }

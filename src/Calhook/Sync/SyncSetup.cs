@@ -58,7 +58,7 @@ internal static class SyncSetup
             var runner = Coordination.CoordinationSetup.LeasedWhenShared(sp, measured, id => scheduler!.RequestSync(id));
             return scheduler = new SyncScheduler(
                 runner,
-                async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => w.Id)],
+                async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => new WatchLastSync(w.Id, w.LastSyncAt))],
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SyncScheduler>>())

@@ -106,7 +106,7 @@ public sealed class PendingPingsTests(PostgresFixture postgres) : IAsyncLifetime
                     Runs.AddOrUpdate(watchId, 1, (_, runs) => runs + 1);
                     return Task.FromResult(new SyncOutcome(SyncResult.Synced));
                 }, id => scheduler!.RequestSync(id)),
-                _ => Task.FromResult<IReadOnlyList<string>>([]),
+                _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([]),
                 new SyncOptions { SafetyNetJitter = 0 },
                 Clock,
                 NullLogger<SyncScheduler>.Instance);

@@ -107,7 +107,7 @@ public sealed class SafetyNetLeadershipTests(PostgresFixture postgres) : IAsyncL
                     Runs.AddOrUpdate(watchId, 1, (_, runs) => runs + 1);
                     return Task.FromResult(new SyncOutcome(SyncResult.Synced));
                 },
-                _ => Task.FromResult<IReadOnlyList<string>>(Watches),
+                _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([.. Watches.Select(id => new WatchLastSync(id, null))]),
                 new SyncOptions { SafetyNetInterval = Interval, SafetyNetJitter = 0 },
                 Clock,
                 NullLogger<SyncScheduler>.Instance)

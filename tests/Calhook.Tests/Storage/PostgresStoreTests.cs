@@ -54,6 +54,26 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
         Assert.StartsWith("Cannot reach PostgreSQL at 127.0.0.1:1/nowhere (Calhook:Postgres:ConnectionString)", error.Message);
     }
 
+    [Theory]
+    [InlineData("", true)]
+    [InlineData(";Max Auto Prepare=0", false)]
+    public async Task Repeated_statements_are_prepared_on_the_server_unless_the_connection_string_says_otherwise(string setting, bool prepared)
+    {
+        // One pooled connection, so every call below runs on the session whose prepared statements are counted.
+        var connectionString = await postgres.Server.CreateDatabaseAsync("prepare", Ct) + ";Maximum Pool Size=1" + setting;
+        await using var store = new PostgresStore(connectionString);
+        await store.MigrateAsync(Ct);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await store.GetSyncStateAsync("w1", Ct);
+        }
+
+        await using var connection = await store.DataSource.OpenConnectionAsync(Ct);
+        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM sync_state%';", connection);
+        Assert.Equal(prepared, (long)(await count.ExecuteScalarAsync(Ct))! > 0);
+    }
+
     [Fact]
     public async Task Pruning_the_attempt_log_by_age_can_use_the_attempted_at_index()
     {

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Calhook.Google;
 using Calhook.Sync;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,7 +14,7 @@ public sealed class SyncSchedulerTests
 
     private SyncScheduler Scheduler(int maxConcurrent = 8, WatchLister? list = null, TimeSpan? safetyNet = null, TimeSpan? minInterval = null,
         TimeSpan? quietTime = null) =>
-        new(_syncs.RunAsync, list ?? (_ => Task.FromResult<IReadOnlyList<string>>([])),
+        new(_syncs.RunAsync, list ?? (_ => Task.FromResult<IReadOnlyList<WatchLastSync>>([])),
             new SyncOptions
             {
                 MaxConcurrentSyncs = maxConcurrent, SafetyNetInterval = safetyNet ?? TimeSpan.FromMinutes(5), SafetyNetJitter = 0,
@@ -171,7 +173,7 @@ public sealed class SyncSchedulerTests
     [Fact]
     public async Task Start_up_catches_up_every_watch_and_the_safety_net_syncs_them_again_each_interval()
     {
-        await using var scheduler = Scheduler(list: _ => Task.FromResult<IReadOnlyList<string>>(["w1", "w2"]), safetyNet: TimeSpan.FromMinutes(1));
+        await using var scheduler = Scheduler(list: _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([new("w1", null), new("w2", null)]), safetyNet: TimeSpan.FromMinutes(1));
         await scheduler.StartAsync(CancellationToken.None);
 
         var catchUp = new[] { await _syncs.NextStartAsync(), await _syncs.NextStartAsync() };
@@ -198,7 +200,7 @@ public sealed class SyncSchedulerTests
     public async Task The_catch_up_holds_at_most_half_the_slots_and_a_push_overtakes_it()
     {
         var watches = Enumerable.Range(0, 10).Select(i => $"bg{i}").ToList();
-        await using var scheduler = Scheduler(maxConcurrent: 4, list: _ => Task.FromResult<IReadOnlyList<string>>(watches));
+        await using var scheduler = Scheduler(maxConcurrent: 4, list: _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([.. watches.Select(id => new WatchLastSync(id, null))]));
         await scheduler.StartAsync(CancellationToken.None);
 
         var background = new[] { await _syncs.NextStartAsync(), await _syncs.NextStartAsync() };
@@ -223,7 +225,7 @@ public sealed class SyncSchedulerTests
     public async Task A_watch_pushed_ahead_of_the_catch_up_and_finished_does_not_stop_the_scheduler_when_its_old_place_comes_up()
     {
         var watches = Enumerable.Range(0, 6).Select(i => $"bg{i}").ToList();
-        await using var scheduler = Scheduler(maxConcurrent: 2, list: _ => Task.FromResult<IReadOnlyList<string>>(watches));
+        await using var scheduler = Scheduler(maxConcurrent: 2, list: _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([.. watches.Select(id => new WatchLastSync(id, null))]));
         await scheduler.StartAsync(CancellationToken.None);
         var first = await _syncs.NextStartAsync();
 
@@ -251,10 +253,79 @@ public sealed class SyncSchedulerTests
     }
 
     [Fact]
+    public async Task The_safety_net_syncs_each_watch_an_interval_after_its_last_sync_so_one_kept_synced_by_pushes_costs_nothing()
+    {
+        var start = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+        _time.SetUtcNow(start);
+        // "quiet" gets no ping and its syncs never commit (its last sync stays unknown); "busy" is synced by pushes
+        // every two minutes, on this instance or another (the store's last sync time is all the safety net sees).
+        var lastSync = new ConcurrentDictionary<string, DateTimeOffset?>(StringComparer.Ordinal) { ["quiet"] = null, ["busy"] = null };
+        var runs = new ConcurrentQueue<(string WatchId, TimeSpan At, GoogleRequestPriority Priority)>();
+        var barriers = new ConcurrentDictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
+        var looks = Channel.CreateUnbounded<DateTimeOffset>();
+        var scheduler = new SyncScheduler(
+            (watchId, _) =>
+            {
+                if (barriers.TryGetValue(watchId, out var barrier))
+                {
+                    barrier.TrySetResult();
+                }
+                else
+                {
+                    runs.Enqueue((watchId, _time.GetUtcNow() - start, RequestBudgetHandler.CurrentPriority));
+                }
+
+                return Task.FromResult(new SyncOutcome(SyncResult.Synced));
+            },
+            _ =>
+            {
+                looks.Writer.TryWrite(_time.GetUtcNow());
+                return Task.FromResult<IReadOnlyList<WatchLastSync>>([.. lastSync.Select(p => new WatchLastSync(p.Key, p.Value))]);
+            },
+            new SyncOptions { SafetyNetInterval = TimeSpan.FromMinutes(5), SafetyNetJitter = 0, MinSyncInterval = TimeSpan.Zero, FollowUpQuietTime = TimeSpan.Zero },
+            _time, NullLogger<SyncScheduler>.Instance);
+        await using var _ = scheduler;
+
+        // The inbox is first in, first out and a sync starts as its request is taken: once a barrier's sync has run,
+        // every request a look made before it has started its sync.
+        async Task BarrierAsync(int n)
+        {
+            var barrier = barriers.GetOrAdd($"barrier-{n}", _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            scheduler.RequestSync($"barrier-{n}");
+            await barrier.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await scheduler.StartAsync(CancellationToken.None);
+        await looks.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        await BarrierAsync(0);
+
+        // A look every 30 s (a tenth of the interval), over 16 minutes.
+        for (var step = 1; step <= 32; step++)
+        {
+            if (step % 4 == 0)
+            {
+                lastSync["busy"] = _time.GetUtcNow();
+            }
+
+            _time.Advance(TimeSpan.FromSeconds(30));
+            await looks.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            await BarrierAsync(step);
+        }
+
+        // Both are caught up at start; then "quiet" comes due every five minutes (asked for once each interval, though
+        // its last sync never moves) and "busy" never does.
+        Assert.Equal(
+            [("busy", TimeSpan.Zero, GoogleRequestPriority.CatchUp), ("quiet", TimeSpan.Zero, GoogleRequestPriority.CatchUp),
+             ("quiet", TimeSpan.FromMinutes(5), GoogleRequestPriority.SafetyNet), ("quiet", TimeSpan.FromMinutes(10), GoogleRequestPriority.SafetyNet),
+             ("quiet", TimeSpan.FromMinutes(15), GoogleRequestPriority.SafetyNet)],
+            runs.OrderBy(r => r.At).ThenBy(r => r.WatchId, StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task The_safety_net_runs_at_the_interval_the_budget_affords_and_says_so()
     {
         var chosen = new List<TimeSpan>();
-        var scheduler = new SyncScheduler(_syncs.RunAsync, _ => Task.FromResult<IReadOnlyList<string>>(["w1"]),
+        var scheduler = new SyncScheduler(_syncs.RunAsync, _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([new("w1", null)]),
             new SyncOptions { SafetyNetInterval = TimeSpan.FromMinutes(5), SafetyNetJitter = 0, MinSyncInterval = TimeSpan.Zero },
             _time, NullLogger<SyncScheduler>.Instance)
         {
