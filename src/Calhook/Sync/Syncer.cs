@@ -156,8 +156,8 @@ internal sealed partial class Syncer(
     /// <summary>A full list; <paramref name="startedFrom"/> is the watch's sync token it replaces (null for a baseline, the refused one for a resync).</summary>
     private async Task<Run> FullListAsync(WatchRecord watch, SyncKind kind, string? startedFrom, CancellationToken cancellationToken)
     {
-        // The attempt's generation leads every key of its snapshot rows (after the watch id), so it is kept short: 64
-        // random bits are plenty within one watch, and 16 characters instead of 32 shrink each key index entry.
+        // The attempt names the list's staged rows until its commit (the SQLite store resolves it to an integer
+        // snapshot set once per batch): 64 random bits are plenty within one watch.
         var attemptId = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));
         await store.ClearStagingAsync(watch.Id, cancellationToken);
         var detector = new ChangeDetector(kind, changeIds.Next);

@@ -43,12 +43,20 @@ public sealed class DamagedStoreAttackTests
             }
         }
 
-        // Page 2 onwards (4 KiB pages) holds the tables: overwrite one of them with noise.
-        Assert.True(new FileInfo(database).Length >= 3 * 4096, "the store has more than two pages");
+        // Page 2 onwards holds the tables: overwrite one of them with noise. The page size is the big-endian 16-bit
+        // number at offset 16 of the file's header.
+        var header = new byte[100];
+        await using (var file = new FileStream(database, FileMode.Open, FileAccess.Read))
+        {
+            await file.ReadExactlyAsync(header);
+        }
+
+        var pageSize = (header[16] << 8) | header[17];
+        Assert.True(new FileInfo(database).Length >= 3 * pageSize, "the store has more than two pages");
         await using (var file = new FileStream(database, FileMode.Open, FileAccess.Write))
         {
-            file.Position = 4096;
-            await file.WriteAsync(RandomNumberGenerator.GetBytes(4096));
+            file.Position = pageSize;
+            await file.WriteAsync(RandomNumberGenerator.GetBytes(pageSize));
         }
 
         var before = Hash(database);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Calhook.Changes;
 using Calhook.Storage;
 using Calhook.Storage.Sqlite;
@@ -86,6 +87,61 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         Assert.Equal(["e1", "e2"], await upgraded.ListSnapshotIdsAsync("w", Ct));
         Assert.Equal("""{"id":"e2"}""", (await upgraded.GetSnapshotsAsync("w", ["e2"], Ct))["e2"]);
         Assert.Equal("token-old", (await upgraded.GetSyncStateAsync("w", Ct)).SyncToken);
+    }
+
+    [Fact]
+    public async Task Snapshots_of_every_generation_move_into_snapshot_sets_and_the_current_one_stays_current()
+    {
+        // A store written by the schema before migration 12: snapshots keyed by (watch, generation, event). Watch w read
+        // generation 'g1' and has the rows of a crashed list ('g0') beside it; watch v never ran a full list (generation
+        // ''); watch u has sync state but no snapshot; watch x has '' rows and no sync_state row (read as generation '').
+        ((IDisposable)Store).Dispose();
+        File.Delete(DatabasePath);
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 12).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
+                + """
+                INSERT INTO accounts VALUES ('acc', 'oauth', 'a@example.com', NULL, 'x', 'active', NULL, 'then');
+                INSERT INTO watches (id, account_id, calendar_id, status, created_at) VALUES
+                  ('w', 'acc', 'w@example.com', 'active', 'then'), ('v', 'acc', 'v@example.com', 'active', 'then'),
+                  ('u', 'acc', 'u@example.com', 'active', 'then'), ('x', 'acc', 'x@example.com', 'active', 'then');
+                INSERT INTO sync_state (watch_id, sync_token, last_sync_at, generation) VALUES
+                  ('w', 'token-w', '2026-11-01T00:00:00.0000000Z', 'g1'), ('v', 'token-v', '2026-11-01T00:00:00.0000000Z', ''),
+                  ('u', 'token-u', '2026-11-01T00:00:00.0000000Z', 'g7');
+                INSERT INTO snapshots (watch_id, generation, event_id, json) VALUES
+                  ('w', 'g1', 'e1', '{"id":"e1"}'), ('w', 'g1', 'e2', '{"id":"e2"}'), ('w', 'g0', 'e1', '{"id":"e1","stale":true}'),
+                  ('w', 'g0', 'e9', '{"id":"e9"}'), ('v', '', 'e1', '{"id":"e1","watch":"v"}'), ('x', '', 'e5', '{"id":"e5"}');
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var upgraded = await OpenAsync();
+
+        Assert.Equal(["e1", "e2"], await upgraded.ListSnapshotIdsAsync("w", Ct));
+        Assert.Equal(new Dictionary<string, string> { ["e1"] = """{"id":"e1"}""", ["e2"] = """{"id":"e2"}""" },
+            await upgraded.GetSnapshotsAsync("w", ["e1", "e2", "e9"], Ct));
+        Assert.Equal("""{"id":"e1","watch":"v"}""", Encoding.UTF8.GetString((await upgraded.GetSnapshotBytesAsync("v", ["e1"], Ct))["e1"]));
+        Assert.Empty(await upgraded.ListSnapshotIdsAsync("u", Ct));
+        Assert.Equal(["e5"], await upgraded.ListSnapshotIdsAsync("x", Ct));
+        Assert.Equal(new SyncState("token-w", new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero)), await upgraded.GetSyncStateAsync("w", Ct));
+        Assert.Equal([6L], await QueryAsync<long>("SELECT COUNT(*) FROM snapshots;"));
+
+        // The sets behave as ever: an incremental commit writes into the current set, the next full list's clearing
+        // deletes the crashed list's rows and set, and a baseline of the watch without snapshots adopts its attempt's set.
+        await upgraded.CommitSyncAsync(new SyncCommit("w", "w@example.com", Some.Time, [new SnapshotWrite("e3", """{"id":"e3"}""")], [], "token-w2", "token-w"), Ct);
+        Assert.Equal(["e1", "e2", "e3"], await upgraded.ListSnapshotIdsAsync("w", Ct));
+        await upgraded.ClearStagingAsync("w", Ct);
+        Assert.Equal(3, (await QueryAsync<long>("SELECT COUNT(*) FROM snapshots AS s JOIN snapshot_sets AS x ON x.id = s.set_id WHERE x.watch_id = 'w';")).Single());
+        Assert.Equal(1, (await QueryAsync<long>("SELECT COUNT(*) FROM snapshot_sets WHERE watch_id = 'w';")).Single());
+
+        await upgraded.ClearStagingAsync("u", Ct);
+        await upgraded.StageSnapshotsAsync("u", "att_u", [new StagedSnapshot("e4", Encoding.UTF8.GetBytes("""{"id":"e4"}"""))], Ct);
+        await upgraded.CommitFullSyncAsync(new FullSyncCommit("u", "u@example.com", "att_u", Some.Time, [], [], "token-u2", "token-u"), Ct);
+        Assert.Equal(["e4"], await upgraded.ListSnapshotIdsAsync("u", Ct));
+        Assert.Empty(await QueryAsync<string>("SELECT name FROM pragma_table_info('sync_state') WHERE name = 'generation';"));
     }
 
     [Fact]

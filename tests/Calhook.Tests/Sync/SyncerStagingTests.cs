@@ -13,10 +13,10 @@ namespace Calhook.Tests.Sync;
 /// <summary>Full lists staged page by page: a failure before the final commit, and resyncs, against a real SQLite file.</summary>
 public sealed class SyncerStagingTests : SyncerTestBase
 {
-    /// <summary>Rows of a full list that has not committed: snapshots of a generation other than the watch's current one.</summary>
+    /// <summary>Rows of a full list that has not committed: snapshots of a set other than the watch's current one.</summary>
     private const string Pending = """
-        SELECT COUNT(*) FROM snapshots AS s
-        WHERE s.generation <> COALESCE((SELECT generation FROM sync_state WHERE watch_id = s.watch_id), '');
+        SELECT COUNT(*) FROM snapshots AS s JOIN snapshot_sets AS x ON x.id = s.set_id
+        WHERE x.id IS NOT (SELECT snapshot_set FROM sync_state WHERE watch_id = x.watch_id);
         """;
 
     private async Task<long> ScalarAsync(string sql)

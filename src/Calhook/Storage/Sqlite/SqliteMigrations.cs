@@ -218,5 +218,36 @@ internal static class SqliteMigrations
             ALTER TABLE subscriptions ADD COLUMN replay_total INTEGER NULL;
             ALTER TABLE subscriptions ADD COLUMN replay_requested_at TEXT NULL;
             """),
+        // 12: snapshot sets. Each generation of migration 6 (a watch's current snapshots, or the rows of one full-list
+        // attempt) becomes a snapshot_sets row, and snapshots are keyed by its integer id instead of the (watch_id,
+        // generation) text that led every key: the key index a full list fills takes a quarter less WAL per row.
+        // sync_state.snapshot_set names the watch's current set (NULL: nothing stored yet); rows of any other set are
+        // a full list in progress or left behind, invisible, and deleted with their set by the watch's next full list.
+        (12, """
+            CREATE TABLE snapshot_sets (
+                id       INTEGER PRIMARY KEY,
+                watch_id TEXT NOT NULL,
+                attempt  TEXT NOT NULL,
+                UNIQUE (watch_id, attempt)
+            );
+            INSERT INTO snapshot_sets (watch_id, attempt) SELECT DISTINCT watch_id, generation FROM snapshots ORDER BY watch_id, generation;
+            CREATE TABLE snapshots_v12 (
+                set_id   INTEGER NOT NULL,
+                event_id TEXT NOT NULL,
+                json     TEXT NOT NULL
+            );
+            INSERT INTO snapshots_v12 (set_id, event_id, json)
+            SELECT x.id, s.event_id, s.json FROM snapshots AS s JOIN snapshot_sets AS x ON x.watch_id = s.watch_id AND x.attempt = s.generation
+            ORDER BY x.id, s.event_id;
+            DROP TABLE snapshots;
+            ALTER TABLE snapshots_v12 RENAME TO snapshots;
+            CREATE UNIQUE INDEX ux_snapshots_key ON snapshots (set_id, event_id);
+            ALTER TABLE sync_state ADD COLUMN snapshot_set INTEGER NULL;
+            UPDATE sync_state SET snapshot_set = (SELECT id FROM snapshot_sets AS x WHERE x.watch_id = sync_state.watch_id AND x.attempt = sync_state.generation);
+            -- A watch without a sync_state row read generation '' (the COALESCE of migration 6's readers).
+            INSERT INTO sync_state (watch_id, sync_token, last_sync_at, snapshot_set)
+            SELECT watch_id, NULL, NULL, id FROM snapshot_sets WHERE attempt = '' AND watch_id NOT IN (SELECT watch_id FROM sync_state);
+            ALTER TABLE sync_state DROP COLUMN generation;
+            """),
     ];
 }

@@ -9,8 +9,8 @@ internal sealed partial class SqliteStore
     private const string ChangeColumns =
         "sequence, id, type, watch_id, calendar_id, event_id, recurring_event_id, original_start_time, event_json, previous_json, diff_json, detected_at, split_from, calendar_json";
 
-    /// <summary>Upserts or deletes every snapshot of one generation with two prepared statements.</summary>
-    private static async Task WriteSnapshotsAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, string generation, CancellationToken cancellationToken)
+    /// <summary>Upserts or deletes every snapshot of one snapshot set with two prepared statements.</summary>
+    private static async Task WriteSnapshotsAsync(SqliteConnection connection, SqliteTransaction transaction, SyncCommit commit, long set, CancellationToken cancellationToken)
     {
         if (commit.Snapshots.Count == 0)
         {
@@ -18,18 +18,16 @@ internal sealed partial class SqliteStore
         }
 
         await using var upsert = Command(connection, transaction, """
-            INSERT INTO snapshots (watch_id, generation, event_id, json) VALUES ($w, $g, $e, $j)
-            ON CONFLICT (watch_id, generation, event_id) DO UPDATE SET json = excluded.json;
+            INSERT INTO snapshots (set_id, event_id, json) VALUES ($s, $e, $j)
+            ON CONFLICT (set_id, event_id) DO UPDATE SET json = excluded.json;
             """);
-        upsert.Parameters.AddWithValue("$w", commit.WatchId);
-        upsert.Parameters.AddWithValue("$g", generation);
+        upsert.Parameters.AddWithValue("$s", set);
         var upsertId = upsert.Parameters.Add("$e", SqliteType.Text);
         var upsertJson = upsert.Parameters.Add("$j", SqliteType.Text);
         upsert.Prepare();
 
-        await using var delete = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = $w AND generation = $g AND event_id = $e;");
-        delete.Parameters.AddWithValue("$w", commit.WatchId);
-        delete.Parameters.AddWithValue("$g", generation);
+        await using var delete = Command(connection, transaction, "DELETE FROM snapshots WHERE set_id = $s AND event_id = $e;");
+        delete.Parameters.AddWithValue("$s", set);
         var deleteId = delete.Parameters.Add("$e", SqliteType.Text);
         delete.Prepare();
 

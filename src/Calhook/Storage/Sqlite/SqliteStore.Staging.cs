@@ -1,17 +1,22 @@
 using System.Text.Json.Serialization;
 using Calhook.Changes;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Calhook.Storage.Sqlite;
 
-// Full lists (the baseline and the resync after a 410): each page is written straight into the snapshots under the
-// attempt's own generation, invisible to readers until the commit that ends the list makes it current.
+// Full lists (the baseline and the resync after a 410): each page is written straight into the snapshots, in the
+// attempt's own snapshot set, invisible to readers until the commit that ends the list makes it current.
 internal sealed partial class SqliteStore
 {
     public Task ClearStagingAsync(string watchId, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction) =>
         {
-            await using var command = Command(connection, transaction, $"DELETE FROM snapshots WHERE watch_id = $w AND generation <> {CurrentGeneration};");
+            // Every set of the watch but its current one: earlier attempts that crashed, failed or were overtaken.
+            await using var command = Command(connection, transaction, $"""
+                DELETE FROM snapshots WHERE set_id IN (SELECT id FROM snapshot_sets WHERE watch_id = $w AND id IS NOT {CurrentSet});
+                DELETE FROM snapshot_sets WHERE watch_id = $w AND id IS NOT {CurrentSet};
+                """);
             command.Parameters.AddWithValue("$w", watchId);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -54,27 +59,63 @@ internal sealed partial class SqliteStore
     private static async Task InsertStagedAsync(SqliteConnection connection, string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken)
     {
         await using var transaction = connection.BeginTransaction(deferred: false);
+        var set = await AttemptSetAsync(connection, transaction, watchId, attemptId, cancellationToken)
+            ?? await NewAttemptSetAsync(connection, transaction, watchId, attemptId, cancellationToken);
 
-        // A later row of an event in the same list wins (the event changed while the list was paged).
-        await using var insert = Command(connection, transaction, """
-            INSERT INTO snapshots (watch_id, generation, event_id, json) VALUES ($w, $a, $e, CAST($j AS TEXT))
-            ON CONFLICT (watch_id, generation, event_id) DO UPDATE SET json = excluded.json;
-            """);
-        insert.Parameters.AddWithValue("$w", watchId);
-        insert.Parameters.AddWithValue("$a", attemptId);
-        var eventId = insert.Parameters.Add("$e", SqliteType.Text);
-        var json = insert.Parameters.Add("$j", SqliteType.Blob);
-        insert.Prepare();
-        // In key order, so the index takes its inserts page by page; the sort is stable, so a later copy of an event
-        // is still written last.
-        foreach (var row in rows.OrderBy(static r => r.EventId, StringComparer.Ordinal))
+        // A later row of an event in the same list wins (the event changed while the list was paged). The statement
+        // runs once per row, so it is driven through SQLite's own API: binding by position, and the JSON bound as the
+        // UTF-8 text it already is, cost a fraction of what Microsoft.Data.Sqlite spends per execution (resolving each
+        // parameter by name, its statement enumeration) — in a profile of a 100,000-event list, as much as the inserts.
+        var db = connection.Handle!;
+        Check(raw.sqlite3_prepare_v2(db, """
+            INSERT INTO snapshots (set_id, event_id, json) VALUES (?1, ?2, ?3)
+            ON CONFLICT (set_id, event_id) DO UPDATE SET json = excluded.json;
+            """, out var insert), db);
+        using (insert)
         {
-            eventId.Value = row.EventId;
-            json.Value = row.Json;
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            Check(raw.sqlite3_bind_int64(insert, 1, set), db);
+            // In key order, so the index takes its inserts page by page; the sort is stable, so a later copy of an
+            // event is still written last.
+            foreach (var row in rows.OrderBy(static r => r.EventId, StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Check(raw.sqlite3_bind_text(insert, 2, row.EventId), db);
+                Check(raw.sqlite3_bind_text(insert, 3, row.Json), db);
+                var done = raw.sqlite3_step(insert);
+                raw.sqlite3_reset(insert);
+                if (done != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(done, db);
+                }
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static void Check(int result, sqlite3 db)
+    {
+        if (result != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(result, db);
+        }
+    }
+
+    /// <summary>The snapshot set of a full-list attempt; null before its first staged rows (or after a discard).</summary>
+    private static async Task<long?> AttemptSetAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, string attemptId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT id FROM snapshot_sets WHERE watch_id = $w AND attempt = $a;");
+        command.Parameters.AddWithValue("$w", watchId);
+        command.Parameters.AddWithValue("$a", attemptId);
+        return await command.ExecuteScalarAsync(cancellationToken) is long set ? set : null;
+    }
+
+    private static async Task<long> NewAttemptSetAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, string attemptId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "INSERT INTO snapshot_sets (watch_id, attempt) VALUES ($w, $a) RETURNING id;");
+        command.Parameters.AddWithValue("$w", watchId);
+        command.Parameters.AddWithValue("$a", attemptId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<IReadOnlyDictionary<string, byte[]>> GetSnapshotBytesAsync(string watchId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
@@ -90,7 +131,7 @@ internal sealed partial class SqliteStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, $"""
             SELECT s.event_id, s.json FROM json_each($ids) AS i
-            JOIN snapshots AS s ON s.watch_id = $w AND s.generation = {CurrentGeneration} AND s.event_id = i.value;
+            JOIN snapshots AS s ON s.set_id = {CurrentSet} AND s.event_id = i.value;
             """);
         command.Parameters.AddWithValue("$w", watchId);
         command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(eventIds, StagingJsonContext.Default.IReadOnlyCollectionString));
@@ -165,50 +206,59 @@ internal sealed partial class SqliteStore
             return null;
         }
 
-        var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
-        await using (var current = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE watch_id = $w AND generation = $g);"))
+        var current = await CurrentSetAsync(connection, transaction, commit.WatchId, cancellationToken);
+        if (await AttemptSetAsync(connection, transaction, commit.WatchId, commit.AttemptId, cancellationToken) is { } attempt)
         {
-            current.Parameters.AddWithValue("$w", commit.WatchId);
-            current.Parameters.AddWithValue("$g", generation);
-            if ((long)(await current.ExecuteScalarAsync(cancellationToken))! == 0)
+            await using var adopt = Command(connection, transaction, "SELECT EXISTS (SELECT 1 FROM snapshots WHERE set_id = $s);");
+            adopt.Parameters.AddWithValue("$s", (object?)current ?? DBNull.Value);
+            adopt.Parameters.AddWithValue("$a", attempt);
+            if (current is null || (long)(await adopt.ExecuteScalarAsync(cancellationToken))! == 0)
             {
-                // A baseline (nothing stored yet): the attempt's rows become the snapshots by naming their
-                // generation current, without moving one row.
-                generation = commit.AttemptId;
+                // A baseline (nothing stored yet): the attempt's set becomes the watch's current one without moving one
+                // row; the empty set it replaces goes.
+                adopt.CommandText = """
+                    DELETE FROM snapshot_sets WHERE id = $s;
+                    UPDATE sync_state SET snapshot_set = $a WHERE watch_id = $w;
+                    """;
+                adopt.Parameters.AddWithValue("$w", commit.WatchId);
+                current = attempt;
             }
             else
             {
-                // A resync staged only what differs from the stored snapshots: those rows replace their stored
-                // copies in the current generation.
-                current.CommandText = """
-                    DELETE FROM snapshots WHERE watch_id = $w AND generation = $g
-                      AND event_id IN (SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = $a);
-                    UPDATE snapshots SET generation = $g WHERE watch_id = $w AND generation = $a;
+                // A resync staged only what differs from the stored snapshots: those rows replace their stored copies
+                // in the current set, and the attempt's set goes.
+                adopt.CommandText = """
+                    DELETE FROM snapshots WHERE set_id = $s AND event_id IN (SELECT event_id FROM snapshots WHERE set_id = $a);
+                    UPDATE snapshots SET set_id = $s WHERE set_id = $a;
+                    DELETE FROM snapshot_sets WHERE id = $a;
                     """;
-                current.Parameters.AddWithValue("$a", commit.AttemptId);
-                await current.ExecuteNonQueryAsync(cancellationToken);
             }
-        }
 
-        await using (var current = Command(connection, transaction, "UPDATE sync_state SET generation = $g WHERE watch_id = $w AND generation <> $g;"))
-        {
-            current.Parameters.AddWithValue("$w", commit.WatchId);
-            current.Parameters.AddWithValue("$g", generation);
-            await current.ExecuteNonQueryAsync(cancellationToken);
+            await adopt.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
         var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken, commit.ExpectedSyncToken);
-        await WriteSnapshotsAsync(connection, transaction, rows, generation, cancellationToken);
+        if (current is { } set)
+        {
+            // Nothing current and nothing staged: nothing stored to forget.
+            await WriteSnapshotsAsync(connection, transaction, rows, set, cancellationToken);
+        }
+
         return await AppendChangesAsync(connection, transaction, rows, cancellationToken);
     }
 
-    /// <summary>Deletes the attempt's staged rows (never the watch's current generation), and nothing else.</summary>
+    /// <summary>Deletes the attempt's staged rows and its set (never the watch's current set), and nothing else.</summary>
     private static async Task DiscardAttemptAsync(SqliteConnection connection, SqliteTransaction transaction, FullSyncCommit commit, CancellationToken cancellationToken)
     {
-        await using var discard = Command(connection, transaction, $"DELETE FROM snapshots WHERE watch_id = $w AND generation = $a AND generation <> {CurrentGeneration};");
-        discard.Parameters.AddWithValue("$w", commit.WatchId);
-        discard.Parameters.AddWithValue("$a", commit.AttemptId);
+        if (await AttemptSetAsync(connection, transaction, commit.WatchId, commit.AttemptId, cancellationToken) is not { } attempt
+            || attempt == await CurrentSetAsync(connection, transaction, commit.WatchId, cancellationToken))
+        {
+            return;
+        }
+
+        await using var discard = Command(connection, transaction, "DELETE FROM snapshots WHERE set_id = $a; DELETE FROM snapshot_sets WHERE id = $a;");
+        discard.Parameters.AddWithValue("$a", attempt);
         await discard.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -27,8 +27,13 @@ internal sealed partial class SqliteStore
         }
 
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, $"SELECT json FROM snapshots WHERE watch_id = $w AND generation = {CurrentGeneration} AND event_id = $e;");
-        command.Parameters.AddWithValue("$w", watchId);
+        if (await CurrentSetAsync(connection, null, watchId, cancellationToken) is not { } set)
+        {
+            return snapshots;
+        }
+
+        await using var command = Command(connection, null, "SELECT json FROM snapshots WHERE set_id = $s AND event_id = $e;");
+        command.Parameters.AddWithValue("$s", set);
         var eventId = command.Parameters.Add("$e", SqliteType.Text);
         command.Prepare();
         foreach (var id in eventIds)
@@ -48,7 +53,7 @@ internal sealed partial class SqliteStore
     public async Task<IReadOnlyList<string>> ListSnapshotIdsAsync(string watchId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, $"SELECT event_id FROM snapshots WHERE watch_id = $w AND generation = {CurrentGeneration} ORDER BY event_id;");
+        await using var command = Command(connection, null, $"SELECT event_id FROM snapshots WHERE set_id = {CurrentSet} ORDER BY event_id;");
         command.Parameters.AddWithValue("$w", watchId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<string>();
@@ -77,8 +82,13 @@ internal sealed partial class SqliteStore
                 throw new SyncSupersededException(commit.WatchId);
             }
 
-            var generation = await CurrentGenerationAsync(connection, transaction, commit.WatchId, cancellationToken);
-            await WriteSnapshotsAsync(connection, transaction, commit, generation, cancellationToken);
+            if (commit.Snapshots.Count > 0)
+            {
+                var set = await CurrentSetAsync(connection, transaction, commit.WatchId, cancellationToken)
+                    ?? await NewCurrentSetAsync(connection, transaction, commit.WatchId, cancellationToken);
+                await WriteSnapshotsAsync(connection, transaction, commit, set, cancellationToken);
+            }
+
             return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
         }, cancellationToken);
     }
@@ -113,14 +123,35 @@ internal sealed partial class SqliteStore
         return await claim.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>The snapshot generation a watch reads: the full list that last committed (see migration 6).</summary>
-    private const string CurrentGeneration = "COALESCE((SELECT generation FROM sync_state WHERE watch_id = $w), '')";
+    /// <summary>
+    /// The snapshot set a watch reads (see migration 12): the one its last full list committed, as a scalar subquery on
+    /// <c>$w</c> that SQLite evaluates once per statement. NULL (nothing stored yet) matches no row.
+    /// </summary>
+    private const string CurrentSet = "(SELECT snapshot_set FROM sync_state WHERE watch_id = $w)";
 
-    private static async Task<string> CurrentGenerationAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, CancellationToken cancellationToken)
+    private static async Task<long?> CurrentSetAsync(SqliteConnection connection, SqliteTransaction? transaction, string watchId, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"SELECT {CurrentGeneration};");
+        await using var command = Command(connection, transaction, $"SELECT {CurrentSet};");
         command.Parameters.AddWithValue("$w", watchId);
-        return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await command.ExecuteScalarAsync(cancellationToken) is long set ? set : null;
+    }
+
+    /// <summary>
+    /// Gives a watch that has no current snapshot set (an incremental commit before any full list did) an empty one
+    /// and makes it current. The caller claimed the sync token, so the watch's sync_state row exists.
+    /// </summary>
+    private static async Task<long> NewCurrentSetAsync(SqliteConnection connection, SqliteTransaction transaction, string watchId, CancellationToken cancellationToken)
+    {
+        // The attempt name '' is never a full list's; a set of that name that is not current holds only invisible rows.
+        await using var command = Command(connection, transaction, """
+            DELETE FROM snapshots WHERE set_id = (SELECT id FROM snapshot_sets WHERE watch_id = $w AND attempt = '');
+            DELETE FROM snapshot_sets WHERE watch_id = $w AND attempt = '';
+            INSERT INTO snapshot_sets (watch_id, attempt) VALUES ($w, '');
+            UPDATE sync_state SET snapshot_set = last_insert_rowid() WHERE watch_id = $w;
+            SELECT snapshot_set FROM sync_state WHERE watch_id = $w;
+            """);
+        command.Parameters.AddWithValue("$w", watchId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<IReadOnlyList<Change>> ReadChangesAsync(ChangeQuery query, CancellationToken cancellationToken)
