@@ -27,6 +27,10 @@ internal sealed partial class PostgresStore
 
     private const string AttemptColumns = "id, subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict";
 
+    // Per subscription, the attempt time of the last success this process wrote into the subscription's row; removed
+    // when this process records a failure. Bounded by the number of subscriptions.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _successesRecorded = new(StringComparer.Ordinal);
+
     // A pending delivery that is the head of its (subscription, calendar) queue, of a subscription that is not disabled.
     private const string LeasableHead = """
         d.state = 'pending'
@@ -248,11 +252,24 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
-    public Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken)
+    public async Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completion);
         var attempt = completion.Attempt;
-        return WriteAsync(async (connection, transaction) =>
+
+        // A success within a second of one this process recorded, with no failure recorded since, would match nothing
+        // in the subscription's row (see below), yet the statement still queued on that one hot row behind every
+        // attempt's lock; it is left out. Another instance's error is then cleared by this one's next success a second
+        // later at most.
+        var recorded = attempt.Verdict == DeliveryVerdict.Delivered
+            && _successesRecorded.TryGetValue(attempt.SubscriptionId, out var last)
+            && attempt.AttemptedAt >= last && attempt.AttemptedAt - last < StoreText.LastSuccessResolution;
+        if (attempt.Verdict != DeliveryVerdict.Delivered)
+        {
+            _successesRecorded.TryRemove(attempt.SubscriptionId, out _);
+        }
+
+        await WriteAsync(async (connection, transaction) =>
         {
             var (delivery, subscription) = attempt.Verdict switch
             {
@@ -262,6 +279,7 @@ internal sealed partial class PostgresStore
                     // the error that made it so until a person enables it. The last success is kept to the second: a
                     // success within a second of the recorded one leaves the row alone, so the attempts of a busy
                     // subscription do not all queue on its one row (each update locks it until commit).
+                    recorded ? "" :
                     "UPDATE subscriptions SET last_success_at = @at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END " +
                     "WHERE id = @id AND (last_success_at IS NULL OR last_success_at < @recent OR (status = 'active' AND last_error IS NOT NULL));"),
                 DeliveryVerdict.RetryLater => (
@@ -296,6 +314,11 @@ internal sealed partial class PostgresStore
             Text(command, "next", completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+
+        if (attempt.Verdict == DeliveryVerdict.Delivered && !recorded)
+        {
+            _successesRecorded[attempt.SubscriptionId] = attempt.AttemptedAt;
+        }
     }
 
     public Task ReleaseDeliveryLeasesAsync(string owner, CancellationToken cancellationToken) =>
