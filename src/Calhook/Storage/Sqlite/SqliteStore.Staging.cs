@@ -239,9 +239,9 @@ internal sealed partial class SqliteStore
 
         var forgotten = commit.Forgotten.Select(id => new SnapshotWrite(id, null)).ToList();
         var rows = new SyncCommit(commit.WatchId, commit.CalendarId, commit.DetectedAt, forgotten, commit.Changes, commit.NextSyncToken, commit.ExpectedSyncToken);
+        // Without a current set (nothing stored, nothing staged) there is nothing to forget.
         if (current is { } set)
         {
-            // Nothing current and nothing staged: nothing stored to forget.
             await WriteSnapshotsAsync(connection, transaction, rows, set, cancellationToken);
         }
 
