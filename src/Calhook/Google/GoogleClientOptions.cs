@@ -50,7 +50,7 @@ internal sealed class GoogleClientOptions
     /// </summary>
     public int EventsPageSize { get; set; } = 2500;
 
-    /// <summary>Retries of a rate-limited (403/429), 5xx or failed-connection call. Default 5.</summary>
+    /// <summary>Retries of a rate-limited (403/429), 5xx or failed-connection call. Default 5; 0 for none.</summary>
     public int MaxRetryAttempts { get; set; } = 5;
 
     /// <summary>First retry delay; later ones grow exponentially with jitter. Default 1 second.</summary>

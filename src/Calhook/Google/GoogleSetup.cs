@@ -57,6 +57,14 @@ internal static class GoogleSetup
         http.AddResilienceHandler("google", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<GoogleClientOptions>>().Value;
+                if (options.MaxRetryAttempts == 0)
+                {
+                    // No retries: Polly's retry strategy refuses 0 attempts, so there is none; the syncs' own backoff
+                    // still retries a failed sync later.
+                    pipeline.AddTimeout(options.AttemptTimeout);
+                    return;
+                }
+
                 pipeline.AddRetry(new HttpRetryStrategyOptions
                 {
                     MaxRetryAttempts = options.MaxRetryAttempts,

@@ -54,6 +54,22 @@ public sealed class GoogleFailureTests
     }
 
     [Fact]
+    public async Task With_retries_off_a_call_succeeds_and_a_503_is_a_transient_result_at_once()
+    {
+        // Polly's retry strategy refuses zero attempts; the setting's documented "0 for none" must still work.
+        await using var world = await EmulatorWorld.StartAsync(o => o.Settings["Calhook:Google:MaxRetryAttempts"] = "0");
+        var account = await world.ConnectAsync(Alice);
+        var client = world.Calhook.Services.GetRequiredService<GoogleCalendarClient>();
+
+        var page = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.True(page.IsSuccess, page.Error?.ToString());
+
+        await world.Control.SetFaultsAsync(new FaultSettings { Api = new ApiFaults { ErrorRate = 1.0, ErrorStatus = 503 } });
+        var failed = await client.ListEventsPageAsync(account, Alice, null, null, CancellationToken.None);
+        Assert.Equal((GoogleErrorKind.Transient, 503), (failed.Error?.Kind, failed.Error?.Status));
+    }
+
+    [Fact]
     public async Task A_revoked_refresh_token_marks_the_watch_as_needing_reauthorisation_at_renewal()
     {
         await using var world = await EmulatorWorld.StartAsync(o => o.WithQuickRecovery());
