@@ -177,10 +177,28 @@ internal sealed partial class ChannelSupervisor : BackgroundService
             // Commands first (new watches, unwatches), then a restore retry, a reconciliation with the store (shared
             // store only), every renewal or retry that is due, the old channels whose overlap is over; then sleep until
             // the next of those.
+            var opens = new List<string>();
+            var opening = new HashSet<string>(StringComparer.Ordinal);
             while (_commands.Reader.TryRead(out var command))
             {
+                if (command.Kind == CommandKind.Open)
+                {
+                    if (opening.Add(command.Id))
+                    {
+                        opens.Add(command.Id);
+                    }
+
+                    continue;
+                }
+
+                // An unwatch acts after the opens queued before it (a watch added then stopped ends without a channel).
+                await OpenAllAsync(opens, stoppingToken);
+                opens.Clear();
+                opening.Clear();
                 await RunSafelyAsync(command.Kind.ToString(), () => HandleAsync(command, stoppingToken));
             }
+
+            await OpenAllAsync(opens, stoppingToken);
 
             var now = _time.GetUtcNow();
             if (_restoreDueAt <= now)
@@ -231,10 +249,7 @@ internal sealed partial class ChannelSupervisor : BackgroundService
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         var watches = await _store.ListWatchesAsync(cancellationToken);
-        foreach (var watch in watches.Where(w => w.ChannelProblem is null && !_slots.ContainsKey(w.Id)).ToList())
-        {
-            await HandleAsync(new Command(CommandKind.Open, watch.Id), cancellationToken);
-        }
+        await OpenAllAsync([.. watches.Where(w => w.ChannelProblem is null && !_slots.ContainsKey(w.Id)).Select(w => w.Id)], cancellationToken);
 
         var watched = watches.Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var watchId in _slots.Keys.Where(id => !watched.Contains(id)).ToList())
@@ -291,33 +306,58 @@ internal sealed partial class ChannelSupervisor : BackgroundService
         await wake.CancelAsync();
     }
 
+    /// <summary>
+    /// Opens the channels of new watches (added through the API, or found by a reconciliation), up to
+    /// <see cref="MaxConcurrentSteps"/> at once: 10,000 watches added together would otherwise wait for each other's
+    /// Google call and store writes. Each watch appears once in <paramref name="watchIds"/>.
+    /// </summary>
+    private Task OpenAllAsync(List<string> watchIds, CancellationToken cancellationToken) =>
+        ForEachConcurrentlyAsync(watchIds, id => RunSafelyAsync(nameof(CommandKind.Open), () => OpenAsync(id, cancellationToken)), cancellationToken);
+
+    private async Task OpenAsync(string watchId, CancellationToken cancellationToken)
+    {
+        WatchSlot slot;
+        lock (_gate)
+        {
+            if (_slots.TryGetValue(watchId, out var existing))
+            {
+                slot = existing;
+            }
+            else
+            {
+                // Until the watch is read, the slot knows only its id: a failure here is retried as a restore.
+                slot = _slots[watchId] = new WatchSlot(watchId) { Restoring = true };
+            }
+        }
+
+        if (!slot.Restoring)
+        {
+            await RunWatchStepAsync(slot, OpenChannelAsync, cancellationToken);
+            return;
+        }
+
+        await RunWatchStepAsync(slot, async (s, ct) =>
+        {
+            // An all-calendars watch has no channel: its account's calendar-list watch has it.
+            if (await _store.GetWatchAsync(s.WatchId, ct) is { Status: not WatchStatus.Stopped, Kind: not WatchKind.AllCalendars } watch)
+            {
+                s.Bind(watch);
+                s.Restoring = false;
+                await OpenChannelAsync(s, ct);
+            }
+            else
+            {
+                RemoveSlot(s.WatchId);
+            }
+        }, cancellationToken);
+    }
+
     private async Task HandleAsync(Command command, CancellationToken cancellationToken)
     {
         switch (command.Kind)
         {
             case CommandKind.Open:
-                if (_slots.TryGetValue(command.Id, out var existing))
-                {
-                    await RunWatchStepAsync(existing, OpenChannelAsync, cancellationToken);
-                    break;
-                }
-
-                // Until the watch is read, the slot knows only its id: a failure here is retried as a restore.
-                var slot = _slots[command.Id] = new WatchSlot(command.Id) { Restoring = true };
-                await RunWatchStepAsync(slot, async (s, ct) =>
-                {
-                    // An all-calendars watch has no channel: its account's calendar-list watch has it.
-                    if (await _store.GetWatchAsync(s.WatchId, ct) is { Status: not WatchStatus.Stopped, Kind: not WatchKind.AllCalendars } watch)
-                    {
-                        s.Bind(watch);
-                        s.Restoring = false;
-                        await OpenChannelAsync(s, ct);
-                    }
-                    else
-                    {
-                        _slots.Remove(s.WatchId);
-                    }
-                }, cancellationToken);
+                await OpenAsync(command.Id, cancellationToken);
                 break;
             case CommandKind.Unwatch:
                 if (_slots.Remove(command.Id, out var removed))

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace Calhook.Tests.Channels;
 
 /// <summary>
-/// The supervisor runs the channel work that is due together (a renewal wave, the start-up restore) several steps at
-/// once, never more than its limit. One at a time, every other test still passes, but a wave of 10,000 renewals takes
+/// The supervisor runs the channel work that is due together (a renewal wave, the start-up restore, watches added
+/// together) several steps at once, never more than its limit. One at a time, every other test still passes, but a wave of 10,000 renewals takes
 /// eight times longer than it should. A proxy in front of the emulator holds the channel openings (<c>events.watch</c>)
 /// until eight are in flight together, so these tests wait for a count, not for a clock.
 /// </summary>
@@ -97,6 +97,41 @@ public sealed class ChannelSupervisorConcurrencyTests
         Assert.Contains("500", failing["error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty(await world.Control.GetChannelsAsync(failingCalendar));
         gate.AssertLimitReachedNeverPassed(Watches);
+    }
+
+    [Fact]
+    public async Task Watches_added_together_open_eight_channels_at_once_and_never_more()
+    {
+        await using var proxy = await FaultProxy.StartAsync();
+        await using var world = await EmulatorWorld.StartAsync(o => proxy.Between(Configure(o)));
+
+        // The openings that come while watches are still being added (the calendar list's, the first watches') are held
+        // until every watch has been added, so the other watches' commands queue behind them and open together, through
+        // the gate.
+        var added = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new OpeningGate(MaxConcurrentSteps);
+        proxy.AroundWatch = async (answer, aborted) =>
+        {
+            if (!added.Task.IsCompleted)
+            {
+                await added.Task.WaitAsync(aborted);
+                await answer();
+                return;
+            }
+
+            await gate.PassAsync(answer, aborted);
+        };
+        var watches = await WatchCalendarsAsync(world, Watches);
+        added.SetResult();
+
+        await gate.WaitOpenedAsync();
+        foreach (var (watchId, calendarId) in watches)
+        {
+            var active = await world.WaitForStatusAsync(watchId, "active");
+            Assert.Equal(active["channelId"]!.GetValue<string>(), Assert.Single(await world.Control.GetChannelsAsync(calendarId)).Id);
+        }
+
+        gate.AssertLimitReachedNeverPassed(MaxConcurrentSteps);
     }
 
     /// <summary>
