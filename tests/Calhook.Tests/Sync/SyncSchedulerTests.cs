@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Calhook.Google;
 using Calhook.Sync;
+using Calhook.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -256,7 +257,8 @@ public sealed class SyncSchedulerTests
     public async Task The_safety_net_syncs_each_watch_an_interval_after_its_last_sync_so_one_kept_synced_by_pushes_costs_nothing()
     {
         var start = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
-        _time.SetUtcNow(start);
+        // The safety net waits 30 s (a tenth of the interval) between looks; the test advances only once it waits.
+        var time = new TimerSignal(TimeSpan.FromSeconds(30), start);
         // "quiet" gets no ping and its syncs never commit (its last sync stays unknown); "busy" is synced by pushes
         // every two minutes, on this instance or another (the store's last sync time is all the safety net sees).
         var lastSync = new ConcurrentDictionary<string, DateTimeOffset?>(StringComparer.Ordinal) { ["quiet"] = null, ["busy"] = null };
@@ -272,18 +274,18 @@ public sealed class SyncSchedulerTests
                 }
                 else
                 {
-                    runs.Enqueue((watchId, _time.GetUtcNow() - start, RequestBudgetHandler.CurrentPriority));
+                    runs.Enqueue((watchId, time.GetUtcNow() - start, RequestBudgetHandler.CurrentPriority));
                 }
 
                 return Task.FromResult(new SyncOutcome(SyncResult.Synced));
             },
             _ =>
             {
-                looks.Writer.TryWrite(_time.GetUtcNow());
+                looks.Writer.TryWrite(time.GetUtcNow());
                 return Task.FromResult<IReadOnlyList<WatchLastSync>>([.. lastSync.Select(p => new WatchLastSync(p.Key, p.Value))]);
             },
             new SyncOptions { SafetyNetInterval = TimeSpan.FromMinutes(5), SafetyNetJitter = 0, MinSyncInterval = TimeSpan.Zero, FollowUpQuietTime = TimeSpan.Zero },
-            _time, NullLogger<SyncScheduler>.Instance);
+            time, NullLogger<SyncScheduler>.Instance);
         await using var _ = scheduler;
 
         // The inbox is first in, first out and a sync starts as its request is taken: once a barrier's sync has run,
@@ -304,10 +306,11 @@ public sealed class SyncSchedulerTests
         {
             if (step % 4 == 0)
             {
-                lastSync["busy"] = _time.GetUtcNow();
+                lastSync["busy"] = time.GetUtcNow();
             }
 
-            _time.Advance(TimeSpan.FromSeconds(30));
+            await time.NextTimerAsync(TimeSpan.FromSeconds(30));
+            time.Advance(TimeSpan.FromSeconds(30));
             await looks.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
             await BarrierAsync(step);
         }
