@@ -64,23 +64,13 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     public async Task Snapshots_stored_before_generations_read_back_after_the_upgrade()
     {
         // A store written by the schema before migration 6: snapshots keyed by (watch, event) only.
-        ((IDisposable)Store).Dispose();
-        File.Delete(DatabasePath);
-        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 6).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
-                + """
+        await WriteStoreBeforeAsync(6, """
                 INSERT INTO accounts VALUES ('acc', 'oauth', 'a@example.com', NULL, 'x', 'active', NULL, 'then');
                 INSERT INTO watches (id, account_id, calendar_id, status, created_at) VALUES ('w', 'acc', 'a@example.com', 'active', 'then');
                 INSERT INTO sync_state VALUES ('w', 'token-old', '2026-11-01T00:00:00.0000000Z');
                 INSERT INTO snapshots VALUES ('w', 'e1', '{"id":"e1"}'), ('w', 'e2', '{"id":"e2"}');
                 INSERT INTO snapshot_staging VALUES ('w', 'crashed', 'e3', CAST('{"id":"e3"}' AS BLOB));
-                """;
-            await command.ExecuteNonQueryAsync();
-        }
+                """);
 
         using var upgraded = await OpenAsync();
 
@@ -95,15 +85,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         // A store written by the schema before migration 12: snapshots keyed by (watch, generation, event). Watch w read
         // generation 'g1' and has the rows of a crashed list ('g0') beside it; watch v never ran a full list (generation
         // ''); watch u has sync state but no snapshot; watch x has '' rows and no sync_state row (read as generation '').
-        ((IDisposable)Store).Dispose();
-        File.Delete(DatabasePath);
-        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version < 12).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
-                + """
+        await WriteStoreBeforeAsync(12, """
                 INSERT INTO accounts VALUES ('acc', 'oauth', 'a@example.com', NULL, 'x', 'active', NULL, 'then');
                 INSERT INTO watches (id, account_id, calendar_id, status, created_at) VALUES
                   ('w', 'acc', 'w@example.com', 'active', 'then'), ('v', 'acc', 'v@example.com', 'active', 'then'),
@@ -114,9 +96,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
                 INSERT INTO snapshots (watch_id, generation, event_id, json) VALUES
                   ('w', 'g1', 'e1', '{"id":"e1"}'), ('w', 'g1', 'e2', '{"id":"e2"}'), ('w', 'g0', 'e1', '{"id":"e1","stale":true}'),
                   ('w', 'g0', 'e9', '{"id":"e9"}'), ('v', '', 'e1', '{"id":"e1","watch":"v"}'), ('x', '', 'e5', '{"id":"e5"}');
-                """;
-            await command.ExecuteNonQueryAsync();
-        }
+                """);
 
         using var upgraded = await OpenAsync();
 
@@ -235,5 +215,19 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         }
 
         return values;
+    }
+
+    /// <summary>Replaces the store's file with one at the schema before migration <paramref name="version"/>, holding <paramref name="data"/>.</summary>
+    private async Task WriteStoreBeforeAsync(int version, string data)
+    {
+        ((IDisposable)Store).Dispose();
+        File.Delete(DatabasePath);
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL);"
+            + string.Concat(SqliteMigrations.All.Where(m => m.Version < version).Select(m => m.Sql + $"INSERT INTO schema_version VALUES ({m.Version}, 'then');"))
+            + data;
+        await command.ExecuteNonQueryAsync();
     }
 }
