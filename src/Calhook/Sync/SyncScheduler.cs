@@ -12,8 +12,8 @@ internal delegate Task<SyncOutcome> SyncRunner(string watchId, CancellationToken
 /// <summary>Lists every watch to sync (start-up catch-up and the safety net), each with the time of its last sync.</summary>
 internal delegate Task<IReadOnlyList<WatchLastSync>> WatchLister(CancellationToken cancellationToken);
 
-/// <summary>A watch and when its last sync committed (null: never), on any instance.</summary>
-internal readonly record struct WatchLastSync(string WatchId, DateTimeOffset? LastSyncAt);
+/// <summary>A watch, when its last sync committed (null: never) on any instance, and its account.</summary>
+internal readonly record struct WatchLastSync(string WatchId, DateTimeOffset? LastSyncAt, string AccountId = "");
 
 /// <summary>
 /// Runs at most one sync per watch at a time; requests that arrive during a sync fold into one follow-up.
@@ -85,10 +85,11 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// The safety net's interval at its next look: the configured one, or longer when the request budget cannot
-    /// afford it (see <see cref="RequestBudget.SafetyNetInterval"/>). Default: <see cref="SyncOptions.SafetyNetInterval"/>.
+    /// The safety net's interval at a look, from the watches that look listed: the configured one, or longer when the
+    /// request budget cannot afford it (see <see cref="RequestBudget.SafetyNetInterval"/>). Default:
+    /// <see cref="SyncOptions.SafetyNetInterval"/>.
     /// </summary>
-    public Func<CancellationToken, Task<TimeSpan>>? SafetyNetInterval { get; init; }
+    public Func<IReadOnlyList<WatchLastSync>, TimeSpan>? SafetyNetInterval { get; init; }
 
     /// <summary>Observes the safety net's interval at each look (for metrics and the status API).</summary>
     public Action<TimeSpan>? SafetyNetIntervalChosen { get; init; }
@@ -433,7 +434,9 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
             var wait = look;
             try
             {
-                var interval = SafetyNetInterval is null ? _options.SafetyNetInterval : await SafetyNetInterval(cancellationToken);
+                // One listing per look serves both the budget's interval and the due watches.
+                var watches = await _listWatches(cancellationToken);
+                var interval = SafetyNetInterval?.Invoke(watches) ?? _options.SafetyNetInterval;
                 SafetyNetIntervalChosen?.Invoke(interval);
                 if (interval > _options.SafetyNetInterval && interval != _lastChosenInterval)
                 {
@@ -441,7 +444,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
                 }
 
                 _lastChosenInterval = interval;
-                RequestDue(await _listWatches(cancellationToken), interval, look, catchUp);
+                RequestDue(watches, interval, look, catchUp);
                 catchUp = false;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -460,7 +463,7 @@ internal sealed partial class SyncScheduler : IHostedService, IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         var listed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (watchId, lastSyncAt) in watches)
+        foreach (var (watchId, lastSyncAt, _) in watches)
         {
             listed.Add(watchId);
             if (catchUp || !_safetyNetDue.TryGetValue(watchId, out var due))

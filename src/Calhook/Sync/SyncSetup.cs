@@ -58,15 +58,15 @@ internal static class SyncSetup
             var runner = Coordination.CoordinationSetup.LeasedWhenShared(sp, measured, id => scheduler!.RequestSync(id));
             return scheduler = new SyncScheduler(
                 runner,
-                async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => new WatchLastSync(w.Id, w.LastSyncAt))],
+                async ct => [.. (await store.ListWatchesAsync(ct)).Select(w => new WatchLastSync(w.Id, w.LastSyncAt, w.AccountId))],
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<SyncScheduler>>())
             {
                 SyncFinished = metrics is null ? null : (_, outcome) => metrics.SyncCompleted(SyncTelemetry.OutcomeName(outcome.Result)),
-                SafetyNetInterval = async ct => budget.SafetyNetInterval(
+                SafetyNetInterval = watches => budget.SafetyNetInterval(
                     options.SafetyNetInterval,
-                    (await store.ListWatchesAsync(ct)).GroupBy(w => w.AccountId, StringComparer.Ordinal).Select(g => g.Count())),
+                    watches.GroupBy(w => w.AccountId, StringComparer.Ordinal).Select(g => g.Count())),
                 SafetyNetIntervalChosen = interval => budget.CurrentSafetyNetInterval = interval,
                 // On a shared store one instance runs the catch-up and the safety net for all (on SQLite: this one).
                 LeadSafetyNet = sp.GetRequiredService<Coordination.SafetyNetLeadership>().LeadAsync,

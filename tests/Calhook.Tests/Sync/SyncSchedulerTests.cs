@@ -333,7 +333,7 @@ public sealed class SyncSchedulerTests
             _time, NullLogger<SyncScheduler>.Instance)
         {
             SyncFinished = _syncs.OnFinished,
-            SafetyNetInterval = _ => Task.FromResult(TimeSpan.FromMinutes(20)),
+            SafetyNetInterval = _ => TimeSpan.FromMinutes(20),
             SafetyNetIntervalChosen = chosen.Add,
         };
         await using var _ = scheduler;
