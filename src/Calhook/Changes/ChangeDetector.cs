@@ -49,9 +49,6 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
 
     public SyncKind Kind => kind;
 
-    /// <summary>Events listed so far.</summary>
-    public int Count => _seen.Count;
-
     /// <summary>
     /// What detection could not do exactly but did not let stop the sync (a time zone Calhook does not know): for the
     /// watch's status. Each is reported once per sync.
@@ -79,12 +76,15 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
 
         foreach (var item in items)
         {
-            if (EventJson.Id(item) is not { } id)
+            var head = EventJson.Head(item);
+            if (head.Id is not { } id)
             {
                 continue;
             }
 
-            var firstCopy = _seen.Add(id);
+            // A baseline compares with nothing and reports nothing, so it need not remember the ids it listed (100,000s
+            // of them in a big calendar): a later copy of an event simply writes its row after the earlier one's.
+            var firstCopy = kind == SyncKind.Baseline || _seen.Add(id);
             if (!firstCopy && _changeAt.Remove(id, out var earlier))
             {
                 // Listed again (changed during paging): this copy decides, at this position.
@@ -106,7 +106,7 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
                 continue;
             }
 
-            if (ChangeRules.Keep(item))
+            if (ChangeRules.Keep(head))
             {
                 rows.Add(new StagedSnapshot(id, raw.ToArray()));
                 _forget.Remove(id);

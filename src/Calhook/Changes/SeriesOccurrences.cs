@@ -43,7 +43,7 @@ internal static class SeriesOccurrences
         instance["originalStartTime"] = JsonNode.Parse(originalStartTime.GetRawText());
         instance["start"] = JsonNode.Parse(originalStartTime.GetRawText());
         instance["end"] = end;
-        if (EventJson.String(master, "htmlLink") is { } link && InstanceLink(link, instanceId) is { } instanceLink)
+        if (EventJson.String(master, "htmlLink"u8) is { } link && InstanceLink(link, instanceId) is { } instanceLink)
         {
             instance["htmlLink"] = instanceLink;
         }
@@ -128,7 +128,7 @@ internal static class SeriesOccurrences
     /// when it is known or absent.
     /// </summary>
     public static string? UnknownZone(JsonElement master) =>
-        master.TryGetProperty("start", out var start) && EventJson.String(start, "timeZone") is { } zone
+        master.TryGetProperty("start", out var start) && EventJson.String(start, "timeZone"u8) is { } zone
         && DateTimeZoneProviders.Tzdb.GetZoneOrNull(zone) is null ? zone : null;
 
     /// <summary>Whether the series has an occurrence at or after the time, and whether the first one is exactly there; null when it cannot be expanded.</summary>
@@ -142,7 +142,7 @@ internal static class SeriesOccurrences
                 return null;
             }
 
-            if (EventJson.String(originalStartTime, "date") is { } date)
+            if (EventJson.String(originalStartTime, "date"u8) is { } date)
             {
                 var day = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture);
                 var first = series.GetOccurrences(new CalDateTime(day.AddDays(-1)))
@@ -151,7 +151,7 @@ internal static class SeriesOccurrences
                 return first == default ? (false, false) : (true, first == day);
             }
 
-            var instant = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture).UtcDateTime;
+            var instant = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime"u8)!, CultureInfo.InvariantCulture).UtcDateTime;
             var next = series.GetOccurrences(new CalDateTime(instant.AddDays(-1), "UTC", true))
                 .Select(o => (DateTime?)o.Period.StartTime.AsUtc)
                 .FirstOrDefault(s => s >= instant);
@@ -187,13 +187,13 @@ internal static class SeriesOccurrences
 
     private static string DtStart(JsonElement start)
     {
-        if (EventJson.String(start, "date") is { } date)
+        if (EventJson.String(start, "date"u8) is { } date)
         {
             return "DTSTART;VALUE=DATE:" + date.Replace("-", "", StringComparison.Ordinal);
         }
 
-        var instant = DateTimeOffset.Parse(EventJson.String(start, "dateTime")!, CultureInfo.InvariantCulture);
-        if (EventJson.String(start, "timeZone") is { } name && DateTimeZoneProviders.Tzdb.GetZoneOrNull(name) is { } zone)
+        var instant = DateTimeOffset.Parse(EventJson.String(start, "dateTime"u8)!, CultureInfo.InvariantCulture);
+        if (EventJson.String(start, "timeZone"u8) is { } name && DateTimeZoneProviders.Tzdb.GetZoneOrNull(name) is { } zone)
         {
             // Google expands a series in its timeZone; so does iCalendar with TZID on DTSTART. Noda Time's bundled
             // IANA database needs nothing from the host (slim containers have no tzdata).
@@ -210,7 +210,7 @@ internal static class SeriesOccurrences
         var end = new JsonObject();
         var masterStart = master.GetProperty("start");
         var masterEnd = master.TryGetProperty("end", out var e) ? e : masterStart;
-        if (EventJson.String(originalStartTime, "date") is { } date)
+        if (EventJson.String(originalStartTime, "date"u8) is { } date)
         {
             var days = Day(masterEnd).DayNumber - Day(masterStart).DayNumber;
             end["date"] = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).AddDays(days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -218,11 +218,11 @@ internal static class SeriesOccurrences
         else
         {
             var duration = InstantOf(masterEnd) - InstantOf(masterStart);
-            var start = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime")!, CultureInfo.InvariantCulture);
+            var start = DateTimeOffset.Parse(EventJson.String(originalStartTime, "dateTime"u8)!, CultureInfo.InvariantCulture);
             end["dateTime"] = (start + duration).ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture);
         }
 
-        if (EventJson.String(masterEnd, "timeZone") is { } zone)
+        if (EventJson.String(masterEnd, "timeZone"u8) is { } zone)
         {
             end["timeZone"] = zone;
         }
@@ -231,12 +231,12 @@ internal static class SeriesOccurrences
     }
 
     private static DateOnly Day(JsonElement when) =>
-        EventJson.String(when, "date") is { } date
+        EventJson.String(when, "date"u8) is { } date
             ? DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture)
             : DateOnly.FromDateTime(InstantOf(when).UtcDateTime);
 
     private static DateTimeOffset InstantOf(JsonElement when) =>
-        EventJson.String(when, "dateTime") is { } dateTime ? DateTimeOffset.Parse(dateTime, CultureInfo.InvariantCulture)
-        : EventJson.String(when, "date") is { } date ? new DateTimeOffset(DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+        EventJson.String(when, "dateTime"u8) is { } dateTime ? DateTimeOffset.Parse(dateTime, CultureInfo.InvariantCulture)
+        : EventJson.String(when, "date"u8) is { } date ? new DateTimeOffset(DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
         : throw new FormatException("An event time has neither date nor dateTime.");
 }

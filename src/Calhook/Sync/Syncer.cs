@@ -166,6 +166,11 @@ internal sealed partial class Syncer(
         long stagedBytes = 0;
         string nextSyncToken;
         var reading = readPage(watch.AccountId, watch.CalendarId, null, null, cancellationToken);
+
+        // A batch is written on the thread pool while the next pages are read and detected (the store's writes run
+        // synchronously on the caller's thread otherwise): at most one batch is being written while the next fills,
+        // and batches are written in list order, so a later copy of an event still wins.
+        var writing = Task.CompletedTask;
         try
         {
             while (true)
@@ -203,8 +208,10 @@ internal sealed partial class Syncer(
 
                 if (last || stagedBytes >= StageBatchBytes)
                 {
-                    await store.StageSnapshotsAsync(watch.Id, attemptId, staged, cancellationToken);
-                    staged.Clear();
+                    await writing;
+                    var batch = staged;
+                    writing = Task.Run(() => store.StageSnapshotsAsync(watch.Id, attemptId, batch, cancellationToken), cancellationToken);
+                    staged = [];
                     stagedBytes = 0;
                 }
 
@@ -217,9 +224,15 @@ internal sealed partial class Syncer(
                     break;
                 }
             }
+
+            await writing;
         }
         finally
         {
+            // A list that failed while a batch was being written: the batch finishes (or fails) before the sync ends,
+            // so no write of this attempt outlives it; its rows are discarded by the watch's next full list.
+            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
             // A page still in flight when the list failed: wait for it, and drop it (disposing a page twice is harmless).
             await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (reading.IsCompletedSuccessfully)
