@@ -46,7 +46,8 @@ internal sealed class BenchHost : IAsyncDisposable
     {
         var port = FreePort();
         var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        // As calhook serve builds it (CalhookApp): settings are not watched, so writes to the data directory wake nothing.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Calhook:DataDirectory"] = data.FullName,
