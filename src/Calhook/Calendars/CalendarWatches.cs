@@ -50,14 +50,21 @@ internal sealed partial class CalendarWatches(
     /// <summary>The account's calendar-list watch, created (and its channel opened) when it has none.</summary>
     public async Task<WatchRecord> EnsureListWatchAsync(string accountId, CancellationToken cancellationToken)
     {
-        var (watch, created) = await store.EnsureCalendarListWatchAsync(accountId, NewWatchId(), time.GetUtcNow(), cancellationToken);
+        var (watch, created) = await EnsureListWatchRecordAsync(accountId, cancellationToken);
         if (created)
         {
             supervisor().Watch(watch.Id);
         }
 
-        _ensured.TryAdd(accountId, 0);
         return watch;
+    }
+
+    /// <summary>The account's calendar-list watch, stored when it has none; the caller asks for a new one's channel.</summary>
+    private async Task<(WatchRecord Watch, bool Created)> EnsureListWatchRecordAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var ensured = await store.EnsureCalendarListWatchAsync(accountId, NewWatchId(), time.GetUtcNow(), cancellationToken);
+        _ensured.TryAdd(accountId, 0);
+        return ensured;
     }
 
     /// <summary>
@@ -67,11 +74,25 @@ internal sealed partial class CalendarWatches(
     /// </summary>
     public async Task<WatchRecord> StartAsync(string accountId, string? calendarId, CancellationToken cancellationToken)
     {
-        var listWatch = await EnsureListWatchAsync(accountId, cancellationToken);
+        var (listWatch, listCreated) = await EnsureListWatchRecordAsync(accountId, cancellationToken);
         var all = calendarId is null;
         var watch = new WatchRecord(NewWatchId(), accountId, calendarId ?? "", WatchStatus.Starting, null, time.GetUtcNow(), null, null,
             Kind: all ? WatchKind.AllCalendars : WatchKind.Calendar);
-        await store.AddWatchAsync(watch, cancellationToken);
+        try
+        {
+            await store.AddWatchAsync(watch, cancellationToken);
+        }
+        finally
+        {
+            // A new calendar-list watch's channel is asked for together with the calendar's (and even when the
+            // calendar's watch could not be stored): the supervisor then opens both side by side, instead of the
+            // second waiting for the first's Google call.
+            if (listCreated)
+            {
+                supervisor().Watch(listWatch.Id);
+            }
+        }
+
         if (all)
         {
             scheduler().RequestSync(listWatch.Id);

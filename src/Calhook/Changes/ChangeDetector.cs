@@ -106,7 +106,7 @@ internal sealed class ChangeDetector(SyncKind kind, Func<string> newChangeId)
                 continue;
             }
 
-            if (ChangeRules.Keep(head))
+            if (ChangeRules.Keep(item, head))
             {
                 rows.Add(new StagedSnapshot(id, raw.ToArray()));
                 _forget.Remove(id);

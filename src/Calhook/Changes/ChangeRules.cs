@@ -33,7 +33,7 @@ internal static class ChangeRules
     /// Whether the event's snapshot is kept. Live events are; so are cancelled instances (Google keeps them for the
     /// life of the series, and a resync lists them again); every other tombstone only makes Calhook forget the event.
     /// </summary>
-    public static bool Keep(EventHead head) => !head.Cancelled || head.Instance;
+    public static bool Keep(JsonElement item, EventHead head) => !head.Cancelled || EventJson.RecurringEventId(item) is not null;
 
     /// <summary>True for a series' master: it has a <c>recurrence</c> and is not itself an instance.</summary>
     public static bool IsSeries(JsonElement item) =>

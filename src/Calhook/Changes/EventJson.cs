@@ -14,8 +14,10 @@ internal static class EventJson
     public static string? RecurringEventId(JsonElement item) => String(item, "recurringEventId"u8);
 
     /// <summary>
-    /// The id, and whether the event is a tombstone and an instance of a series, read in one pass over its properties:
-    /// each lookup by name scans them all (from the last), and a full list asks these three of every event.
+    /// The id, and whether the event is a tombstone, read in one pass over its first properties: a lookup by name scans
+    /// every property (from the last), and a full list asks this of every event. Google writes <c>id</c> and
+    /// <c>status</c> among the first few (after <c>kind</c> and <c>etag</c>), so the pass usually stops there; it
+    /// reads on to the end when either is missing. Google never repeats a property.
     /// </summary>
     public static EventHead Head(JsonElement item)
     {
@@ -24,28 +26,27 @@ internal static class EventJson
             return default;
         }
 
-        // The last copy of a repeated property wins, as it does for a lookup by name.
         string? id = null;
-        var cancelled = false;
-        var instance = false;
+        bool? cancelled = null;
         foreach (var property in item.EnumerateObject())
         {
             var value = property.Value;
-            if (property.NameEquals("id"u8))
+            if (id is null && property.NameEquals("id"u8))
             {
                 id = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
             }
-            else if (property.NameEquals("status"u8))
+            else if (cancelled is null && property.NameEquals("status"u8))
             {
                 cancelled = value.ValueKind == JsonValueKind.String && value.ValueEquals("cancelled"u8);
             }
-            else if (property.NameEquals("recurringEventId"u8))
+
+            if (id is not null && cancelled is not null)
             {
-                instance = value.ValueKind == JsonValueKind.String;
+                break;
             }
         }
 
-        return new EventHead(id, cancelled, instance);
+        return new EventHead(id, cancelled ?? false);
     }
 
     public static JsonElement? OriginalStartTime(JsonElement item) =>
@@ -66,5 +67,4 @@ internal static class EventJson
 /// <summary>What a full list needs of every event: <see cref="EventJson.Head"/>.</summary>
 /// <param name="Id">The event's id (null if it has none).</param>
 /// <param name="Cancelled">A tombstone (<c>status: "cancelled"</c>).</param>
-/// <param name="Instance">An instance of a series (it has a <c>recurringEventId</c>).</param>
-internal readonly record struct EventHead(string? Id, bool Cancelled, bool Instance);
+internal readonly record struct EventHead(string? Id, bool Cancelled);
