@@ -80,6 +80,7 @@ internal static class GoogleSetup
         // Added after the resilience handler, so it runs inside it: every attempt waits for the budget.
         http.AddHttpMessageHandler<RequestBudgetHandler>();
         http.AddHttpMessageHandler<GoogleMetricsHandler>();
+        services.AddHostedService<GoogleClientWarmup>();
         return services;
     }
 
