@@ -15,7 +15,7 @@ internal sealed partial class PostgresStore
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
-    public async Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken)
+    public async Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, bool final, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0)

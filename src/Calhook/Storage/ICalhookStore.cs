@@ -103,8 +103,12 @@ public interface ICalhookStore
     /// <summary>Deletes the staged rows every earlier full-list attempt of the watch left behind (a crash, a failure).</summary>
     Task ClearStagingAsync(string watchId, CancellationToken cancellationToken);
 
-    /// <summary>Stages snapshot rows of a full-list attempt (a batch of pages), in their own short transaction; a later row of an event wins over an earlier one, in the batch and across batches.</summary>
-    Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stages snapshot rows of a full-list attempt (a batch of pages), in their own short transaction; a later row of
+    /// an event wins over an earlier one, in the batch and across batches. <paramref name="final"/> marks the list's
+    /// last batch, which the list's commit follows at once: a store may leave making it durable to that commit.
+    /// </summary>
+    Task StageSnapshotsAsync(string watchId, string attemptId, IReadOnlyList<StagedSnapshot> rows, bool final, CancellationToken cancellationToken);
 
     /// <summary>The stored snapshots of the given events as UTF-8 bytes; missing ids are absent.</summary>
     Task<IReadOnlyDictionary<string, byte[]>> GetSnapshotBytesAsync(string watchId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken);

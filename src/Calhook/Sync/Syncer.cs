@@ -210,7 +210,7 @@ internal sealed partial class Syncer(
                 {
                     await writing;
                     var batch = staged;
-                    writing = Task.Run(() => store.StageSnapshotsAsync(watch.Id, attemptId, batch, cancellationToken), cancellationToken);
+                    writing = Task.Run(() => store.StageSnapshotsAsync(watch.Id, attemptId, batch, last, cancellationToken), cancellationToken);
                     staged = [];
                     stagedBytes = 0;
                 }

@@ -118,7 +118,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         Assert.Equal(1, (await QueryAsync<long>("SELECT COUNT(*) FROM snapshot_sets WHERE watch_id = 'w';")).Single());
 
         await upgraded.ClearStagingAsync("u", Ct);
-        await upgraded.StageSnapshotsAsync("u", "att_u", [new StagedSnapshot("e4", Encoding.UTF8.GetBytes("""{"id":"e4"}"""))], Ct);
+        await upgraded.StageSnapshotsAsync("u", "att_u", [new StagedSnapshot("e4", Encoding.UTF8.GetBytes("""{"id":"e4"}"""))], final: true, Ct);
         await upgraded.CommitFullSyncAsync(new FullSyncCommit("u", "u@example.com", "att_u", Some.Time, [], [], "token-u2", "token-u"), Ct);
         Assert.Equal(["e4"], await upgraded.ListSnapshotIdsAsync("u", Ct));
         Assert.Empty(await QueryAsync<string>("SELECT name FROM pragma_table_info('sync_state') WHERE name = 'generation';"));

@@ -80,7 +80,7 @@ public abstract partial class StoreContractTests
         // Syncs that read Google before the removal and commit after it: an incremental one, and a full list whose
         // rows were staged. Neither keeps anything.
         Assert.Empty(await Store.CommitSyncAsync(Some.Commit(eventWatch, "t2", Some.Created("e2")) with { ExpectedSyncToken = "t1" }, Ct));
-        await Store.StageSnapshotsAsync(eventWatch.Id, "att_late", [new StagedSnapshot("e3", Encoding.UTF8.GetBytes(Some.EventJson("e3")))], Ct);
+        await Store.StageSnapshotsAsync(eventWatch.Id, "att_late", [new StagedSnapshot("e3", Encoding.UTF8.GetBytes(Some.EventJson("e3")))], final: true, Ct);
         Assert.Empty(await Store.CommitFullSyncAsync(
             new FullSyncCommit(eventWatch.Id, eventWatch.CalendarId, "att_late", CalendarsNow, ["e1"], [Some.Created("e3")], "t3", ExpectedSyncToken: "t1"), Ct));
 

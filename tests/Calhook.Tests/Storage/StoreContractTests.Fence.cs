@@ -46,7 +46,7 @@ public abstract partial class StoreContractTests
 
         // A resync after a 410 on t1 staged its list; meanwhile another sync from t1 committed.
         await Store.ClearStagingAsync(watch.Id, Ct);
-        await Store.StageSnapshotsAsync(watch.Id, "att_stale", [new StagedSnapshot("e5", Encoding.UTF8.GetBytes(Some.EventJson("e5")))], Ct);
+        await Store.StageSnapshotsAsync(watch.Id, "att_stale", [new StagedSnapshot("e5", Encoding.UTF8.GetBytes(Some.EventJson("e5")))], final: true, Ct);
         var landed = Assert.Single(await Store.CommitSyncAsync(Some.Commit(watch, "t2-newer", Some.Created("e2")) with { ExpectedSyncToken = "t1" }, Ct));
         var stale = new FullSyncCommit(watch.Id, watch.CalendarId, "att_stale", Some.Time.AddMinutes(1), ["e1"],
             [Some.Created("e5"), Some.Deleted("e1")], "t2-stale", ExpectedSyncToken: "t1");
@@ -60,7 +60,7 @@ public abstract partial class StoreContractTests
         Assert.Equal(["e1", "e2"], (await Store.ReadChangesAsync(new ChangeQuery(0, 100), Ct)).Select(c => c.EventId));
 
         // A stale baseline (a full list expecting no token) is refused the same way.
-        await Store.StageSnapshotsAsync(watch.Id, "att_baseline", [new StagedSnapshot("e6", Encoding.UTF8.GetBytes(Some.EventJson("e6")))], Ct);
+        await Store.StageSnapshotsAsync(watch.Id, "att_baseline", [new StagedSnapshot("e6", Encoding.UTF8.GetBytes(Some.EventJson("e6")))], final: true, Ct);
         await Assert.ThrowsAsync<SyncSupersededException>(() => Store.CommitFullSyncAsync(
             new FullSyncCommit(watch.Id, watch.CalendarId, "att_baseline", Some.Time, [], [], "t-baseline", ExpectedSyncToken: null), Ct));
         Assert.Equal(["e1", "e2"], await Store.ListSnapshotIdsAsync(watch.Id, Ct));
@@ -68,7 +68,7 @@ public abstract partial class StoreContractTests
 
         // The list that does start from the current token lands, with its own staged rows only.
         await Store.ClearStagingAsync(watch.Id, Ct);
-        await Store.StageSnapshotsAsync(watch.Id, "att_current", [new StagedSnapshot("e7", Encoding.UTF8.GetBytes(Some.EventJson("e7")))], Ct);
+        await Store.StageSnapshotsAsync(watch.Id, "att_current", [new StagedSnapshot("e7", Encoding.UTF8.GetBytes(Some.EventJson("e7")))], final: true, Ct);
         var resync = await Store.CommitFullSyncAsync(new FullSyncCommit(watch.Id, watch.CalendarId, "att_current", Some.Time, ["e1", "e2"],
             [Some.Created("e7")], "t3", ExpectedSyncToken: "t2-newer"), Ct);
         Assert.Equal(landed.Sequence + 1, Assert.Single(resync).Sequence);
