@@ -166,7 +166,7 @@ internal static class ScaleBench
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         var steadyMb = ResidentMb();
-        Progress($"steady: {steadyMb:0} MB resident after a full collection");
+        Progress($"steady: {steadyMb:0} MB resident after a full collection ({MemoryParts()})");
         await calhook.DisposeAsync();
 
         // Restart on the same data, with events inserted while it was down: restore every channel and catch up.
@@ -305,6 +305,15 @@ internal static class ScaleBench
         }
 
         return busiest;
+    }
+
+    /// <summary>Where the resident memory is: the GC's heap and what it keeps committed, the rest of the process's anonymous memory, mapped files, threads.</summary>
+    private static string MemoryParts()
+    {
+        var gc = GC.GetGCMemoryInfo();
+        var status = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        return FormattableString.Invariant(
+            $"GC heap {gc.HeapSizeBytes / 1048576.0:0} MB, committed {gc.TotalCommittedBytes / 1048576.0:0} MB, fragmented {gc.FragmentedBytes / 1048576.0:0} MB; {string.Join(", ", status)}; {Environment.ProcessorCount} cores, {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads");
     }
 
     private static double ResidentMb()
