@@ -47,7 +47,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var port = FreePort();
         var data = dataDirectory ?? Directory.CreateTempSubdirectory("calhook-bench-");
         // As calhook serve builds it (CalhookApp): settings are not watched, so writes to the data directory wake nothing.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = Calhook.Hosting.HostingSetup.ReadSettingsOnce });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Calhook:DataDirectory"] = data.FullName,

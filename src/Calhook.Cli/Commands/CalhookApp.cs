@@ -20,12 +20,9 @@ internal static class CalhookApp
     public static WebApplication Build(string url, IDictionary<string, string?> overrides, bool quiet = false)
     {
         var listenUrl = ResolvePort(url);
-        // appsettings.json is read once. Watching it for changes would watch the whole working directory, subfolders
-        // included, and the data directory is one of them by default: every write of the database, its WAL and its
-        // shared memory woke the watcher (7 % of the process's CPU during a 100,000-event full list).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            Args = Calhook.Hosting.HostingSetup.ReadSettingsOnce,
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
         builder.Configuration.AddInMemoryCollection(overrides);

@@ -37,7 +37,7 @@ internal static class EventJson
             }
             else if (cancelled is null && property.NameEquals("status"u8))
             {
-                cancelled = value.ValueKind == JsonValueKind.String && value.ValueEquals("cancelled"u8);
+                cancelled = IsCancelledStatus(value);
             }
 
             if (id is not null && cancelled is not null)
@@ -54,8 +54,9 @@ internal static class EventJson
 
     /// <summary>True for Google's tombstones (<c>status: "cancelled"</c>): a deleted event or a cancelled instance.</summary>
     public static bool IsCancelled(JsonElement item) =>
-        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("status"u8, out var status) && status.ValueKind == JsonValueKind.String
-        && status.ValueEquals("cancelled"u8);
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("status"u8, out var status) && IsCancelledStatus(status);
+
+    private static bool IsCancelledStatus(JsonElement status) => status.ValueKind == JsonValueKind.String && status.ValueEquals("cancelled"u8);
 
     /// <summary>A string property, named in UTF-8 as the document holds it (a name as a string is transcoded at every lookup).</summary>
     public static string? String(JsonElement item, ReadOnlySpan<byte> property) =>

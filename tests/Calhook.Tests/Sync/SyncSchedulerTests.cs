@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Calhook.Google;
 using Calhook.Sync;
 using Calhook.TestKit;
@@ -257,14 +256,14 @@ public sealed class SyncSchedulerTests
     public async Task The_safety_net_syncs_each_watch_an_interval_after_its_last_sync_so_one_kept_synced_by_pushes_costs_nothing()
     {
         var start = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
-        // The safety net waits 30 s (a tenth of the interval) between looks; the test advances only once it waits.
+        // The safety net waits 30 s (a tenth of the interval) after each look: its timer is armed once the look has
+        // requested what was due, so the test advances only then.
         var time = new TimerSignal(TimeSpan.FromSeconds(30), start);
         // "quiet" gets no ping and its syncs never commit (its last sync stays unknown); "busy" is synced by pushes
         // every two minutes, on this instance or another (the store's last sync time is all the safety net sees).
         var lastSync = new ConcurrentDictionary<string, DateTimeOffset?>(StringComparer.Ordinal) { ["quiet"] = null, ["busy"] = null };
         var runs = new ConcurrentQueue<(string WatchId, TimeSpan At, GoogleRequestPriority Priority)>();
         var barriers = new ConcurrentDictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
-        var looks = Channel.CreateUnbounded<DateTimeOffset>();
         var scheduler = new SyncScheduler(
             (watchId, _) =>
             {
@@ -279,17 +278,14 @@ public sealed class SyncSchedulerTests
 
                 return Task.FromResult(new SyncOutcome(SyncResult.Synced));
             },
-            _ =>
-            {
-                looks.Writer.TryWrite(time.GetUtcNow());
-                return Task.FromResult<IReadOnlyList<WatchLastSync>>([.. lastSync.Select(p => new WatchLastSync(p.Key, p.Value))]);
-            },
+            _ => Task.FromResult<IReadOnlyList<WatchLastSync>>([.. lastSync.Select(p => new WatchLastSync(p.Key, p.Value))]),
             new SyncOptions { SafetyNetInterval = TimeSpan.FromMinutes(5), SafetyNetJitter = 0, MinSyncInterval = TimeSpan.Zero, FollowUpQuietTime = TimeSpan.Zero },
             time, NullLogger<SyncScheduler>.Instance);
         await using var _ = scheduler;
 
         // The inbox is first in, first out and a sync starts as its request is taken: once a barrier's sync has run,
-        // every request a look made before it has started its sync.
+        // every request the look made before it (before arming its timer) has started its sync. (Waiting for the look's
+        // listing instead let the barrier overtake the look's requests, whose syncs then ran after the clock moved.)
         async Task BarrierAsync(int n)
         {
             var barrier = barriers.GetOrAdd($"barrier-{n}", _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -298,7 +294,7 @@ public sealed class SyncSchedulerTests
         }
 
         await scheduler.StartAsync(CancellationToken.None);
-        await looks.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        await time.NextTimerAsync(TimeSpan.FromSeconds(30));
         await BarrierAsync(0);
 
         // A look every 30 s (a tenth of the interval), over 16 minutes.
@@ -309,9 +305,8 @@ public sealed class SyncSchedulerTests
                 lastSync["busy"] = time.GetUtcNow();
             }
 
-            await time.NextTimerAsync(TimeSpan.FromSeconds(30));
             time.Advance(TimeSpan.FromSeconds(30));
-            await looks.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            await time.NextTimerAsync(TimeSpan.FromSeconds(30));
             await BarrierAsync(step);
         }
 
