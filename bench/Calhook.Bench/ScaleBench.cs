@@ -167,6 +167,21 @@ internal static class ScaleBench
         GC.WaitForPendingFinalizers();
         var steadyMb = ResidentMb();
         Progress($"steady: {steadyMb:0} MB resident after a full collection ({MemoryParts()})");
+        // CALHOOK_BENCH_SMAPS=<file>: the child's memory map at the steady point, every mapping with its resident size.
+        if (Environment.GetEnvironmentVariable("CALHOOK_BENCH_SMAPS") is { Length: > 0 } smaps)
+        {
+            File.WriteAllText(smaps, File.ReadAllText("/proc/self/smaps"));
+        }
+
+        // CALHOOK_BENCH_STEADY_HOLD=<seconds>: the child waits at the steady point, for a heap dump from outside
+        // (dotnet-gcdump collect -p <pid>).
+        if (int.TryParse(Environment.GetEnvironmentVariable("CALHOOK_BENCH_STEADY_HOLD"), out var hold) && hold > 0)
+        {
+            Progress($"steady: holding {hold} s for a heap dump (pid {Environment.ProcessId})");
+            await Task.Delay(TimeSpan.FromSeconds(hold), clock);
+            Progress($"steady: {ResidentMb():0} MB resident after the hold ({MemoryParts()})");
+        }
+
         await calhook.DisposeAsync();
 
         // Restart on the same data, with events inserted while it was down: restore every channel and catch up.

@@ -1,5 +1,9 @@
 using System.CommandLine;
 using Calhook.Cli.Commands;
+using Calhook.Hosting;
+
+// First, before the host's threads allocate (NativeHeap says why).
+NativeHeap.LimitArenas();
 
 var root = new RootCommand("Calhook: exact, durable change streams from Google Calendar push notifications.")
 {
