@@ -142,7 +142,7 @@ internal sealed partial class CalendarWatches(
             await EnsureListWatchAsync(watch.AccountId, cancellationToken);
         }
 
-        var outcome = await events.SyncAsync(watchId, cancellationToken);
+        var outcome = await events.SyncAsync(watch, cancellationToken);
         if (outcome.Error is { Kind: Google.GoogleErrorKind.NotFound })
         {
             await RemoveAsync(watch, cancellationToken);

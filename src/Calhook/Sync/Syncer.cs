@@ -43,14 +43,18 @@ internal sealed partial class Syncer(
     /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
     public Action<string, SyncKind, int>? FullListProgress { get; init; }
 
-    public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken)
+    public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken) =>
+        await store.GetWatchAsync(watchId, cancellationToken) is { } watch ? await SyncAsync(watch, cancellationToken) : SyncOutcome.Skipped;
+
+    /// <summary>Syncs a watch its caller has just read (the scheduler's sync reads it once, not once here again).</summary>
+    public async Task<SyncOutcome> SyncAsync(WatchRecord watch, CancellationToken cancellationToken)
     {
-        var watch = await store.GetWatchAsync(watchId, cancellationToken);
-        if (watch is null || watch.Status == WatchStatus.Stopped)
+        if (watch.Status == WatchStatus.Stopped)
         {
             return SyncOutcome.Skipped;
         }
 
+        var watchId = watch.Id;
         var state = await store.GetSyncStateAsync(watchId, cancellationToken);
         var run = state.SyncToken is { } syncToken
             ? await IncrementalAsync(watch, syncToken, cancellationToken)
