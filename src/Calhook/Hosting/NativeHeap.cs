@@ -5,8 +5,9 @@ namespace Calhook.Hosting;
 /// <summary>
 /// The C heap under the runtime (SQLite's caches and statements, the JIT, OpenSSL). glibc gives each thread that
 /// allocates its own arena, up to eight per core, and each arena keeps what its threads freed. At 10,000 watches the
-/// service's threads had spread over 15 arenas holding 49–56 MB; capped from the first line of the program, the same
-/// run kept the 6 arenas made before it and held 36 MB, main heap included (bench/README.md, steady memory).
+/// malloc heaps held 51–61 MB over 14–16 arenas; with <c>MALLOC_ARENA_MAX=2</c> in the environment, 33 MB. Capped from
+/// the first line of the program, the 6–7 arenas the runtime made before it are kept and later threads share them:
+/// 36 and 53 MB in two runs (bench/README.md, steady memory).
 /// </summary>
 internal static class NativeHeap
 {
