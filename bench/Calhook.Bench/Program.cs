@@ -3,7 +3,7 @@ using Calhook.Emulator;
 
 // The benchmark runner: dotnet run -c Release --project bench/Calhook.Bench [-- --quick] [--out DIR]
 // Every measure compares against a baseline run in the same process or the same run (see docs/operations.md).
-// As calhook's own Program starts: glibc's heap capped before the threads allocate (the children host the service).
+// As calhook's own program starts: glibc's arenas capped before the threads allocate (this process and its children host the service).
 Calhook.Hosting.NativeHeap.LimitArenas();
 if (args.Length == 2 && args[0] == "--child-full-sync")
 {

@@ -327,8 +327,9 @@ internal static class ScaleBench
     {
         var gc = GC.GetGCMemoryInfo();
         var status = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
         return FormattableString.Invariant(
-            $"GC heap {gc.HeapSizeBytes / 1048576.0:0} MB, committed {gc.TotalCommittedBytes / 1048576.0:0} MB, fragmented {gc.FragmentedBytes / 1048576.0:0} MB; {string.Join(", ", status)}; {Environment.ProcessorCount} cores, {System.Diagnostics.Process.GetCurrentProcess().Threads.Count} threads");
+            $"GC heap {gc.HeapSizeBytes / 1048576.0:0} MB, committed {gc.TotalCommittedBytes / 1048576.0:0} MB, fragmented {gc.FragmentedBytes / 1048576.0:0} MB; {string.Join(", ", status)}; {Environment.ProcessorCount} cores, {process.Threads.Count} threads");
     }
 
     private static double ResidentMb()
