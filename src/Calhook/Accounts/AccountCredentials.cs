@@ -17,6 +17,12 @@ namespace Calhook.Accounts;
 internal readonly record struct AccessTokenResult(string? AccessToken, GoogleError? Error, string? QuotaUser = null);
 
 /// <summary>
+/// What the token server said of new credentials: <see cref="Verified"/> (it issued an access token), or the
+/// <see cref="Refusal"/> of credentials it will never accept; neither when it could not be asked.
+/// </summary>
+internal readonly record struct CredentialCheck(bool Verified, string? Refusal);
+
+/// <summary>
 /// Access tokens for Calhook accounts, through Google.Apis.Auth: OAuth user accounts (refresh token + the configured
 /// client) and service accounts with domain-wide delegation (key + subject). Credentials are built once per account
 /// and cached; Google.Apis.Auth caches and refreshes the access token itself. Thread-safe.
@@ -113,6 +119,46 @@ internal sealed partial class AccountCredentials
         credential is ServiceAccountCredential && description is { } d
         && d.StartsWith("Invalid JWT", StringComparison.Ordinal) && !d.StartsWith("Invalid JWT Signature", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Checks credentials before they are stored by asking the token server for an access token with them. Refused:
+    /// Google will never accept them (a revoked or unknown refresh token, a wrong client, a subject the service account
+    /// may not act as), and storing them would only make a watch that fails. Not checked: the token server failed or
+    /// could not be reached, or refused a service account's assertion for its times (this host's clock); the account
+    /// is stored and a watch reports the failure, as it would for a token refused later.
+    /// </summary>
+    public async Task<CredentialCheck> VerifyAsync(ICredential credential, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await credential.GetAccessTokenForRequestAsync(authUri: null, cancellationToken);
+            return new CredentialCheck(true, null);
+        }
+        catch (TokenResponseException ex) when (ex.Error?.Error == "invalid_grant" && AssertionRefused(credential, ex.Error.ErrorDescription))
+        {
+            return new CredentialCheck(false, null);
+        }
+        catch (TokenResponseException ex) when (ex.Error?.Error is "invalid_grant" or "invalid_client" or "unauthorized_client" or "access_denied")
+        {
+            var description = ex.Error.ErrorDescription is { Length: > 0 } d ? ": " + d : "";
+            return new CredentialCheck(false, ex.Error.Error + description);
+        }
+        catch (Exception ex) when (ex is TokenResponseException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogVerifyFailed(_logger, ex.GetType().Name);
+            return new CredentialCheck(false, null);
+        }
+    }
+
+    /// <summary>
+    /// Keeps a credential <see cref="VerifyAsync"/> verified for the account just stored with it: the account's first
+    /// request uses the access token the check was given instead of asking the token server again.
+    /// </summary>
+    public void Remember(string accountId, ICredential credential)
+    {
+        _needsReauth.TryRemove(accountId, out _);
+        _credentials[accountId] = new Lazy<Task<ICredential?>>(Task.FromResult<ICredential?>(credential));
+    }
+
     /// <summary>Records that the account needs re-authorisation; later calls fail fast without asking Google.</summary>
     public async Task MarkNeedsReauthAsync(string accountId, string reason, CancellationToken cancellationToken)
     {
@@ -174,6 +220,9 @@ internal sealed partial class AccountCredentials
 
     [LoggerMessage(EventId = LogEvents.AccountAssertionRefused, Level = LogLevel.Warning, Message = "Google refused the signed assertion of service account {AccountId}: {Description}")]
     private static partial void LogAssertionRefused(ILogger logger, string accountId, string? description);
+
+    [LoggerMessage(EventId = LogEvents.AccountVerifyFailed, Level = LogLevel.Warning, Message = "New credentials could not be checked with the token server ({Failure}); the account is stored unchecked")]
+    private static partial void LogVerifyFailed(ILogger logger, string failure);
 
     [LoggerMessage(EventId = LogEvents.AccountTokenFailed, Level = LogLevel.Warning, Message = "Token request for account {AccountId} failed ({Failure})")]
     private static partial void LogTokenFailed(ILogger logger, string accountId, string failure);

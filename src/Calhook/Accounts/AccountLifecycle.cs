@@ -1,6 +1,7 @@
 using Calhook.Channels;
 using Calhook.Storage;
 using Calhook.Sync;
+using Google.Apis.Auth.OAuth2;
 
 namespace Calhook.Accounts;
 
@@ -19,9 +20,11 @@ internal sealed class AccountLifecycle(
     /// <summary>
     /// Stores a new refresh token for an existing account and resumes it: the cached credential is dropped, every
     /// live watch of the account opens a channel again (a working one is renewed early, harmlessly) and syncs now.
-    /// A watch's needs_reauth problem clears itself when its channel opens and its sync succeeds.
+    /// A watch's needs_reauth problem clears itself when its channel opens and its sync succeeds. A
+    /// <paramref name="verified"/> credential for the new token (<see cref="AccountCredentials.VerifyAsync"/>) is kept
+    /// for the account, so the resumed watches use the access token it was given.
     /// </summary>
-    public async Task<bool> ReauthorizeAsync(string accountId, string refreshToken, CancellationToken cancellationToken)
+    public async Task<bool> ReauthorizeAsync(string accountId, string refreshToken, ICredential? verified, CancellationToken cancellationToken)
     {
         if (!await store.ReauthorizeAccountAsync(accountId, secrets.ProtectAccountSecret(refreshToken), cancellationToken))
         {
@@ -29,6 +32,11 @@ internal sealed class AccountLifecycle(
         }
 
         credentials.Forget(accountId);
+        if (verified is not null)
+        {
+            credentials.Remember(accountId, verified);
+        }
+
         foreach (var watch in await store.ListWatchesAsync(cancellationToken))
         {
             if (watch.AccountId == accountId && watch.Status == WatchStatus.NeedsReauth)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Calhook.Hosting;
 using Calhook.Storage;
+using Google.Apis.Auth.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -50,10 +51,15 @@ internal static class AccountsApi
 
     private static async Task<Results<Created<AccountCreated>, Ok<AccountCreated>, ProblemHttpResult>> CreateAsync(
         CreateAccountRequest request, ICalhookStore store, SecretProtector secrets, CredentialFactory credentials,
-        AccountLifecycle lifecycle, TimeProvider time, CancellationToken cancellationToken)
+        AccountCredentials tokens, AccountLifecycle lifecycle, TimeProvider time, CancellationToken cancellationToken)
     {
+        // New credentials are checked with Google before they are stored (AccountCredentials.VerifyAsync): ones Google
+        // refuses are answered here instead of failing the account's first watch; the access token the check was given
+        // serves the account's first requests.
         var id = "acc_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
         AccountRecord account;
+        ICredential credential;
+        CredentialCheck check;
         switch (request.Type)
         {
             case "oauth":
@@ -67,10 +73,17 @@ internal static class AccountsApi
                     return BadRequest("OAuth accounts need Calhook:Google:ClientId and Calhook:Google:ClientSecret to be configured.");
                 }
 
+                credential = credentials.CreateUserCredential(id, request.RefreshToken)!;
+                check = await tokens.VerifyAsync(credential, cancellationToken);
+                if (check.Refusal is { } refused)
+                {
+                    return BadRequest($"Google refused the refresh token ({refused}); nothing was stored. Connect the account again for a new one.");
+                }
+
                 // The same person connecting again (a new refresh token) re-authorises the account they already have.
                 if (await lifecycle.FindOAuthAccountAsync(request.Email, cancellationToken) is { } existing)
                 {
-                    await lifecycle.ReauthorizeAsync(existing.Id, request.RefreshToken, cancellationToken);
+                    await lifecycle.ReauthorizeAsync(existing.Id, request.RefreshToken, check.Verified ? credential : null, cancellationToken);
                     return TypedResults.Ok(new AccountCreated(existing.Id));
                 }
 
@@ -100,13 +113,20 @@ internal static class AccountsApi
                         rsa.ImportFromPem(parsed.PrivateKey);
                     }
 
-                    credentials.CreateServiceAccountCredential(parsed, request.Subject);
+                    credential = credentials.CreateServiceAccountCredential(parsed, request.Subject);
                 }
                 catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
                     or System.Security.Cryptography.CryptographicException or IndexOutOfRangeException or InvalidCastException or OverflowException)
                 {
                     // The parser's message may name its internals; the field is what the caller can fix.
                     return BadRequest("The service account's 'key.private_key' is not a valid PEM-encoded RSA private key (PKCS#8, as in Google's JSON key files).");
+                }
+
+                check = await tokens.VerifyAsync(credential, cancellationToken);
+                if (check.Refusal is { } denied)
+                {
+                    return BadRequest($"Google refused the service account's credentials for '{request.Subject}' ({denied}); nothing was stored. "
+                        + "Check the key, and that domain-wide delegation grants this client the calendar scope.");
                 }
 
                 account = new AccountRecord(id, AccountKind.ServiceAccount, request.Subject, request.Subject,
@@ -118,6 +138,11 @@ internal static class AccountsApi
         }
 
         await store.AddAccountAsync(account, cancellationToken);
+        if (check.Verified)
+        {
+            tokens.Remember(id, credential);
+        }
+
         return TypedResults.Created($"/v1/accounts/{id}", new AccountCreated(id));
     }
 

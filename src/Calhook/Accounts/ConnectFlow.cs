@@ -143,7 +143,7 @@ internal static partial class ConnectFlow
         string accountId;
         if (await lifecycle.FindOAuthAccountAsync(email, http.RequestAborted) is { } existing)
         {
-            await lifecycle.ReauthorizeAsync(existing.Id, token.RefreshToken, http.RequestAborted);
+            await lifecycle.ReauthorizeAsync(existing.Id, token.RefreshToken, verified: null, http.RequestAborted);
             accountId = existing.Id;
         }
         else

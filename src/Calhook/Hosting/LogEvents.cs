@@ -32,6 +32,7 @@ internal static class LogEvents
     public const int AccountNeedsReauth = 1201;
     public const int AccountTokenFailed = 1202;
     public const int AccountAssertionRefused = 1203;
+    public const int AccountVerifyFailed = 1204;
     public const int ConnectCallbackRefused = 1210;
     public const int ConnectCodeExchangeFailed = 1211;
     public const int ConnectAccountConnected = 1212;

@@ -40,19 +40,55 @@ public sealed class AccountsApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_service_account_with_a_valid_key_and_subject_is_created()
+    public async Task A_service_account_with_a_key_the_token_server_accepts_is_created()
     {
-        using var rsa = RSA.Create(2048);
-        var key = new
-        {
-            type = "service_account",
-            client_email = "calhook@project.iam.gserviceaccount.com",
-            private_key = rsa.ExportPkcs8PrivateKeyPem(),
-            private_key_id = "k1",
-            project_id = "project",
-        };
+        var key = JsonNode.Parse(await _world.Control.CreateServiceAccountKeyAsync("calhook-sync"))!;
         var response = await _world.Api.PostAsJsonAsync("v1/accounts", new { type = "serviceAccount", key, subject = "alice@example.com" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_refresh_token_Google_refuses_is_answered_when_it_is_added_and_nothing_is_stored()
+    {
+        var response = await _world.Api.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = "bob@example.com", refreshToken = "1//never-issued" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!;
+        Assert.Contains("invalid_grant", detail, StringComparison.Ordinal);
+        Assert.Contains("nothing was stored", detail, StringComparison.Ordinal);
+        Assert.Empty((await _world.Api.GetFromJsonAsync<JsonObject>("v1/accounts"))!["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_new_refresh_token_Google_refuses_leaves_the_account_it_would_reauthorise_as_it_was()
+    {
+        const string user = "carol@example.com";
+        var first = (await _world.Control.CreateTokensAsync(user)).RefreshToken;
+        var id = (string)(await _world.CreateAsync("v1/accounts", new { type = "oauth", email = user, refreshToken = first }))["id"]!;
+
+        var again = await _world.Api.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = user, refreshToken = "1//never-issued" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        var watch = await _world.WatchAsync(id, user);
+        var state = await Polling.EventuallyAsync(() => _world.WatchStateAsync((string)watch["id"]!), w => w["lastSyncAt"] is not null,
+            TimeSpan.FromSeconds(30), "the account still works with the token it had");
+        Assert.Equal("active", (string?)state["status"]);
+    }
+
+    [Fact]
+    public async Task A_service_account_key_the_token_server_never_issued_is_refused_when_it_is_added()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = JsonNode.Parse(await _world.Control.CreateServiceAccountKeyAsync("calhook-sync"))!.AsObject();
+        key["private_key"] = rsa.ExportPkcs8PrivateKeyPem();
+
+        var response = await _world.Api.PostAsJsonAsync("v1/accounts", new { type = "serviceAccount", key, subject = "alice@example.com" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!;
+        Assert.Contains("refused the service account's credentials for 'alice@example.com'", detail, StringComparison.Ordinal);
+        Assert.Empty((await _world.Api.GetFromJsonAsync<JsonObject>("v1/accounts"))!["items"]!.AsArray());
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
@@ -47,17 +48,17 @@ public sealed class ServiceAccountEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_key_the_token_server_never_issued_leaves_the_watch_needing_reauthorisation()
+    public async Task A_key_the_token_server_never_issued_is_refused_before_any_watch_or_channel()
     {
         using var rsa = RSA.Create(2048);
         var key = await CreateKeyAsync();
         key["private_key"] = rsa.ExportPkcs8PrivateKeyPem();
-        var accountId = await AddServiceAccountAsync(key, Subject);
-        var watchId = await WatchAsync(accountId, Subject);
 
-        var state = await Polling.EventuallyAsync(() => _world.WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth",
-            Timeout, "the refused signature needs a person to fix the account");
-        Assert.Contains("re-authorise", (string)state["error"]!, StringComparison.Ordinal);
+        using var response = await _world.Api.PostAsJsonAsync("v1/accounts", new { type = "serviceAccount", key, subject = Subject });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("invalid_grant", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await _world.Api.GetFromJsonAsync<JsonObject>("v1/accounts"))!["items"]!.AsArray());
         Assert.Empty(await _world.Control.GetChannelsAsync(Subject));
     }
 

@@ -52,9 +52,12 @@ public sealed class StatusCommandTests : IAsyncLifetime
         Assert.False((bool)quota["safetyNet"]!["stretched"]!);
         Assert.Equal(300, (double)quota["safetyNet"]!["configuredSeconds"]!);
 
-        // A watch whose account Google refuses: status exits 4 and shows the error in words.
+        // A watch whose account Google refuses (its grant revoked after it was connected): status exits 4 and shows the
+        // error in words.
         const string bad = "status-bad@example.com";
-        var badWatch = await WatchAsync(await AccountAsync(bad, "1//revoked"), bad);
+        var badAccount = await AccountAsync(bad, (await _world.Control.CreateTokensAsync(bad)).RefreshToken);
+        Assert.True(await _world.Control.RevokeAsync(bad) > 0);
+        var badWatch = await WatchAsync(badAccount, bad);
         await Polling.EventuallyAsync(async () => (string?)(await WatchStateAsync(badWatch))["status"] == "needs_reauth", Generous, "the watch needs re-authorisation");
         var (attentionExit, attention) = await RunAsync("status");
         Assert.Equal(4, attentionExit);

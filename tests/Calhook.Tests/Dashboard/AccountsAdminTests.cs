@@ -62,8 +62,9 @@ public sealed class AccountsAdminTests : IAsyncLifetime
     public async Task Adding_the_same_email_again_reauthorises_the_account_and_resumes_its_watches()
     {
         const string user = "reauth@example.com";
-        // A refresh token Google does not know: the first token request fails with invalid_grant.
-        var id = await AddAccountAsync(user, "1//revoked-refresh-token");
+        // The grant is revoked after the account was connected: the watch's requests fail with invalid_grant.
+        var id = await AddAccountAsync(user, (await _world.Control.CreateTokensAsync(user)).RefreshToken);
+        Assert.True(await _world.Control.RevokeAsync(user) > 0);
         var watch = await WatchAsync(id, user);
         await Polling.EventuallyAsync(async () => (string?)(await WatchStateAsync(watch))["status"] == "needs_reauth", Generous, "the watch needs re-authorisation");
         Assert.Equal("needs_reauth", (string?)(await _world.Calhook.Client.GetFromJsonAsync<JsonObject>($"/v1/accounts/{id}"))!["status"]);

@@ -96,13 +96,52 @@ public sealed class GoogleRefusalsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_revoked_refresh_token_needs_reauthorisation()
+    public async Task A_refresh_token_revoked_after_it_was_added_needs_reauthorisation()
     {
+        // Google.Apis.Auth refreshes a token that expires within minutes: the watch's first request asks again.
+        _google.Token = new FakeGoogle.Step(200, """{"access_token":"fake-access-token","expires_in":60,"token_type":"Bearer"}""");
+        var account = await AddOAuthAccountAsync();
         _google.Token = new FakeGoogle.Step(400, """{"error":"invalid_grant","error_description":"Token has been expired or revoked."}""");
-        var watchId = await WatchAsync(await AddOAuthAccountAsync());
+        var watchId = await WatchAsync(account);
 
         var watch = await Polling.EventuallyAsync(() => WatchStateAsync(watchId), w => (string?)w["status"] == "needs_reauth", Timeout, "the watch needs re-authorisation");
         Assert.Contains("re-authorise", (string)watch["error"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refresh_token_Google_refuses_when_it_is_added_is_answered_with_Googles_reason()
+    {
+        _google.Token = new FakeGoogle.Step(400, """{"error":"invalid_grant","error_description":"Token has been expired or revoked."}""");
+
+        using var response = await _host.Client.PostAsJsonAsync("v1/accounts", new { type = "oauth", email = Calendar, refreshToken = "1//recorded-refresh" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("invalid_grant: Token has been expired or revoked.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await _host.Services.GetRequiredService<ICalhookStore>().ListAccountsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_account_added_while_the_token_server_fails_is_stored_and_its_watch_works_once_it_answers()
+    {
+        _google.Token = new FakeGoogle.Step(500, """{"error":"internal_failure"}""");
+        var account = await AddOAuthAccountAsync();
+
+        _google.Token = new FakeGoogle.Step(200, """{"access_token":"fake-access-token","expires_in":3600,"token_type":"Bearer"}""");
+        var watchId = await WatchAsync(account);
+
+        await Polling.EventuallyAsync(() => WatchStateAsync(watchId), w => w["lastSyncAt"] is not null, Timeout, "the watch's baseline is committed");
+    }
+
+    [Fact]
+    public async Task The_access_token_the_check_was_given_serves_the_first_watch()
+    {
+        var account = await AddOAuthAccountAsync();
+        // The token server fails from now on: only the token the account's check was given can open the channel and list.
+        _google.Token = new FakeGoogle.Step(500, """{"error":"internal_failure"}""");
+        var watchId = await WatchAsync(account);
+
+        await Polling.EventuallyAsync(() => WatchStateAsync(watchId), w => w["lastSyncAt"] is not null && w["channelId"] is not null, Timeout,
+            "the watch opened its channel and committed its baseline");
     }
 
     private async Task<string> AddOAuthAccountAsync()
