@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Calhook.Storage.Sqlite;
 
 /// <summary>
-/// The SQLite store: one file, WAL journal. Each method opens a pooled connection and runs one transaction.
+/// The SQLite store: one file, WAL journal. Each method borrows an open connection (SqliteStore.Connections.cs) and runs one transaction.
 /// Writers in this process pass one gate (so they queue instead of spinning on SQLITE_BUSY) and take the write lock
 /// up front with <c>BEGIN IMMEDIATE</c>, which also serializes writers of other processes on the same file.
 /// Thread-safe.
@@ -152,20 +152,13 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
         // A checkpoint still running finishes first (it is bounded by the WAL's size), then the pooled handles close
         // so the file can be moved or deleted once the store is gone.
         _checkpoint.GetAwaiter().GetResult();
+        CloseConnections();
         using (var connection = new SqliteConnection(_connectionString))
         {
             SqliteConnection.ClearPool(connection);
         }
 
         _writeGate.Dispose();
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await ExecuteAsync(connection, null, $"PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};", cancellationToken);
-        return connection;
     }
 
     /// <summary>Runs <paramref name="work"/> in one write transaction (<c>BEGIN IMMEDIATE</c>) and commits it.</summary>
@@ -188,14 +181,6 @@ internal sealed partial class SqliteStore : ICalhookStore, IDisposable
 
     private Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
