@@ -103,8 +103,22 @@ internal sealed partial class PostgresStore
             WHERE id = @id;
             """, watchId, "active", null, cancellationToken);
 
-    public Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE watches SET last_notification_at = @a WHERE id = @id;", watchId, StoreText.Time(at), null, cancellationToken);
+    public Task RecordNotificationsAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> latest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(latest);
+        return latest.Count == 0 ? Task.CompletedTask : WriteAsync(async (connection, transaction) =>
+        {
+            // One statement for every watch: the ids and times as two arrays, paired by unnest.
+            await using var command = Command(connection, transaction, """
+                UPDATE watches w SET last_notification_at = v.at
+                FROM unnest(@ids::text[], @ats::text[]) AS v(id, at)
+                WHERE w.id = v.id;
+                """);
+            command.Parameters.AddWithValue("ids", latest.Select(l => l.Key).ToArray());
+            command.Parameters.AddWithValue("ats", latest.Select(l => StoreText.Time(l.Value)).ToArray());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
 
     private async Task<IReadOnlyList<WatchRecord>> ReadWatchesAsync(string where, string? id, CancellationToken cancellationToken)
     {

@@ -34,7 +34,11 @@ public interface ICalhookStore
     /// </summary>
     Task StopWatchAsync(string watchId, CancellationToken cancellationToken);
 
-    Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records each watch's last notification time, all in one transaction: one commit (one fsync) for however many
+    /// watches were pinged since the last flush. Unknown ids change nothing.
+    /// </summary>
+    Task RecordNotificationsAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> latest, CancellationToken cancellationToken);
 
     // Channels ---------------------------------------------------------------------------------------------
 

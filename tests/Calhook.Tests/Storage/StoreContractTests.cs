@@ -63,9 +63,24 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 
         await Store.StopWatchAsync("wat_missing", Ct);
         await Store.SetSyncProblemAsync("wat_missing", new WatchProblem(WatchProblemKind.Error, "x"), Ct);
-        await Store.RecordNotificationAsync("wat_missing", Some.Time, Ct);
+        await Store.RecordNotificationsAsync([new("wat_missing", Some.Time)], Ct);
         await Store.MarkChannelStoppedAsync("chn_missing", Some.Time, Ct);
         Assert.Empty(await Store.ListWatchesAsync(Ct));
+    }
+
+    [Fact]
+    public async Task The_last_notifications_of_many_watches_are_recorded_in_one_call()
+    {
+        var first = await AddWatchAsync("one@example.com");
+        var second = await AddWatchAsync("two@example.com");
+
+        await Store.RecordNotificationsAsync(
+            [new(first.Id, Some.Time.AddMinutes(1)), new("wat_missing", Some.Time), new(second.Id, Some.Time.AddMinutes(2))], Ct);
+        await Store.RecordNotificationsAsync([], Ct);
+
+        Assert.Equal(Some.Time.AddMinutes(1), (await Store.GetWatchAsync(first.Id, Ct))!.LastNotificationAt);
+        Assert.Equal(Some.Time.AddMinutes(2), (await Store.GetWatchAsync(second.Id, Ct))!.LastNotificationAt);
+        Assert.Equal(2, (await Store.ListWatchesAsync(Ct)).Count);
     }
 
     [Fact]
@@ -75,7 +90,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(watch, await Store.GetWatchAsync(watch.Id, Ct));
 
         await Store.SetSyncProblemAsync(watch.Id, new WatchProblem(WatchProblemKind.Error, "403 forbidden"), Ct);
-        await Store.RecordNotificationAsync(watch.Id, Some.Time.AddMinutes(1), Ct);
+        await Store.RecordNotificationsAsync([new(watch.Id, Some.Time.AddMinutes(1))], Ct);
 
         var stored = await Store.GetWatchAsync(watch.Id, Ct);
         Assert.Equal(watch with

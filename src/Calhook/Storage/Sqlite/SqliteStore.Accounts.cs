@@ -101,8 +101,22 @@ internal sealed partial class SqliteStore
             WHERE id = $id;
             """, watchId, "active", null, cancellationToken);
 
-    public Task RecordNotificationAsync(string watchId, DateTimeOffset at, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE watches SET last_notification_at = $a WHERE id = $id;", watchId, StoreText.Time(at), null, cancellationToken);
+    public Task RecordNotificationsAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> latest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(latest);
+        return latest.Count == 0 ? Task.CompletedTask : WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = Command(connection, transaction, "UPDATE watches SET last_notification_at = $a WHERE id = $id;");
+            var id = command.Parameters.Add("$id", SqliteType.Text);
+            var at = command.Parameters.Add("$a", SqliteType.Text);
+            foreach (var (watchId, time) in latest)
+            {
+                id.Value = watchId;
+                at.Value = StoreText.Time(time);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }, cancellationToken);
+    }
 
     private async Task<IReadOnlyList<WatchRecord>> ReadWatchesAsync(string where, string? id, CancellationToken cancellationToken)
     {
