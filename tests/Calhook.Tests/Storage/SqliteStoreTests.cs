@@ -31,6 +31,20 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     }
 
     [Fact]
+    public async Task A_connection_given_back_after_a_full_lists_last_batch_commits_durably_again()
+    {
+        // The last batch of a full list runs at synchronous=NORMAL without autocheckpoint; the store keeps its
+        // connections open, so the next call on the same connection must find FULL (2) and the checkpoint at 1,000 pages.
+        var store = (SqliteStore)Store;
+        var watch = await AddWatchAsync();
+        await store.StageSnapshotsAsync(watch.Id, "att_1", [new StagedSnapshot("e1", Encoding.UTF8.GetBytes(Some.EventJson("e1")))], final: true, Ct);
+
+        Assert.Equal(2, await store.ReadPragmaAsync("synchronous", Ct));
+        Assert.Equal(1000, await store.ReadPragmaAsync("wal_autocheckpoint", Ct));
+        Assert.Equal(1, await store.ReadPragmaAsync("foreign_keys", Ct));
+    }
+
+    [Fact]
     public async Task Everything_reads_back_after_reopening_the_file()
     {
         var watch = await AddWatchAsync();

@@ -60,11 +60,37 @@ internal sealed partial class SqliteStore
         return command;
     }
 
+    /// <summary>
+    /// Sets back the pragmas a call changed on its connection before the connection is given back: the store's
+    /// connections stay open, so a setting left behind would hold for every later call on it (a commit left at
+    /// synchronous=NORMAL would not be on disk when it returns). A connection that cannot be set back is closed instead.
+    /// </summary>
+    private static async Task RestoreAsync(SqliteConnection connection, string pragmas)
+    {
+        try
+        {
+            await ExecuteAsync(connection, null, pragmas, CancellationToken.None);
+        }
+        catch
+        {
+            (connection as StoreConnection)?.Discard();
+            throw;
+        }
+    }
+
+    /// <summary>A pragma's value as a connection the next call would borrow has it (for tests of what calls leave behind).</summary>
+    internal async Task<long> ReadPragmaAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"PRAGMA {name};");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Takes back a connection a call is done with; false when it must close instead.</summary>
     private bool Return(StoreConnection connection)
     {
         // A connection still inside a transaction (autocommit off) is not given to another call.
-        if (_closing || connection.State != ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0
+        if (_closing || connection.Discarded || connection.State != ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0
             || _idle.Count >= IdleConnections)
         {
             return false;
@@ -94,6 +120,11 @@ internal sealed partial class SqliteStore
     {
         private readonly Dictionary<string, PreparedCommand> _commands = new(StringComparer.Ordinal);
         private bool _closingForGood;
+
+        /// <summary>True once a call found it unfit to be given to another call: it closes when it is given back.</summary>
+        public bool Discarded { get; private set; }
+
+        public void Discard() => Discarded = true;
 
         /// <summary>The connection's command for <paramref name="sql"/> when it is free; null when in use, or not kept.</summary>
         public PreparedCommand? Prepared(string sql)

@@ -49,8 +49,8 @@ internal sealed partial class SqliteStore
             }
             finally
             {
-                // The connection goes back to the pool: the next user gets SQLite's defaults again.
-                await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=1000;", CancellationToken.None);
+                // The connection goes back to the store's pool: the next call gets its synchronous=FULL and autocheckpoint.
+                await RestoreAsync(connection, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1000;");
             }
         }
         finally
@@ -166,7 +166,7 @@ internal sealed partial class SqliteStore
             }
             finally
             {
-                await ExecuteAsync(connection, null, "PRAGMA wal_autocheckpoint=1000;", CancellationToken.None);
+                await RestoreAsync(connection, "PRAGMA wal_autocheckpoint=1000;");
             }
         }
         finally
