@@ -29,6 +29,9 @@ internal readonly record struct CredentialCheck(bool Verified, string? Refusal);
 /// </summary>
 internal sealed partial class AccountCredentials
 {
+    /// <summary>How long <see cref="VerifyAsync"/> waits for the token server.</summary>
+    private static readonly TimeSpan VerifyPatience = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, Lazy<Task<ICredential?>>> _credentials = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _needsReauth = new(StringComparer.Ordinal);
     private readonly ICalhookStore _store;
@@ -128,9 +131,12 @@ internal sealed partial class AccountCredentials
     /// </summary>
     public async Task<CredentialCheck> VerifyAsync(ICredential credential, CancellationToken cancellationToken)
     {
+        // The caller waits for the answer: a token server that has not answered in this time counts as unreachable.
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(VerifyPatience);
         try
         {
-            await credential.GetAccessTokenForRequestAsync(authUri: null, cancellationToken);
+            await credential.GetAccessTokenForRequestAsync(authUri: null, patience.Token);
             return new CredentialCheck(true, null);
         }
         catch (TokenResponseException ex) when (ex.Error?.Error == "invalid_grant" && AssertionRefused(credential, ex.Error.ErrorDescription))
@@ -142,7 +148,7 @@ internal sealed partial class AccountCredentials
             var description = ex.Error.ErrorDescription is { Length: > 0 } d ? ": " + d : "";
             return new CredentialCheck(false, ex.Error.Error + description);
         }
-        catch (Exception ex) when (ex is TokenResponseException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is TokenResponseException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             LogVerifyFailed(_logger, ex.GetType().Name);
             return new CredentialCheck(false, null);

@@ -159,24 +159,34 @@ internal sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfNegative(query.Limit);
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "");
+
+        // The SQL text is built first, so each of its few shapes is a prepared command the connection keeps.
         var sql = new System.Text.StringBuilder($"SELECT {ChangeColumns} FROM changes WHERE sequence > $after");
-        command.Parameters.AddWithValue("$after", query.After);
         if (query.CalendarId is not null)
         {
             sql.Append(" AND calendar_id = $calendar");
-            command.Parameters.AddWithValue("$calendar", query.CalendarId);
         }
 
-        if (query.Types is { Count: > 0 } types)
+        var types = query.Types is { Count: > 0 } given ? given.ToList() : [];
+        if (types.Count > 0)
         {
-            var names = types.Select((type, i) => { command.Parameters.AddWithValue($"$t{i}", type); return $"$t{i}"; });
-            sql.Append(" AND type IN (").AppendJoin(", ", names).Append(')');
+            sql.Append(" AND type IN (").AppendJoin(", ", types.Select((_, i) => $"$t{i}")).Append(')');
         }
 
         sql.Append(" ORDER BY sequence LIMIT $limit;");
+        await using var command = Command(connection, null, sql.ToString());
+        command.Parameters.AddWithValue("$after", query.After);
+        if (query.CalendarId is not null)
+        {
+            command.Parameters.AddWithValue("$calendar", query.CalendarId);
+        }
+
+        for (var i = 0; i < types.Count; i++)
+        {
+            command.Parameters.AddWithValue($"$t{i}", types[i]);
+        }
+
         command.Parameters.AddWithValue("$limit", query.Limit);
-        command.CommandText = sql.ToString();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var changes = new List<Change>();
         while (await reader.ReadAsync(cancellationToken))
