@@ -186,6 +186,27 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     }
 
     [Fact]
+    public async Task Pruning_the_attempt_log_by_count_finds_each_subscriptions_floor_once_not_once_per_attempt()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var explain = connection.CreateCommand();
+        explain.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.PruneAttemptsByCountSql;
+        explain.Parameters.AddWithValue("$keep", 1000);
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                plan.Add(reader.GetString(reader.GetOrdinal("detail")));
+            }
+        }
+
+        // The floors are computed into a table first; folded into the join, the floor's subquery ran for every attempt.
+        Assert.Contains(plan, step => step.StartsWith("MATERIALIZE floors", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Pruning_the_attempt_log_by_age_searches_the_attempted_at_index_instead_of_scanning_the_log()
     {
         await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");

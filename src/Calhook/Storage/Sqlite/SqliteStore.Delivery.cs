@@ -375,22 +375,28 @@ internal sealed partial class SqliteStore
     /// <summary>The age half of <see cref="PruneDeliveryAttemptsAsync"/>: found through ix_delivery_attempts_attempted_at.</summary>
     internal const string PruneAttemptsByAgeSql = "DELETE FROM delivery_attempts WHERE attempted_at < $before;";
 
+    /// <summary>
+    /// The count half of <see cref="PruneDeliveryAttemptsAsync"/>. Per subscription, the id of its $keep-th newest
+    /// attempt is the oldest one kept; found once per subscription through ix_delivery_attempts_subscription, so the cost
+    /// follows what is kept and deleted. MATERIALIZED makes "once" true: without it SQLite folds the CTE into the join
+    /// and looks the floor up again for every attempt in the log. A minute into the e2e bench (the warm-up's attempts
+    /// logged) that held the write lock for about 250 ms, every webhook of that quarter second late; 2 s with a million kept.
+    /// </summary>
+    internal const string PruneAttemptsByCountSql = """
+        WITH floors AS MATERIALIZED (
+            SELECT s.id AS subscription_id,
+                   (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC LIMIT 1 OFFSET $keep - 1) AS floor
+            FROM subscriptions s)
+        DELETE FROM delivery_attempts WHERE id IN (
+            SELECT a.id FROM floors f JOIN delivery_attempts a ON a.subscription_id = f.subscription_id AND a.id < f.floor);
+        """;
+
     public Task<int> PruneDeliveryAttemptsAsync(int keepPerSubscription, DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepPerSubscription);
         return WriteAsync(async (connection, transaction) =>
         {
-            // Per subscription, the id of its keepPerSubscription-th newest attempt is the oldest one kept; found once
-            // per subscription through ix_delivery_attempts_subscription, so the cost follows what is kept and deleted.
-            await using var command = Command(connection, transaction, PruneAttemptsByAgeSql + """
-
-                WITH floors AS (
-                    SELECT s.id AS subscription_id,
-                           (SELECT k.id FROM delivery_attempts k WHERE k.subscription_id = s.id ORDER BY k.id DESC LIMIT 1 OFFSET $keep - 1) AS floor
-                    FROM subscriptions s)
-                DELETE FROM delivery_attempts WHERE id IN (
-                    SELECT a.id FROM floors f JOIN delivery_attempts a ON a.subscription_id = f.subscription_id AND a.id < f.floor);
-                """);
+            await using var command = Command(connection, transaction, PruneAttemptsByAgeSql + "\n" + PruneAttemptsByCountSql);
             command.Parameters.AddWithValue("$before", StoreText.Time(olderThan));
             command.Parameters.AddWithValue("$keep", keepPerSubscription);
             return await command.ExecuteNonQueryAsync(cancellationToken);
