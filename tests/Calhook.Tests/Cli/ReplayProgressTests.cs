@@ -55,9 +55,11 @@ public sealed class ReplayProgressTests
         Assert.Contains("<p class=\"replay done\" data-remaining=\"0\">", await browser.Http.GetStringAsync(new Uri("/", UriKind.Relative)), StringComparison.Ordinal);
 
         // For scripts: the final state as JSON, once the replay is done.
-        var (jsonExit, json) = await RunAsync(rig, "subscriptions", "replay", id, "--after", changes[1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
-        Assert.Equal(0, jsonExit);
-        var result = JsonNode.Parse(json)!;
+        // Progress lines go to stderr while the replay runs; stdout holds the JSON alone.
+        await using var jsonRun = CalhookProcess.Start("subscriptions", "replay", id, "--after", changes[1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json",
+            "--server", rig.Host.BaseAddress.ToString(), "--api-key", CalhookTestHost.TestApiKey);
+        Assert.Equal(0, await jsonRun.WaitForExitAsync(Generous));
+        var result = JsonNode.Parse(jsonRun.StandardOutput)!;
         Assert.Equal(1, (int)result["scheduled"]!);
         Assert.Equal((1L, 1L, 0L, true), ((long)result["replay"]!["total"]!, (long)result["replay"]!["delivered"]!, (long)result["replay"]!["remaining"]!, (bool)result["replay"]!["done"]!));
     }
