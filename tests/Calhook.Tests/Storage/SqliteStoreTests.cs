@@ -185,14 +185,18 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
         Assert.Equal("token-after-full-sync", (await Store.GetSyncStateAsync(watch.Id, Ct)).SyncToken);
     }
 
-    [Fact]
-    public async Task Pruning_the_attempt_log_by_count_finds_each_subscriptions_floor_once_not_once_per_attempt()
+    /// <summary>The steps of SQLite's query plan for <paramref name="sql"/> (EXPLAIN QUERY PLAN's <c>detail</c> column).</summary>
+    private async Task<List<string>> QueryPlanAsync(string sql, params (string Name, object Value)[] parameters)
     {
         await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         await connection.OpenAsync(Ct);
         await using var explain = connection.CreateCommand();
-        explain.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.PruneAttemptsByCountSql;
-        explain.Parameters.AddWithValue("$keep", 1000);
+        explain.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var (name, value) in parameters)
+        {
+            explain.Parameters.AddWithValue(name, value);
+        }
+
         var plan = new List<string>();
         await using (var reader = await explain.ExecuteReaderAsync(Ct))
         {
@@ -201,6 +205,14 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
                 plan.Add(reader.GetString(reader.GetOrdinal("detail")));
             }
         }
+
+        return plan;
+    }
+
+    [Fact]
+    public async Task Pruning_the_attempt_log_by_count_finds_each_subscriptions_floor_once_not_once_per_attempt()
+    {
+        var plan = await QueryPlanAsync(SqliteStore.PruneAttemptsByCountSql, ("$keep", 1000));
 
         // The floors are computed into a table first; folded into the join, the floor's subquery ran for every attempt.
         Assert.Contains(plan, step => step.StartsWith("MATERIALIZE floors", StringComparison.Ordinal));
@@ -209,19 +221,7 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreContractTe
     [Fact]
     public async Task Pruning_the_attempt_log_by_age_searches_the_attempted_at_index_instead_of_scanning_the_log()
     {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await connection.OpenAsync(Ct);
-        await using var explain = connection.CreateCommand();
-        explain.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.PruneAttemptsByAgeSql;
-        explain.Parameters.AddWithValue("$before", "2026-12-01T00:00:00.0000000Z");
-        var plan = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync(Ct))
-        {
-            while (await reader.ReadAsync(Ct))
-            {
-                plan.Add(reader.GetString(reader.GetOrdinal("detail")));
-            }
-        }
+        var plan = await QueryPlanAsync(SqliteStore.PruneAttemptsByAgeSql, ("$before", "2026-12-01T00:00:00.0000000Z"));
 
 
         Assert.Contains(plan, step => System.Text.RegularExpressions.Regex.IsMatch(step,
