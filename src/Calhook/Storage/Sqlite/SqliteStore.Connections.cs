@@ -40,7 +40,7 @@ internal sealed partial class SqliteStore
         }
         catch
         {
-            connection.Close(forGood: true);
+            connection.CloseForGood();
             throw;
         }
     }
@@ -100,7 +100,7 @@ internal sealed partial class SqliteStore
         if (_closing && _idle.TryPop(out var late))
         {
             // The store closed while this one was handed back: it closes with the rest.
-            late.Close(forGood: true);
+            late.CloseForGood();
         }
 
         return true;
@@ -112,7 +112,7 @@ internal sealed partial class SqliteStore
         _closing = true;
         while (_idle.TryPop(out var connection))
         {
-            connection.Close(forGood: true);
+            connection.CloseForGood();
         }
     }
 
@@ -157,9 +157,10 @@ internal sealed partial class SqliteStore
             return command;
         }
 
-        public void Close(bool forGood)
+        /// <summary>Finalizes the kept commands and closes the connection instead of giving it back.</summary>
+        public void CloseForGood()
         {
-            _closingForGood = forGood;
+            _closingForGood = true;
             foreach (var command in _commands.Values)
             {
                 command.Release();
@@ -171,14 +172,14 @@ internal sealed partial class SqliteStore
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing && !_closingForGood && store.Return(this))
-            {
-                return;
-            }
-
+            // Disposing is how a call gives the connection back; one the store will not take back closes for good.
             if (disposing && !_closingForGood)
             {
-                Close(forGood: true);
+                if (!store.Return(this))
+                {
+                    CloseForGood();
+                }
+
                 return;
             }
 
