@@ -269,7 +269,8 @@ internal sealed partial class PostgresStore
             _successesRecorded.TryRemove(attempt.SubscriptionId, out _);
         }
 
-        await WriteAsync(async (connection, transaction) =>
+        // One batch of three statements: one round trip, one implicit transaction.
+        await WriteOnceAsync(async connection =>
         {
             var (delivery, subscription) = attempt.Verdict switch
             {
@@ -295,7 +296,7 @@ internal sealed partial class PostgresStore
                 _ => throw new ArgumentOutOfRangeException(nameof(completion), attempt.Verdict, "Unknown delivery verdict."),
             };
 
-            await using var command = Command(connection, transaction, $"""
+            await using var command = Command(connection, null, $"""
                 INSERT INTO delivery_attempts (subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict)
                 SELECT @id, @change, @seq, @attempt, @at, @status, @latency, @error, @verdict WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = @id);
                 {delivery}
@@ -312,7 +313,7 @@ internal sealed partial class PostgresStore
             Text(command, "error", attempt.Error);
             command.Parameters.AddWithValue("verdict", StoreText.VerdictText(attempt.Verdict));
             Text(command, "next", completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
         if (attempt.Verdict == DeliveryVerdict.Delivered && !recorded)

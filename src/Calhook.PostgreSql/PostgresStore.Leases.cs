@@ -10,12 +10,12 @@ internal sealed partial class PostgresStore
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(holder);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
-        return WriteAsync(async (connection, transaction) =>
+        return WriteOnceAsync(async connection =>
         {
             // Taken when free, expired or already ours (a new holder starts with no request); otherwise asked for. One
             // statement: the upsert locks the row, so two takers of an expired lease cannot both win, and a request
             // cannot slip between the holder's release and this taker's look (it then finds the lease free and takes it).
-            await using var take = Command(connection, transaction, """
+            await using var take = Command(connection, null, """
                 INSERT INTO leases AS l (name, holder, expires_at, requested) VALUES (@name, @holder, @until, false)
                 ON CONFLICT (name) DO UPDATE SET
                     requested = CASE WHEN l.holder = excluded.holder THEN l.requested WHEN l.expires_at < @now THEN false ELSE true END,
@@ -32,9 +32,9 @@ internal sealed partial class PostgresStore
     }
 
     public Task<bool> ReleaseLeaseAsync(string name, string holder, CancellationToken cancellationToken) =>
-        WriteAsync(async (connection, transaction) =>
+        WriteOnceAsync(async connection =>
         {
-            await using var release = Command(connection, transaction, "DELETE FROM leases WHERE name = @name AND holder = @holder RETURNING requested;");
+            await using var release = Command(connection, null, "DELETE FROM leases WHERE name = @name AND holder = @holder RETURNING requested;");
             release.Parameters.AddWithValue("name", name);
             release.Parameters.AddWithValue("holder", holder);
             return await release.ExecuteScalarAsync(cancellationToken) is true;

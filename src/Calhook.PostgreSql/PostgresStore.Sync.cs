@@ -62,26 +62,73 @@ internal sealed partial class PostgresStore
         return ids;
     }
 
-    public Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round trip: the statements travel as one batch, which PostgreSQL runs as one implicit transaction. The first
+    /// statement checks that the calendar was not removed (locking the watch's row against a concurrent removal) and
+    /// claims the sync token (the fence, <see cref="ClaimSyncTokenAsync"/>: the same UPDATE, or the INSERT of a
+    /// baseline); it marks the claim in a transaction-local setting, and every later write of the batch runs only when
+    /// that mark names this watch. A commit of a removed calendar or a superseded sync therefore writes nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<Change>> CommitSyncAsync(SyncCommit commit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return WriteAsync<IReadOnlyList<Change>>(async (connection, transaction) =>
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, null, "");
+        var sql = new StringBuilder("""
+            WITH removed AS (SELECT status = 'stopped' AND stop_reason IS NOT NULL AS gone FROM watches WHERE id = @w FOR SHARE),
+            updated AS (
+                UPDATE sync_state SET sync_token = @token, last_sync_at = @at
+                WHERE watch_id = @w AND sync_token IS NOT DISTINCT FROM @expected AND NOT EXISTS (SELECT 1 FROM removed WHERE gone)
+                RETURNING 1),
+            created AS (
+                INSERT INTO sync_state (watch_id, sync_token, last_sync_at)
+                SELECT @w, @token, @at WHERE @expected IS NULL AND NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM removed WHERE gone)
+                ON CONFLICT (watch_id) DO NOTHING
+                RETURNING 1)
+            SELECT EXISTS (SELECT 1 FROM removed WHERE gone),
+                   set_config('calhook.claim', CASE WHEN EXISTS (SELECT 1 FROM updated) OR EXISTS (SELECT 1 FROM created) THEN @w ELSE '' END, true) = @w;
+            """);
+        command.Parameters.AddWithValue("w", commit.WatchId);
+        command.Parameters.AddWithValue("token", commit.NextSyncToken);
+        command.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
+        command.Parameters.Add(new NpgsqlParameter("expected", NpgsqlDbType.Text) { Value = (object?)commit.ExpectedSyncToken ?? DBNull.Value });
+        AddSnapshotStatements(command, sql, commit.Snapshots, Claimed);
+        if (commit.Changes.Count > 0)
         {
-            if (await IsCalendarRemovedAsync(connection, transaction, commit.WatchId, cancellationToken))
-            {
-                return [];
-            }
+            sql.Append(AppendSql(Claimed));
+            AddAppendParameters(command, commit);
+        }
 
-            // The fence is the first write: a superseded commit throws before it wrote anything (the transaction rolls back).
-            if (!await ClaimSyncTokenAsync(connection, transaction, commit.WatchId, commit.ExpectedSyncToken, commit.NextSyncToken, commit.DetectedAt, cancellationToken))
-            {
-                throw new SyncSupersededException(commit.WatchId);
-            }
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (removed, claimed) = (reader.GetBoolean(0), reader.GetBoolean(1));
+        if (removed)
+        {
+            return [];
+        }
 
-            await WriteSnapshotsAsync(connection, transaction, commit.WatchId, commit.Snapshots, cancellationToken);
-            return await AppendChangesAsync(connection, transaction, commit, cancellationToken);
-        }, cancellationToken);
+        if (!claimed)
+        {
+            throw new SyncSupersededException(commit.WatchId);
+        }
+
+        if (commit.Changes.Count == 0)
+        {
+            return [];
+        }
+
+        // The snapshot statements return no rows; the append's row comes after them.
+        while (await reader.NextResultAsync(cancellationToken) && reader.FieldCount == 0)
+        {
+        }
+
+        await reader.ReadAsync(cancellationToken);
+        return ToChanges(commit, reader.GetInt64(0));
     }
+
+    /// <summary>The condition on the writes of <see cref="CommitSyncAsync"/>'s batch: its first statement claimed this watch's token.</summary>
+    private const string Claimed = " AND current_setting('calhook.claim', true) = @w";
 
     /// <summary>
     /// The fence of a sync commit (invariant 5 across processes): stores the next sync token and the sync time only when
@@ -119,11 +166,23 @@ internal sealed partial class PostgresStore
     private static async Task WriteSnapshotsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string watchId, IReadOnlyList<SnapshotWrite> snapshots, CancellationToken cancellationToken)
     {
-        if (snapshots.Count == 0)
+        await using var command = Command(connection, transaction, "");
+        command.Parameters.AddWithValue("w", watchId);
+        var sql = new StringBuilder();
+        AddSnapshotStatements(command, sql, snapshots, "");
+        if (sql.Length > 0)
         {
-            return;
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
 
+    /// <summary>
+    /// Adds to <paramref name="sql"/> the statements that delete and upsert <paramref name="snapshots"/> of the watch
+    /// <c>@w</c> (none when there are none), each with the extra condition <paramref name="guard"/>.
+    /// </summary>
+    private static void AddSnapshotStatements(NpgsqlCommand command, StringBuilder sql, IReadOnlyList<SnapshotWrite> snapshots, string guard)
+    {
         // Within one commit the last write of an event wins, as it would row by row.
         var last = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var snapshot in snapshots)
@@ -134,23 +193,20 @@ internal sealed partial class PostgresStore
         var deleted = last.Where(p => p.Value is null).Select(p => p.Key).ToArray();
         if (deleted.Length > 0)
         {
-            await using var delete = Command(connection, transaction, "DELETE FROM snapshots WHERE watch_id = @w AND event_id = ANY(@ids);");
-            delete.Parameters.AddWithValue("w", watchId);
-            delete.Parameters.AddWithValue("ids", deleted);
-            await delete.ExecuteNonQueryAsync(cancellationToken);
+            sql.Append($"DELETE FROM snapshots WHERE watch_id = @w AND event_id = ANY(@deleted){guard};\n");
+            command.Parameters.AddWithValue("deleted", deleted);
         }
 
         var written = last.Where(p => p.Value is not null).ToArray();
         if (written.Length > 0)
         {
-            await using var upsert = Command(connection, transaction, """
-                INSERT INTO snapshots (watch_id, event_id, json) SELECT @w, e, j FROM unnest(@ids, @jsons) AS t(e, j)
+            sql.Append($"""
+                INSERT INTO snapshots (watch_id, event_id, json) SELECT @w, e, j FROM unnest(@written, @jsons) AS t(e, j) WHERE true{guard}
                 ON CONFLICT (watch_id, event_id) DO UPDATE SET json = excluded.json;
+
                 """);
-            upsert.Parameters.AddWithValue("w", watchId);
-            upsert.Parameters.AddWithValue("ids", written.Select(p => p.Key).ToArray());
-            upsert.Parameters.AddWithValue("jsons", written.Select(p => p.Value!).ToArray());
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            command.Parameters.AddWithValue("written", written.Select(p => p.Key).ToArray());
+            command.Parameters.AddWithValue("jsons", written.Select(p => p.Value!).ToArray());
         }
     }
 
@@ -169,39 +225,53 @@ internal sealed partial class PostgresStore
         }
 
         // One statement: the counter's row is locked from here to the commit, one round trip later.
-        long last;
-        await using (var insert = Command(connection, transaction, $"""
-            WITH taken AS (UPDATE change_sequence SET last = last + @n WHERE id = 1 RETURNING last),
-            appended AS (
-                INSERT INTO changes ({ChangeColumns})
-                SELECT taken.last - @n + x.o, i, t, @w, @calendar, e, r, o_, j, p, d, @at, f, NULL
-                FROM taken, unnest(@ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split)
-                    WITH ORDINALITY AS x(i, t, e, r, o_, j, p, d, f, o))
-            SELECT taken.last, pg_notify('{ChangesChannel}', taken.last::text) FROM taken;
-            """))
+        await using var insert = Command(connection, transaction, AppendSql(""));
+        AddAppendParameters(insert, commit);
+        return ToChanges(commit, (long)(await insert.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    /// <summary>The statement that appends the changes (<see cref="AddAppendParameters"/>); it returns the last sequence taken, or no row when <paramref name="guard"/> is false.</summary>
+    private static string AppendSql(string guard) => $"""
+        WITH taken AS (UPDATE change_sequence SET last = last + @n WHERE id = 1{guard} RETURNING last),
+        appended AS (
+            INSERT INTO changes ({ChangeColumns})
+            SELECT taken.last - @n + x.o, i, t, @w, @calendar, e, r, o_, j, p, d, @at, f, NULL
+            FROM taken, unnest(@ids, @types, @events, @recurring, @original, @json, @previous, @diff, @split)
+                WITH ORDINALITY AS x(i, t, e, r, o_, j, p, d, f, o))
+        SELECT taken.last, pg_notify('{ChangesChannel}', taken.last::text) FROM taken;
+
+        """;
+
+    /// <summary>The parameters of <see cref="AppendSql"/> but <c>@w</c> and <c>@at</c>, which the commit's other statements share.</summary>
+    private static void AddAppendParameters(NpgsqlCommand insert, SyncCommit commit)
+    {
+        insert.Parameters.AddWithValue("n", (long)commit.Changes.Count);
+        if (!insert.Parameters.Contains("w"))
         {
-            insert.Parameters.AddWithValue("n", (long)commit.Changes.Count);
             insert.Parameters.AddWithValue("w", commit.WatchId);
-            insert.Parameters.AddWithValue("calendar", commit.CalendarId);
             insert.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
-            insert.Parameters.AddWithValue("ids", commit.Changes.Select(c => c.Id).ToArray());
-            insert.Parameters.AddWithValue("types", commit.Changes.Select(c => c.Type).ToArray());
-            insert.Parameters.AddWithValue("events", commit.Changes.Select(c => c.EventId).ToArray());
-            TextArray(insert, "recurring", commit.Changes.Select(c => c.RecurringEventId));
-            TextArray(insert, "original", commit.Changes.Select(c => c.OriginalStartTimeJson));
-            TextArray(insert, "json", commit.Changes.Select(c => c.EventJson));
-            TextArray(insert, "previous", commit.Changes.Select(c => c.PreviousJson));
-            insert.Parameters.AddWithValue("diff", commit.Changes.Select(c => StoreText.Diff(c.Diff)).ToArray());
-            TextArray(insert, "split", commit.Changes.Select(c => c.SplitFrom));
-            last = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
         }
 
+        insert.Parameters.AddWithValue("calendar", commit.CalendarId);
+        insert.Parameters.AddWithValue("ids", commit.Changes.Select(c => c.Id).ToArray());
+        insert.Parameters.AddWithValue("types", commit.Changes.Select(c => c.Type).ToArray());
+        insert.Parameters.AddWithValue("events", commit.Changes.Select(c => c.EventId).ToArray());
+        TextArray(insert, "recurring", commit.Changes.Select(c => c.RecurringEventId));
+        TextArray(insert, "original", commit.Changes.Select(c => c.OriginalStartTimeJson));
+        TextArray(insert, "json", commit.Changes.Select(c => c.EventJson));
+        TextArray(insert, "previous", commit.Changes.Select(c => c.PreviousJson));
+        insert.Parameters.AddWithValue("diff", commit.Changes.Select(c => StoreText.Diff(c.Diff)).ToArray());
+        TextArray(insert, "split", commit.Changes.Select(c => c.SplitFrom));
+    }
+
+    /// <summary>The committed changes, numbered up to <paramref name="last"/>.</summary>
+    private static List<Change> ToChanges(SyncCommit commit, long last)
+    {
         var first = last - commit.Changes.Count + 1;
-        var sequences = Enumerable.Range(0, commit.Changes.Count).Select(i => first + i).ToArray();
         return commit.Changes.Select((change, i) => new Change
         {
             Id = change.Id,
-            Sequence = sequences[i],
+            Sequence = first + i,
             Type = change.Type,
             CalendarId = commit.CalendarId,
             EventId = change.EventId,

@@ -18,6 +18,9 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
     /// <summary>The advisory lock key that serializes migrations of concurrently starting instances ("calhook" in ASCII).</summary>
     internal const long MigrationLockKey = 0x63616c686f6f6b;
 
+    /// <summary>Connections this instance opens at most, unless its connection string says otherwise (one is the listener's).</summary>
+    internal const int DefaultMaxPoolSize = 8;
+
     /// <summary>The channel every commit that appended changes notifies, with its last sequence as the payload.</summary>
     public const string ChangesChannel = "calhook_changes";
 
@@ -41,6 +44,15 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
             builder.NoResetOnClose = true;
+        }
+
+        if (!Names(connectionString, "MaxPoolSize") && !Names(connectionString, "Maximum Pool Size"))
+        {
+            // Unless the connection string sets its own: a few connections kept busy do more than many taking turns.
+            // Each connection is a server process; with Npgsql's default of 100, a busy instance (8 syncs, 64 webhook
+            // attempts and the schedulers at once) grew to ~50 of them, which fought over the server's cores and over
+            // the change counter's row lock. Callers beyond the pool wait in this process for a free connection.
+            builder.MaxPoolSize = DefaultMaxPoolSize;
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
@@ -133,6 +145,17 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
 
     private Task WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/>'s one command without an explicit transaction: one round trip where BEGIN … COMMIT
+    /// takes two. The command must be one statement, or several that PostgreSQL runs as one batch (Npgsql sends them
+    /// with one Sync, so they form one implicit transaction: all of them commit, or none).
+    /// </summary>
+    private async Task<T> WriteOnceAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await work(connection);
+    }
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql) =>
         new(sql, connection, transaction);
