@@ -13,11 +13,11 @@ namespace Calhook.Coordination;
 /// acknowledging a ping and starting its sync loses nothing. Off the receiver's path (invariant 4), each accepted ping
 /// writes the lease <c>ping:{watchId}</c> (holder <see cref="Holder"/>, whichever instance writes it; a newer ping
 /// extends it) and only then asks this instance's scheduler for the sync. A sync of the watch that starts on any
-/// instance deletes the row first (<see cref="SyncLeases"/>): from then on that sync covers the ping. A row that
-/// outlives the lease time to live (its instance died before the sync started) is found by every instance's
-/// <see cref="LeaseSweeper"/>, which asks for the watch's sync. Pings of one watch arriving while its write waits fold
-/// into it; at most <see cref="Writers"/> writes run at once. On SQLite (one process) requests go straight to the
-/// scheduler.
+/// instance deletes the row in the transaction that takes its lease (<see cref="SyncLeases"/>): from then on that sync
+/// covers the ping. A row that outlives the lease time to live (its instance died before the sync started) is found by
+/// every instance's <see cref="LeaseSweeper"/>, which asks for the watch's sync. Pings of one watch arriving while its
+/// write waits fold into it, and the pings queued while one write runs are written together by the next (one call, one
+/// transaction). On SQLite (one process) requests go straight to the scheduler.
 /// </summary>
 internal sealed partial class PendingPings(
     ICalhookStore store, StoreKind kind, SyncScheduler scheduler, TimeSpan timeToLive, TimeProvider time, ILogger<PendingPings> logger) : BackgroundService
@@ -27,8 +27,8 @@ internal sealed partial class PendingPings(
     /// <summary>The holder of every ping lease: it names no instance, so any instance's ping extends it and any sync deletes it.</summary>
     public const string Holder = "pending";
 
-    /// <summary>Most writes in flight at once.</summary>
-    public const int Writers = 8;
+    /// <summary>Most pings written in one call.</summary>
+    public const int MaxBatch = 512;
 
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -53,25 +53,36 @@ internal sealed partial class PendingPings(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var batch = new List<string>();
         try
         {
-            await Parallel.ForEachAsync(_queue.Reader.ReadAllAsync(stoppingToken), new ParallelOptions { MaxDegreeOfParallelism = Writers, CancellationToken = stoppingToken },
-                async (watchId, cancellationToken) =>
+            // One write for every ping queued meanwhile: under load the next batch gathers the pings that arrived
+            // while this one was written, so the writes stay few however many watches are pinged.
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var watchId))
                 {
                     // Taken before the write: a ping from now on queues again, so none is lost.
                     _queued.TryRemove(watchId, out _);
-                    try
-                    {
-                        await store.TryAcquireLeaseAsync(Prefix + watchId, Holder, time.GetUtcNow(), timeToLive, cancellationToken);
-                    }
-                    catch (Exception exception) when (exception is not OperationCanceledException)
-                    {
-                        // The sync is asked for anyway; only its durability across a crash is lost for this ping.
-                        LogWriteFailed(logger, watchId, exception);
-                    }
+                    batch.Add(watchId);
+                }
 
+                try
+                {
+                    await store.TryAcquireLeasesAsync([.. batch.Select(id => Prefix + id)], Holder, time.GetUtcNow(), timeToLive, stoppingToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // The syncs are asked for anyway; only their durability across a crash is lost for these pings.
+                    LogWriteFailed(logger, batch.Count, exception);
+                }
+
+                foreach (var watchId in batch)
+                {
                     scheduler.RequestSync(watchId);
-                });
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -80,10 +91,6 @@ internal sealed partial class PendingPings(
         }
     }
 
-    /// <summary>Deletes the watch's pending ping, whoever wrote it: called as a sync of the watch starts (that sync covers it).</summary>
-    public static Task ClearAsync(ICalhookStore store, string watchId) =>
-        store.ReleaseLeaseAsync(Prefix + watchId, Holder, CancellationToken.None);
-
-    [LoggerMessage(EventId = LogEvents.PendingPingWriteFailed, Level = LogLevel.Warning, Message = "Recording a ping of watch {WatchId} in the store failed; its sync is asked for here only")]
-    private static partial void LogWriteFailed(ILogger logger, string watchId, Exception exception);
+    [LoggerMessage(EventId = LogEvents.PendingPingWriteFailed, Level = LogLevel.Warning, Message = "Recording {Count} pings in the store failed; their syncs are asked for here only")]
+    private static partial void LogWriteFailed(ILogger logger, int count, Exception exception);
 }

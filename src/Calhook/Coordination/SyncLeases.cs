@@ -26,22 +26,14 @@ internal sealed partial class SyncLeases(ICalhookStore store, StoreKind kind, Ti
     /// </summary>
     public SyncRunner Wrap(SyncRunner sync, Action<string> requestFollowUp) => async (watchId, cancellationToken) =>
     {
+        // Taking the lease deletes the watch's pending ping in the same transaction: this sync covers every ping of the
+        // watch received so far.
         var name = Prefix + watchId;
-        if (!await store.TryAcquireLeaseAsync(name, kind.InstanceId, time.GetUtcNow(), timeToLive, cancellationToken))
+        if (!await store.TryAcquireLeaseReleasingAsync(
+                name, kind.InstanceId, time.GetUtcNow(), timeToLive, PendingPings.Prefix + watchId, PendingPings.Holder, cancellationToken))
         {
             LogHeldElsewhere(logger, watchId);
             return SyncOutcome.Skipped;
-        }
-
-        // This sync covers every ping of the watch received so far: their durable request is done with.
-        try
-        {
-            await PendingPings.ClearAsync(store, watchId);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // Left in place, it expires and the sweeper asks for one more sync: harmless.
-            LogReleaseFailed(logger, PendingPings.Prefix + watchId, exception);
         }
 
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -294,6 +294,19 @@ public interface ICalhookStore
     Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan timeToLive, CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="TryAcquireLeaseAsync"/>, and when the lease is taken, in the same transaction the release of the lease
+    /// <paramref name="releaseName"/> held by <paramref name="releaseHolder"/> (nothing when another holds it or none
+    /// does). A sync starting under its lease clears the watch's pending ping this way (one call where two would do).
+    /// </summary>
+    Task<bool> TryAcquireLeaseReleasingAsync(string name, string holder, DateTimeOffset now, TimeSpan timeToLive, string releaseName, string releaseHolder, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="TryAcquireLeaseAsync"/> for each of <paramref name="names"/> (distinct) with the same holder, in one
+    /// transaction; returns how many were taken or extended. The pending pings of many watches are written this way.
+    /// </summary>
+    Task<int> TryAcquireLeasesAsync(IReadOnlyCollection<string> names, string holder, DateTimeOffset now, TimeSpan timeToLive, CancellationToken cancellationToken);
+
+    /// <summary>
     /// One transaction: gives up the lease when <paramref name="holder"/> holds it. Returns true when another holder
     /// asked for it while it was held (its work should run once more); false when nobody asked or the lease was not
     /// this holder's (any more).

@@ -51,6 +51,41 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Taking_a_lease_can_release_another_in_the_same_call_only_when_taken()
+    {
+        Assert.True(await Store.TryAcquireLeaseAsync("ping:w1", "pending", Some.Time, Ttl, Ct));
+        Assert.True(await Store.TryAcquireLeaseAsync("sync:w1", "b", Some.Time, Ttl, Ct));
+
+        // Not taken (b holds it): the pending ping stays.
+        Assert.False(await Store.TryAcquireLeaseReleasingAsync("sync:w1", "a", Some.Time, Ttl, "ping:w1", "pending", Ct));
+        Assert.Equal(["ping:w1", "sync:w1"], await Store.ListExpiredLeasesAsync("", Some.Time.AddMinutes(1), Ct));
+
+        // Taken: the pending ping is gone, and a's request on the way counted for b's release.
+        Assert.True(await Store.ReleaseLeaseAsync("sync:w1", "b", Ct));
+        Assert.True(await Store.TryAcquireLeaseReleasingAsync("sync:w1", "a", Some.Time, Ttl, "ping:w1", "pending", Ct));
+        Assert.Equal(["sync:w1"], await Store.ListExpiredLeasesAsync("", Some.Time.AddMinutes(1), Ct));
+
+        // A lease of another holder under the released name is left alone.
+        Assert.True(await Store.TryAcquireLeaseAsync("ping:w2", "c", Some.Time, Ttl, Ct));
+        Assert.True(await Store.TryAcquireLeaseReleasingAsync("sync:w2", "a", Some.Time, Ttl, "ping:w2", "pending", Ct));
+        Assert.Equal(["ping:w2", "sync:w1", "sync:w2"], await Store.ListExpiredLeasesAsync("", Some.Time.AddMinutes(1), Ct));
+    }
+
+    [Fact]
+    public async Task Many_leases_of_one_holder_are_taken_or_extended_in_one_call()
+    {
+        Assert.True(await Store.TryAcquireLeaseAsync("ping:w2", "pending", Some.Time, Ttl, Ct));
+        Assert.True(await Store.TryAcquireLeaseAsync("ping:w3", "other", Some.Time, Ttl, Ct));
+
+        // w1 new, w2 extended to 15 s, w3 held by another (asked for, not taken); a name given twice counts once.
+        Assert.Equal(2, await Store.TryAcquireLeasesAsync(["ping:w1", "ping:w2", "ping:w3", "ping:w1"], "pending", Some.Time.AddSeconds(5), Ttl, Ct));
+        Assert.Equal(["ping:w3"], await Store.ListExpiredLeasesAsync("ping:", Some.Time.AddSeconds(14), Ct));
+        Assert.Equal(["ping:w1", "ping:w2", "ping:w3"], await Store.ListExpiredLeasesAsync("ping:", Some.Time.AddSeconds(16), Ct));
+        Assert.True(await Store.ReleaseLeaseAsync("ping:w3", "other", Ct));
+        Assert.Equal(0, await Store.TryAcquireLeasesAsync([], "pending", Some.Time, Ttl, Ct));
+    }
+
+    [Fact]
     public async Task Expired_leases_are_listed_by_prefix_until_someone_takes_them()
     {
         await Store.TryAcquireLeaseAsync("sync:w1", "a", Some.Time, Ttl, Ct);
