@@ -79,14 +79,17 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
-    public async Task<WatchRecord?> GetWatchAsync(string watchId, CancellationToken cancellationToken)
+    public async Task<WatchRecord?> GetWatchAsync(string watchId, CancellationToken cancellationToken) =>
+        await GetWatchForSyncAsync(watchId, cancellationToken) is { } read ? read.Watch : null;
+
+    public async Task<(WatchRecord Watch, SyncState State)?> GetWatchForSyncAsync(string watchId, CancellationToken cancellationToken)
     {
         var watches = await ReadWatchesAsync("WHERE w.id = @id", watchId, cancellationToken);
-        return watches.Count == 0 ? null : watches[0];
+        return watches.Count == 0 ? null : (watches[0].Watch, new SyncState(watches[0].SyncToken, watches[0].Watch.LastSyncAt));
     }
 
-    public Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken) =>
-        ReadWatchesAsync("WHERE w.status <> 'stopped'", null, cancellationToken);
+    public async Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken) =>
+        [.. (await ReadWatchesAsync("WHERE w.status <> 'stopped'", null, cancellationToken)).Select(read => read.Watch)];
 
     public Task StopWatchAsync(string watchId, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE watches SET status = @a WHERE id = @id;", watchId, Lifecycle(WatchStatus.Stopped), null, cancellationToken);
@@ -120,12 +123,13 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<WatchRecord>> ReadWatchesAsync(string where, string? id, CancellationToken cancellationToken)
+    /// <summary>The watches <paramref name="where"/> selects, each with its sync token.</summary>
+    private async Task<List<(WatchRecord Watch, string? SyncToken)>> ReadWatchesAsync(string where, string? id, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = Command(connection, null, $"""
             SELECT w.id, w.account_id, w.calendar_id, w.status, w.created_at, w.last_notification_at, s.last_sync_at,
-                   w.channel_error_kind, w.channel_error, w.sync_error_kind, w.sync_error, s.sync_token IS NOT NULL,
+                   w.channel_error_kind, w.channel_error, w.sync_error_kind, w.sync_error, s.sync_token,
                    w.kind, w.parent_watch_id, w.stop_reason
             FROM watches w LEFT JOIN sync_state s ON s.watch_id = w.id {where} ORDER BY w.created_at, w.id;
             """);
@@ -135,21 +139,21 @@ internal sealed partial class PostgresStore
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var watches = new List<WatchRecord>();
+        var watches = new List<(WatchRecord, string?)>();
         while (await reader.ReadAsync(cancellationToken))
         {
             var lifecycle = reader.GetString(3);
             var channelProblem = ReadProblem(reader, 7);
             var syncProblem = ReadProblem(reader, 9);
             var (status, error) = WatchHealth.Derive(
-                stopped: lifecycle == "stopped", channelOpened: lifecycle != "starting", baselineCommitted: !reader.IsDBNull(11) && reader.GetBoolean(11),
+                stopped: lifecycle == "stopped", channelOpened: lifecycle != "starting", baselineCommitted: !reader.IsDBNull(11),
                 channelProblem, syncProblem);
             // A watch stopped by Calhook (its calendar left the account) says why.
             error = status == WatchStatus.Stopped ? NullableString(reader, 14) : error;
-            watches.Add(new WatchRecord(
+            watches.Add((new WatchRecord(
                 reader.GetString(0), reader.GetString(1), reader.GetString(2), status, error,
                 StoreText.ParseTime(reader.GetString(4)), NullableTime(reader, 5), NullableTime(reader, 6), channelProblem, syncProblem,
-                ParseKind(reader.GetString(12)), NullableString(reader, 13)));
+                ParseKind(reader.GetString(12)), NullableString(reader, 13)), NullableString(reader, 11)));
         }
 
         return watches;

@@ -25,6 +25,12 @@ public interface ICalhookStore
 
     Task<WatchRecord?> GetWatchAsync(string watchId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The watch and its sync state (<see cref="GetSyncStateAsync"/>) in one read, or null when there is no such watch:
+    /// what a sync reads as it starts, under its lease.
+    /// </summary>
+    Task<(WatchRecord Watch, SyncState State)?> GetWatchForSyncAsync(string watchId, CancellationToken cancellationToken);
+
     /// <summary>All watches that are not stopped.</summary>
     Task<IReadOnlyList<WatchRecord>> ListWatchesAsync(CancellationToken cancellationToken);
 

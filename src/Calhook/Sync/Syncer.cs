@@ -43,11 +43,17 @@ internal sealed partial class Syncer(
     /// <summary>Called after each page of a full list is staged, with the events read so far (the progress hook); optional.</summary>
     public Action<string, SyncKind, int>? FullListProgress { get; init; }
 
+    /// <summary>Syncs a watch read here together with its sync state (one store read).</summary>
     public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken) =>
-        await store.GetWatchAsync(watchId, cancellationToken) is { } watch ? await SyncAsync(watch, cancellationToken) : SyncOutcome.Skipped;
+        await store.GetWatchForSyncAsync(watchId, cancellationToken) is { } read ? await SyncAsync(read.Watch, read.State, cancellationToken) : SyncOutcome.Skipped;
 
     /// <summary>Syncs a watch its caller has just read (the scheduler's sync reads it once, not once here again).</summary>
-    public async Task<SyncOutcome> SyncAsync(WatchRecord watch, CancellationToken cancellationToken)
+    public async Task<SyncOutcome> SyncAsync(WatchRecord watch, CancellationToken cancellationToken) =>
+        watch.Status == WatchStatus.Stopped
+            ? SyncOutcome.Skipped
+            : await SyncAsync(watch, await store.GetSyncStateAsync(watch.Id, cancellationToken), cancellationToken);
+
+    private async Task<SyncOutcome> SyncAsync(WatchRecord watch, SyncState state, CancellationToken cancellationToken)
     {
         if (watch.Status == WatchStatus.Stopped)
         {
@@ -55,7 +61,6 @@ internal sealed partial class Syncer(
         }
 
         var watchId = watch.Id;
-        var state = await store.GetSyncStateAsync(watchId, cancellationToken);
         var run = state.SyncToken is { } syncToken
             ? await IncrementalAsync(watch, syncToken, cancellationToken)
             : await FullListAsync(watch, SyncKind.Baseline, null, cancellationToken);

@@ -25,6 +25,22 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task A_sync_reads_its_watch_and_sync_state_in_one_call()
+    {
+        var watch = await AddWatchAsync();
+        Assert.Null(await Store.GetWatchForSyncAsync("no-such-watch", Ct));
+
+        var before = await Store.GetWatchForSyncAsync(watch.Id, Ct);
+        Assert.Equal(watch.Id, before!.Value.Watch.Id);
+        Assert.Equal(new SyncState(null, null), before.Value.State);
+
+        await Store.CommitSyncAsync(Some.Commit(watch, "token-1", Some.Created("e1")), Ct);
+        var after = await Store.GetWatchForSyncAsync(watch.Id, Ct);
+        Assert.Equal(await Store.GetWatchAsync(watch.Id, Ct), after!.Value.Watch);
+        Assert.Equal(new SyncState("token-1", Some.Time), after.Value.State);
+    }
+
+    [Fact]
     public async Task Commit_without_changes_still_moves_the_token()
     {
         var watch = await AddWatchAsync();
