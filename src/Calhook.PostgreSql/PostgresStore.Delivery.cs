@@ -1,3 +1,4 @@
+using System.Text;
 using Calhook.Storage;
 using Calhook.Storage.Sqlite;
 using Npgsql;
@@ -252,74 +253,173 @@ internal sealed partial class PostgresStore
         }, cancellationToken);
     }
 
+    // Verdicts waiting to be written; whoever holds the gate writes all of them (up to MaxGroupedVerdicts) in one batch.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<QueuedVerdict> _verdicts = new();
+    private readonly SemaphoreSlim _verdictGate = new(1, 1);
+
+    /// <summary>Most verdicts one batch carries; the rest go in the next.</summary>
+    private const int MaxGroupedVerdicts = 64;
+
+    /// <summary>
+    /// Grouped: the verdicts recorded while a batch of them is being written go together in the next batch, one round
+    /// trip and one implicit transaction for all of them (the attempts of a busy instance finish a few at a time, one
+    /// per calendar in flight). Whoever takes the gate writes every verdict queued, its own included, and a caller
+    /// returns once its own is committed; a batch that fails fails each of its callers (the delivery's lease then
+    /// runs out and it is attempted again). A lone verdict costs what it cost before: one round trip.
+    /// </summary>
     public async Task CompleteDeliveryAsync(DeliveryCompletion completion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completion);
-        var attempt = completion.Attempt;
+        if (!Enum.IsDefined(completion.Attempt.Verdict))
+        {
+            throw new ArgumentOutOfRangeException(nameof(completion), completion.Attempt.Verdict, "Unknown delivery verdict.");
+        }
 
+        var mine = new QueuedVerdict(completion);
+        _verdicts.Enqueue(mine);
+
+        // Not cancelled while queued: the verdict is written by whoever holds the gate, which is never long (one round trip).
+        await _verdictGate.WaitAsync(CancellationToken.None);
+        try
+        {
+            // An earlier holder of the gate may have written this verdict already.
+            while (!mine.Written.Task.IsCompleted)
+            {
+                await WriteVerdictsAsync();
+            }
+        }
+        finally
+        {
+            _verdictGate.Release();
+        }
+
+        await mine.Written.Task;
+    }
+
+    private async Task WriteVerdictsAsync()
+    {
+        var batch = new List<QueuedVerdict>();
+        while (batch.Count < MaxGroupedVerdicts && _verdicts.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
+            await using var command = Command(connection, null, "");
+            var sql = new StringBuilder();
+            var successes = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].WritesSuccess = AddVerdict(command, sql, i, batch[i].Completion, successes);
+            }
+
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            foreach (var verdict in batch)
+            {
+                verdict.Written.TrySetException(exception);
+            }
+
+            return;
+        }
+
+        foreach (var verdict in batch)
+        {
+            if (verdict.WritesSuccess)
+            {
+                _successesRecorded[verdict.Completion.Attempt.SubscriptionId] = verdict.Completion.Attempt.AttemptedAt;
+            }
+
+            verdict.Written.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The verdict's three statements (attempt log, delivery, subscription) with parameters suffixed <paramref name="i"/>;
+    /// true when they write the subscription's last success. <paramref name="successes"/> holds the subscriptions whose
+    /// last success this batch already writes.
+    /// </summary>
+    private bool AddVerdict(NpgsqlCommand command, StringBuilder sql, int i, DeliveryCompletion completion, HashSet<string> successes)
+    {
+        var attempt = completion.Attempt;
         // A success within a second of one this process recorded, with no failure recorded since, would match nothing
         // in the subscription's row (see below), yet the statement still queued on that one hot row behind every
-        // attempt's lock; it is left out. Another instance's error is then cleared by this one's next success a second
-        // later at most.
+        // attempt's lock; it is left out, as is a second success of one subscription in the same batch. Another
+        // instance's error is then cleared by this one's next success a second later at most.
         var recorded = attempt.Verdict == DeliveryVerdict.Delivered
-            && _successesRecorded.TryGetValue(attempt.SubscriptionId, out var last)
-            && attempt.AttemptedAt >= last && attempt.AttemptedAt - last < StoreText.LastSuccessResolution;
+            && (!successes.Add(attempt.SubscriptionId)
+                || (_successesRecorded.TryGetValue(attempt.SubscriptionId, out var last)
+                    && attempt.AttemptedAt >= last && attempt.AttemptedAt - last < StoreText.LastSuccessResolution));
         if (attempt.Verdict != DeliveryVerdict.Delivered)
         {
             _successesRecorded.TryRemove(attempt.SubscriptionId, out _);
+            successes.Remove(attempt.SubscriptionId);
         }
 
-        // One batch of three statements: one round trip, one implicit transaction.
-        await WriteOnceAsync(async connection =>
+        var (delivery, subscription) = attempt.Verdict switch
         {
-            var (delivery, subscription) = attempt.Verdict switch
-            {
-                DeliveryVerdict.Delivered => (
-                    "DELETE FROM deliveries WHERE subscription_id = @id AND sequence = @seq;",
-                    // A success supersedes the last error of an active subscription; a failing or disabled one keeps
-                    // the error that made it so until a person enables it. The last success is kept to the second: a
-                    // success within a second of the recorded one leaves the row alone, so the attempts of a busy
-                    // subscription do not all queue on its one row (each update locks it until commit).
-                    recorded ? "" :
-                    "UPDATE subscriptions SET last_success_at = @at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END " +
-                    "WHERE id = @id AND (last_success_at IS NULL OR last_success_at < @recent OR (status = 'active' AND last_error IS NOT NULL));"),
-                DeliveryVerdict.RetryLater => (
-                    "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
-                    // Unchanged errors (a subscriber down answers the same to every attempt) leave the row alone.
-                    "UPDATE subscriptions SET last_error = @error WHERE id = @id AND last_error IS DISTINCT FROM @error;"),
-                DeliveryVerdict.Failed => (
-                    "UPDATE deliveries SET state = 'failed', attempts = @attempt, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
-                    "UPDATE subscriptions SET last_error = @error, status = CASE status WHEN 'disabled' THEN status ELSE 'failing' END WHERE id = @id;"),
-                DeliveryVerdict.Disabled => (
-                    "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
-                    "UPDATE subscriptions SET last_error = @error, status = 'disabled' WHERE id = @id;"),
-                _ => throw new ArgumentOutOfRangeException(nameof(completion), attempt.Verdict, "Unknown delivery verdict."),
-            };
+            DeliveryVerdict.Delivered => (
+                "DELETE FROM deliveries WHERE subscription_id = @id AND sequence = @seq;",
+                // A success supersedes the last error of an active subscription; a failing or disabled one keeps
+                // the error that made it so until a person enables it. The last success is kept to the second: a
+                // success within a second of the recorded one leaves the row alone, so the attempts of a busy
+                // subscription do not all queue on its one row (each update locks it until commit).
+                recorded ? "" :
+                "UPDATE subscriptions SET last_success_at = @at, last_error = CASE status WHEN 'active' THEN NULL ELSE last_error END " +
+                "WHERE id = @id AND (last_success_at IS NULL OR last_success_at < @recent OR (status = 'active' AND last_error IS NOT NULL));"),
+            DeliveryVerdict.RetryLater => (
+                "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                // Unchanged errors (a subscriber down answers the same to every attempt) leave the row alone.
+                "UPDATE subscriptions SET last_error = @error WHERE id = @id AND last_error IS DISTINCT FROM @error;"),
+            DeliveryVerdict.Failed => (
+                "UPDATE deliveries SET state = 'failed', attempts = @attempt, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                "UPDATE subscriptions SET last_error = @error, status = CASE status WHEN 'disabled' THEN status ELSE 'failing' END WHERE id = @id;"),
+            DeliveryVerdict.Disabled => (
+                "UPDATE deliveries SET attempts = @attempt, next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE subscription_id = @id AND sequence = @seq;",
+                "UPDATE subscriptions SET last_error = @error, status = 'disabled' WHERE id = @id;"),
+            _ => throw new ArgumentOutOfRangeException(nameof(completion), attempt.Verdict, "Unknown delivery verdict."),
+        };
 
-            await using var command = Command(connection, null, $"""
-                INSERT INTO delivery_attempts (subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict)
-                SELECT @id, @change, @seq, @attempt, @at, @status, @latency, @error, @verdict WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = @id);
-                {delivery}
-                {subscription}
-                """);
-            command.Parameters.AddWithValue("id", attempt.SubscriptionId);
-            command.Parameters.AddWithValue("change", attempt.ChangeId);
-            command.Parameters.AddWithValue("seq", attempt.Sequence);
-            command.Parameters.AddWithValue("attempt", attempt.Attempt);
-            command.Parameters.AddWithValue("at", StoreText.Time(attempt.AttemptedAt));
-            command.Parameters.AddWithValue("recent", StoreText.Time(attempt.AttemptedAt - StoreText.LastSuccessResolution));
-            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)attempt.StatusCode ?? DBNull.Value });
-            command.Parameters.AddWithValue("latency", attempt.LatencyMs);
-            Text(command, "error", attempt.Error);
-            command.Parameters.AddWithValue("verdict", StoreText.VerdictText(attempt.Verdict));
-            Text(command, "next", completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
-            return await command.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        var statements = $"""
+            INSERT INTO delivery_attempts (subscription_id, change_id, sequence, attempt, attempted_at, status_code, latency_ms, error, verdict)
+            SELECT @id, @change, @seq, @attempt, @at, @status, @latency, @error, @verdict WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = @id);
+            {delivery}
+            {subscription}
 
-        if (attempt.Verdict == DeliveryVerdict.Delivered && !recorded)
-        {
-            _successesRecorded[attempt.SubscriptionId] = attempt.AttemptedAt;
-        }
+            """;
+        var suffix = "_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sql.Append(ParameterName().Replace(statements, "$0" + suffix));
+        command.Parameters.AddWithValue("id" + suffix, attempt.SubscriptionId);
+        command.Parameters.AddWithValue("change" + suffix, attempt.ChangeId);
+        command.Parameters.AddWithValue("seq" + suffix, attempt.Sequence);
+        command.Parameters.AddWithValue("attempt" + suffix, attempt.Attempt);
+        command.Parameters.AddWithValue("at" + suffix, StoreText.Time(attempt.AttemptedAt));
+        command.Parameters.AddWithValue("recent" + suffix, StoreText.Time(attempt.AttemptedAt - StoreText.LastSuccessResolution));
+        command.Parameters.Add(new NpgsqlParameter("status" + suffix, NpgsqlDbType.Integer) { Value = (object?)attempt.StatusCode ?? DBNull.Value });
+        command.Parameters.AddWithValue("latency" + suffix, attempt.LatencyMs);
+        Text(command, "error" + suffix, attempt.Error);
+        command.Parameters.AddWithValue("verdict" + suffix, StoreText.VerdictText(attempt.Verdict));
+        Text(command, "next" + suffix, completion.NextAttemptAt is { } next ? StoreText.Time(next) : null);
+        return attempt.Verdict == DeliveryVerdict.Delivered && !recorded;
+    }
+
+    /// <summary>A named parameter in SQL (each verdict of a batch gets its own names).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"@\w+")]
+    private static partial System.Text.RegularExpressions.Regex ParameterName();
+
+    private sealed class QueuedVerdict(DeliveryCompletion completion)
+    {
+        public DeliveryCompletion Completion { get; } = completion;
+
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Whether the batch writes the subscription's last success for this verdict.</summary>
+        public bool WritesSuccess { get; set; }
     }
 
     public Task ReleaseDeliveryLeasesAsync(string owner, CancellationToken cancellationToken) =>

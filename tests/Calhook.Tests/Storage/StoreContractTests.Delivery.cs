@@ -155,6 +155,35 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Verdicts_recorded_at_once_are_each_written_whole()
+    {
+        var subscription = await Store.AddSubscriptionAsync(Subscription(), Ct);
+        var changes = new List<Change>();
+        for (var i = 0; i < 40; i++)
+        {
+            changes.AddRange(await CommitChangesAsync(await AddWatchAsync($"c{i}@example.com"), $"e{i}"));
+        }
+
+        await ScheduleAsync(subscription.Id, changes);
+        var leases = await LeaseAsync();
+        Assert.Equal(40, leases.Count);
+
+        // Stores may write verdicts that arrive together in one transaction; each must land as if written alone.
+        var retryAt = Some.Time.AddSeconds(30);
+        await Task.WhenAll(leases.Select((lease, i) => Task.Run(() => Store.CompleteDeliveryAsync(i % 4 == 3
+            ? new DeliveryCompletion("instance-a", Attempt(lease, DeliveryVerdict.RetryLater, 503, "HTTP 503"), retryAt)
+            : new DeliveryCompletion("instance-a", Attempt(lease, DeliveryVerdict.Delivered), null), Ct))));
+
+        var attempts = await Store.ListDeliveryAttemptsAsync(subscription.Id, 0, 100, Ct);
+        Assert.Equal(leases.Select(l => l.Sequence).Order(), attempts.Select(a => a.Sequence).Order());
+        Assert.Equal(10, attempts.Count(a => a.Verdict == DeliveryVerdict.RetryLater));
+        var read = await Store.GetSubscriptionAsync(subscription.Id, Ct);
+        Assert.Equal((10L, Some.Time), (read!.Backlog, read.LastSuccessAt));
+        Assert.Empty(await LeaseAsync(now: retryAt.AddSeconds(-1)));
+        Assert.Equal(leases.Where((_, i) => i % 4 == 3).Select(l => l.Sequence).Order(), (await LeaseAsync(now: retryAt)).Select(l => l.Sequence).Order());
+    }
+
+    [Fact]
     public async Task A_disabled_subscription_leases_nothing_until_enabled_with_its_attempts_reset()
     {
         var watch = await AddWatchAsync();
