@@ -124,7 +124,9 @@ internal sealed partial class CalendarWatches(
     /// <summary>One sync of any watch, routed by its kind.</summary>
     public async Task<SyncOutcome> SyncAsync(string watchId, Syncer events, CalendarListSyncer lists, CancellationToken cancellationToken)
     {
-        var watch = await store.GetWatchAsync(watchId, cancellationToken);
+        // The watch and its sync state in one read: an event watch's sync needs both.
+        var read = await store.GetWatchForSyncAsync(watchId, cancellationToken);
+        var watch = read?.Watch;
         switch (watch)
         {
             case null or { Status: WatchStatus.Stopped }:
@@ -142,7 +144,7 @@ internal sealed partial class CalendarWatches(
             await EnsureListWatchAsync(watch.AccountId, cancellationToken);
         }
 
-        var outcome = await events.SyncAsync(watch, cancellationToken);
+        var outcome = await events.SyncAsync(watch, read!.Value.State, cancellationToken);
         if (outcome.Error is { Kind: Google.GoogleErrorKind.NotFound })
         {
             await RemoveAsync(watch, cancellationToken);

@@ -47,13 +47,8 @@ internal sealed partial class Syncer(
     public async Task<SyncOutcome> SyncAsync(string watchId, CancellationToken cancellationToken) =>
         await store.GetWatchForSyncAsync(watchId, cancellationToken) is { } read ? await SyncAsync(read.Watch, read.State, cancellationToken) : SyncOutcome.Skipped;
 
-    /// <summary>Syncs a watch its caller has just read (the scheduler's sync reads it once, not once here again).</summary>
-    public async Task<SyncOutcome> SyncAsync(WatchRecord watch, CancellationToken cancellationToken) =>
-        watch.Status == WatchStatus.Stopped
-            ? SyncOutcome.Skipped
-            : await SyncAsync(watch, await store.GetSyncStateAsync(watch.Id, cancellationToken), cancellationToken);
-
-    private async Task<SyncOutcome> SyncAsync(WatchRecord watch, SyncState state, CancellationToken cancellationToken)
+    /// <summary>Syncs a watch its caller has just read together with its sync state (<see cref="ICalhookStore.GetWatchForSyncAsync"/>).</summary>
+    public async Task<SyncOutcome> SyncAsync(WatchRecord watch, SyncState state, CancellationToken cancellationToken)
     {
         if (watch.Status == WatchStatus.Stopped)
         {
