@@ -144,42 +144,26 @@ internal sealed partial class PostgresStore
     public Task<int> ScheduleDeliveriesAsync(IReadOnlyList<DeliverySchedule> schedules, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schedules);
-        if (schedules.Count == 0)
+        return WriteAsync(async (connection, transaction) =>
         {
-            return Task.FromResult(0);
-        }
-
-        // One batch, one round trip: a statement per subscription, run by PostgreSQL as one implicit transaction.
-        return WriteOnceAsync(async connection =>
-        {
-            await using var command = Command(connection, null, "");
-            var sql = new StringBuilder();
-            for (var i = 0; i < schedules.Count; i++)
+            var queued = 0;
+            foreach (var schedule in schedules)
             {
                 // Another instance that moved this cursor first holds its row until it commits; this update then finds
-                // the cursor moved and queues nothing, so every change is queued once.
-                var schedule = schedules[i];
-                var unique = schedule.Deliveries.DistinctBy(d => d.Sequence).ToArray();
-                var n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                sql.Append($"""
-                    WITH advanced AS (UPDATE subscriptions SET cursor = @new{n} WHERE id = @id{n} AND cursor = @expected{n} RETURNING id)
-                    INSERT INTO deliveries (subscription_id, sequence, calendar_id, state, attempts, next_attempt_at, lease_owner, lease_until)
-                    SELECT advanced.id, s, c, 'pending', 0, @due, NULL, NULL FROM advanced, unnest(@seqs{n}, @calendars{n}) AS x(s, c)
-                    ON CONFLICT (subscription_id, sequence) DO NOTHING;
+                // the cursor moved and skips the schedule, so every change is queued once.
+                await using var advance = Command(connection, transaction, "UPDATE subscriptions SET cursor = @new WHERE id = @id AND cursor = @expected;");
+                advance.Parameters.AddWithValue("id", schedule.SubscriptionId);
+                advance.Parameters.AddWithValue("new", schedule.NewCursor);
+                advance.Parameters.AddWithValue("expected", schedule.ExpectedCursor);
+                if (await advance.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    continue;
+                }
 
-                    """);
-                command.Parameters.AddWithValue("id" + n, schedule.SubscriptionId);
-                command.Parameters.AddWithValue("new" + n, schedule.NewCursor);
-                command.Parameters.AddWithValue("expected" + n, schedule.ExpectedCursor);
-                command.Parameters.AddWithValue("seqs" + n, unique.Select(d => d.Sequence).ToArray());
-                command.Parameters.AddWithValue("calendars" + n, unique.Select(d => d.CalendarId).ToArray());
+                queued += await InsertDeliveriesAsync(connection, transaction, schedule.SubscriptionId, schedule.Deliveries, dueAt, replay: false, cancellationToken);
             }
 
-            command.Parameters.AddWithValue("due", StoreText.Time(dueAt));
-            command.CommandText = sql.ToString();
-
-            // The rows the INSERTs added, all statements together (the cursor updates inside them are not counted).
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            return queued;
         }, cancellationToken);
     }
 
@@ -235,11 +219,11 @@ internal sealed partial class PostgresStore
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return WriteOnceAsync<IReadOnlyList<DeliveryLease>>(async connection =>
+        return WriteAsync<IReadOnlyList<DeliveryLease>>(async (connection, transaction) =>
         {
-            // One statement, so no explicit transaction. SKIP LOCKED: a head another instance is leasing right now is left to it. A row leased and committed
+            // SKIP LOCKED: a head another instance is leasing right now is left to it. A row leased and committed
             // meanwhile is re-checked after locking (read committed), finds its lease running and drops out.
-            await using var command = Command(connection, null, $"""
+            await using var command = Command(connection, transaction, $"""
                 WITH picked AS (
                     SELECT d.subscription_id, d.sequence FROM deliveries d
                     WHERE {LeasableHead} AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until <= @now)
