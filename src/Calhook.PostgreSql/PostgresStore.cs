@@ -46,7 +46,7 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
             builder.NoResetOnClose = true;
         }
 
-        if (!Names(connectionString, "MaxPoolSize") && !Names(connectionString, "Maximum Pool Size"))
+        if (!Names(connectionString, "MaxPoolSize") && !Names(connectionString, "MaximumPoolSize"))
         {
             // Unless the connection string sets its own: a few connections kept busy do more than many taking turns.
             // Each connection is a server process; with Npgsql's default of 100, a busy instance (8 syncs, 64 webhook

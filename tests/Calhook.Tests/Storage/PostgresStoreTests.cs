@@ -17,6 +17,19 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
         return store;
     }
 
+    [Theory]
+    [InlineData("", PostgresStore.DefaultMaxPoolSize)]
+    [InlineData(";Maximum Pool Size=30", 30)]
+    [InlineData(";maxpoolsize=3", 3)]
+    public async Task The_pool_holds_at_most_eight_connections_unless_the_connection_string_sets_its_own(string extra, int expected)
+    {
+        // No server is reached: the pool's size is read from the data source the store built.
+        await using var store = new PostgresStore("Host=127.0.0.1;Port=1;Username=calhook;Database=calhook" + extra);
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(store.DataSource.ConnectionString).MaxPoolSize);
+        Assert.Equal(8, PostgresStore.DefaultMaxPoolSize);
+    }
+
     [Fact]
     public async Task Migrations_are_idempotent_and_safe_when_instances_start_together()
     {
