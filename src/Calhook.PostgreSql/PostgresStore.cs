@@ -10,7 +10,8 @@ namespace Calhook.PostgreSql;
 /// <summary>
 /// The PostgreSQL store: the same behaviour as the SQLite store, for several Calhook instances sharing one database.
 /// Each method takes a pooled connection from one <see cref="NpgsqlDataSource"/> and runs one transaction (read
-/// committed). The change log's sequences come from a one-row counter locked by the committing transaction, so
+/// committed): an explicit one, or for a single statement or a batch sent at once, the implicit one PostgreSQL gives
+/// it (<see cref="WriteOnceAsync{T}"/>). The change log's sequences come from a one-row counter locked by the committing transaction, so
 /// readers never see a later sequence before an earlier one. Thread-safe.
 /// </summary>
 internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, IDisposable
