@@ -36,7 +36,7 @@ public sealed class PostgresServer : IAsyncDisposable
     public string AdminConnectionString => ConnectionString("postgres");
 
     public string ConnectionString(string database) =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=50;Timeout=15";
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=15";
 
     /// <summary>
     /// Creates a cluster and starts it. Fails with one clear line when PostgreSQL is not installed. With
