@@ -50,9 +50,9 @@ internal sealed partial class PostgresStore : ICalhookStore, IAsyncDisposable, I
         if (!Names(connectionString, "MaxPoolSize") && !Names(connectionString, "MaximumPoolSize"))
         {
             // Unless the connection string sets its own: a few connections kept busy do more than many taking turns.
-            // Each connection is a server process; with Npgsql's default of 100, a busy instance (8 syncs, 64 webhook
-            // attempts and the schedulers at once) grew to ~50 of them, which fought over the server's cores and over
-            // the change counter's row lock. Callers beyond the pool wait in this process for a free connection.
+            // Each connection is a server process; allowed 50, a busy instance (8 syncs, 64 webhook attempts and the
+            // schedulers at once) grew to all 50, which fought over the server's cores and over the change counter's
+            // row lock. Callers beyond the pool wait in this process for a free connection.
             builder.MaxPoolSize = DefaultMaxPoolSize;
         }
 
