@@ -21,7 +21,7 @@ internal sealed partial class PostgresStore
 
     public Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
-        CheckLease(name, holder, timeToLive);
+        StoreText.CheckLease(name, holder, timeToLive);
         return WriteOnceAsync(async connection =>
         {
             await using var take = TakeCommand(connection, $"{TakeLeasesSql};", [name], holder, now, timeToLive);
@@ -32,7 +32,7 @@ internal sealed partial class PostgresStore
     public Task<bool> TryAcquireLeaseReleasingAsync(
         string name, string holder, DateTimeOffset now, TimeSpan timeToLive, string releaseName, string releaseHolder, CancellationToken cancellationToken)
     {
-        CheckLease(name, holder, timeToLive);
+        StoreText.CheckLease(name, holder, timeToLive);
         ArgumentException.ThrowIfNullOrEmpty(releaseName);
         ArgumentException.ThrowIfNullOrEmpty(releaseHolder);
         return WriteOnceAsync(async connection =>
@@ -54,7 +54,7 @@ internal sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(names);
         foreach (var name in names)
         {
-            CheckLease(name, holder, timeToLive);
+            StoreText.CheckLease(name, holder, timeToLive);
         }
 
         if (names.Count == 0)
@@ -69,13 +69,6 @@ internal sealed partial class PostgresStore
                 names.Distinct(StringComparer.Ordinal).ToArray(), holder, now, timeToLive);
             return (int)(long)(await take.ExecuteScalarAsync(cancellationToken))!;
         }, cancellationToken);
-    }
-
-    private static void CheckLease(string name, string holder, TimeSpan timeToLive)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
     }
 
     private static NpgsqlCommand TakeCommand(NpgsqlConnection connection, string sql, string[] names, string holder, DateTimeOffset now, TimeSpan timeToLive)

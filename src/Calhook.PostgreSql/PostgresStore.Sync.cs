@@ -226,6 +226,8 @@ internal sealed partial class PostgresStore
 
         // One statement: the counter's row is locked from here to the commit, one round trip later.
         await using var insert = Command(connection, transaction, AppendSql(""));
+        insert.Parameters.AddWithValue("w", commit.WatchId);
+        insert.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
         AddAppendParameters(insert, commit);
         return ToChanges(commit, (long)(await insert.ExecuteScalarAsync(cancellationToken))!);
     }
@@ -242,15 +244,10 @@ internal sealed partial class PostgresStore
 
         """;
 
-    /// <summary>The parameters of <see cref="AppendSql"/> but <c>@w</c> and <c>@at</c>, which the commit's other statements share.</summary>
+    /// <summary>The parameters of <see cref="AppendSql"/> but <c>@w</c> and <c>@at</c>, which the caller adds (a commit's other statements share them).</summary>
     private static void AddAppendParameters(NpgsqlCommand insert, SyncCommit commit)
     {
         insert.Parameters.AddWithValue("n", (long)commit.Changes.Count);
-        if (!insert.Parameters.Contains("w"))
-        {
-            insert.Parameters.AddWithValue("w", commit.WatchId);
-            insert.Parameters.AddWithValue("at", StoreText.Time(commit.DetectedAt));
-        }
 
         insert.Parameters.AddWithValue("calendar", commit.CalendarId);
         insert.Parameters.AddWithValue("ids", commit.Changes.Select(c => c.Id).ToArray());

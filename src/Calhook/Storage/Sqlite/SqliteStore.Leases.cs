@@ -8,14 +8,14 @@ internal sealed partial class SqliteStore
 {
     public Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
-        CheckLease(name, holder, timeToLive);
+        StoreText.CheckLease(name, holder, timeToLive);
         return WriteAsync((connection, transaction) => TakeAsync(connection, transaction, name, holder, now, timeToLive, cancellationToken), cancellationToken);
     }
 
     public Task<bool> TryAcquireLeaseReleasingAsync(
         string name, string holder, DateTimeOffset now, TimeSpan timeToLive, string releaseName, string releaseHolder, CancellationToken cancellationToken)
     {
-        CheckLease(name, holder, timeToLive);
+        StoreText.CheckLease(name, holder, timeToLive);
         ArgumentException.ThrowIfNullOrEmpty(releaseName);
         ArgumentException.ThrowIfNullOrEmpty(releaseHolder);
         return WriteAsync(async (connection, transaction) =>
@@ -38,7 +38,7 @@ internal sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(names);
         foreach (var name in names)
         {
-            CheckLease(name, holder, timeToLive);
+            StoreText.CheckLease(name, holder, timeToLive);
         }
 
         return WriteAsync(async (connection, transaction) =>
@@ -51,13 +51,6 @@ internal sealed partial class SqliteStore
 
             return taken;
         }, cancellationToken);
-    }
-
-    private static void CheckLease(string name, string holder, TimeSpan timeToLive)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
     }
 
     private static async Task<bool> TakeAsync(

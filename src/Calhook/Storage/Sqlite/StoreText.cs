@@ -12,6 +12,14 @@ namespace Calhook.Storage.Sqlite;
 /// </summary>
 internal static class StoreText
 {
+    /// <summary>The arguments every lease call checks, on both stores.</summary>
+    public static void CheckLease(string name, string holder, TimeSpan timeToLive)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
+    }
+
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
     /// <summary>
