@@ -1,7 +1,8 @@
 using Calhook.Bench;
 using Calhook.Emulator;
 
-// The benchmark runner: dotnet run -c Release --project bench/Calhook.Bench [-- --quick] [--out DIR]
+// The benchmark runner: dotnet run -c Release --project bench/Calhook.Bench [-- --quick | --all] [--out DIR]
+// --all: every group that takes a measure bench/README.md names, the fault suite's full form included (one table from one run).
 // Every measure compares against a baseline run in the same process or the same run (see docs/operations.md).
 // As calhook's own program starts: glibc's arenas capped before the threads allocate (this process and its children host the service).
 Calhook.Hosting.NativeHeap.LimitArenas();
@@ -21,6 +22,7 @@ var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] :
 var killsIndex = Array.IndexOf(args, "--kills");
 int? kills = killsIndex >= 0 && killsIndex + 1 < args.Length ? int.Parse(args[killsIndex + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
 var check = args.Contains("--check");
+var all = args.Contains("--all") && !quick;
 var outIndex = Array.IndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindResultsDirectory();
 var loadAtStart = Results.LoadAverage();
@@ -65,7 +67,7 @@ foreach (var (name, run) in groups)
         continue;
     }
 
-    if (only is null && onlyWhenNamed.TryGetValue(name, out var unnamed))
+    if (only is null && onlyWhenNamed.TryGetValue(name, out var unnamed) && !(all && name == "faults"))
     {
         skipped[name] = unnamed;
         continue;
