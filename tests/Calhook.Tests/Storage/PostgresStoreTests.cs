@@ -31,6 +31,45 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
     }
 
     [Fact]
+    public async Task Forty_calls_blocked_at_once_hold_no_more_than_the_pools_eight_connections()
+    {
+        var (store, connectionString) = await postgres.CreateStoreAsync("poolcap", Ct);
+        await using var owned = store;
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await store.TryAcquireLeaseAsync("sync:w1", "i1", now, TimeSpan.FromMinutes(1), Ct));
+
+        // Another session locks the lease's row, so each call below holds its connection while it waits for the lock.
+        await using var locker = new NpgsqlConnection(connectionString + ";Application Name=" + Probe);
+        await locker.OpenAsync(Ct);
+        await using var transaction = await locker.BeginTransactionAsync(Ct);
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM leases WHERE name = 'sync:w1' FOR UPDATE;", locker, transaction))
+        {
+            await lockRow.ExecuteScalarAsync(Ct);
+        }
+
+        var calls = Enumerable.Range(0, 40)
+            .Select(_ => Task.Run(() => store.TryAcquireLeaseAsync("sync:w1", "i1", now, TimeSpan.FromMinutes(1), Ct)))
+            .ToList();
+        await Polling.EventuallyAsync(
+            async () => await CountSessionsAsync(connectionString, "wait_event_type = 'Lock'") >= PostgresStore.DefaultMaxPoolSize,
+            TimeSpan.FromSeconds(20), "the calls did not reach the locked row");
+        await transaction.RollbackAsync(Ct);
+        await locker.CloseAsync();
+        Assert.All(await Task.WhenAll(calls), Assert.True);
+
+        // Every pooled connection stays open (idle) after the calls: without the cap each waiting call had its own.
+        Assert.Equal(PostgresStore.DefaultMaxPoolSize, await CountSessionsAsync(connectionString, "TRUE"));
+    }
+
+    /// <summary>The application name of this test's own sessions (the locker and the counting queries).</summary>
+    private const string Probe = "calhook-test-probe";
+
+    /// <summary>The store's sessions on the connection string's database (not this test's own) matching <paramref name="where"/>.</summary>
+    private async Task<long> CountSessionsAsync(string connectionString, string where) =>
+        (await QueryAsync<long>(connectionString + ";Application Name=" + Probe,
+            $"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name <> '{Probe}' AND ({where});"))[0];
+
+    [Fact]
     public async Task Migrations_are_idempotent_and_safe_when_instances_start_together()
     {
         var connectionString = await postgres.Server.CreateDatabaseAsync("migrate", Ct);
