@@ -48,7 +48,7 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
         }
 
         var calls = Enumerable.Range(0, 40)
-            .Select(_ => Task.Run(() => store.TryAcquireLeaseAsync("sync:w1", "i1", now, TimeSpan.FromMinutes(1), Ct)))
+            .Select(_ => store.TryAcquireLeaseAsync("sync:w1", "i1", now, TimeSpan.FromMinutes(1), Ct))
             .ToList();
         await Polling.EventuallyAsync(
             async () => await CountSessionsAsync(connectionString, "wait_event_type = 'Lock'") >= PostgresStore.DefaultMaxPoolSize,
